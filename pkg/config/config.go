@@ -1,0 +1,205 @@
+// Package config loads the settings every admsync binary shares from the
+// environment, so that Kubernetes, the demo and the tests configure a process
+// the same way.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret holds a credential. It prints as [redacted] through fmt, slog and
+// JSON so that a careless log line or error cannot leak it; Reveal is the one
+// way to read it.
+type Secret struct{ value string }
+
+// NewSecret wraps a credential.
+func NewSecret(v string) Secret { return Secret{value: v} }
+
+// Reveal returns the credential for the one place that needs it (an HTTP
+// request or a connection string).
+func (s Secret) Reveal() string { return s.value }
+
+// IsSet reports whether a credential was configured.
+func (s Secret) IsSet() bool { return s.value != "" }
+
+const redacted = "[redacted]"
+
+func (s Secret) String() string                { return redacted }
+func (s Secret) GoString() string              { return redacted }
+func (s Secret) LogValue() slog.Value          { return slog.StringValue(redacted) }
+func (s Secret) MarshalJSON() ([]byte, error)  { return []byte(`"` + redacted + `"`), nil }
+func (s Secret) MarshalText() ([]byte, error)  { return []byte(redacted), nil }
+func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)) }
+
+// Config is the environment of one admsync process. Field comments name the
+// variable; Describe renders the table used by --help.
+type Config struct {
+	DatabaseURL Secret // DATABASE_URL (may embed a password, hence secret)
+	NATSURL     string // NATS_URL
+
+	AdministrateAPIURL       string  // ADMINISTRATE_API_URL
+	AdministrateTokenURL     string  // ADMINISTRATE_TOKEN_URL
+	AdministrateClientID     string  // ADMINISTRATE_CLIENT_ID
+	AdministrateClientSecret Secret  // ADMINISTRATE_CLIENT_SECRET
+	AdministrateRateLimit    float64 // ADMINISTRATE_RATE_LIMIT requests per second
+	AdministrateTimeout      time.Duration
+
+	MetricsAddr string // METRICS_ADDR
+	LogLevel    slog.Level
+	LogFormat   string // LOG_FORMAT: auto, text or json
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name, Default, Help string
+	Secret              bool
+}
+
+// Vars lists every variable the loader reads, for --help and the README.
+var Vars = []Var{
+	{Name: "DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", Help: "PostgreSQL connection string", Secret: true},
+	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated"},
+	{Name: "ADMINISTRATE_API_URL", Default: "", Help: "Administrate GraphQL endpoint, e.g. https://api.getadministrate.com/graphql"},
+	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
+	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
+	{Name: "ADMINISTRATE_CLIENT_SECRET", Default: "", Help: "OAuth2 client secret", Secret: true},
+	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second this process may send to Administrate (Administrate allows 20/s per IP)"},
+	{Name: "ADMINISTRATE_TIMEOUT", Default: "30s", Help: "timeout of one Administrate request"},
+	{Name: "METRICS_ADDR", Default: ":9090", Help: "listen address of /metrics, /livez and /readyz (empty disables)"},
+	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "LOG_FORMAT", Default: "auto", Help: "text on a terminal and json otherwise (auto), or text, json"},
+}
+
+// Lookuper reads one variable; os.LookupEnv in production, a map in tests.
+type Lookuper func(name string) (string, bool)
+
+// MapLookuper serves variables from a map, for tests.
+func MapLookuper(m map[string]string) Lookuper {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Load reads the process environment.
+func Load() (*Config, error) { return LoadWith(os.LookupEnv) }
+
+// LoadWith reads the configuration through look. Secrets may be given as
+// NAME or as NAME_FILE (a mounted file, as Kubernetes does it); not both.
+func LoadWith(look Lookuper) (*Config, error) {
+	var errs []error
+	get := func(name string) string {
+		v, err := value(look, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	c := &Config{
+		DatabaseURL:              NewSecret(get("DATABASE_URL")),
+		NATSURL:                  get("NATS_URL"),
+		AdministrateAPIURL:       get("ADMINISTRATE_API_URL"),
+		AdministrateTokenURL:     get("ADMINISTRATE_TOKEN_URL"),
+		AdministrateClientID:     get("ADMINISTRATE_CLIENT_ID"),
+		AdministrateClientSecret: NewSecret(get("ADMINISTRATE_CLIENT_SECRET")),
+		MetricsAddr:              get("METRICS_ADDR"),
+		LogFormat:                strings.ToLower(get("LOG_FORMAT")),
+	}
+	if r := get("ADMINISTRATE_RATE_LIMIT"); r != "" {
+		f, err := strconv.ParseFloat(r, 64)
+		if err != nil || f <= 0 {
+			errs = append(errs, fmt.Errorf("ADMINISTRATE_RATE_LIMIT=%q: want a positive number of requests per second", r))
+		}
+		c.AdministrateRateLimit = f
+	}
+	if t := get("ADMINISTRATE_TIMEOUT"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("ADMINISTRATE_TIMEOUT=%q: want a duration such as 30s", t))
+		}
+		c.AdministrateTimeout = d
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: want debug, info, warn or error: %w", err))
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want auto, text or json", c.LogFormat))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// RequireAdministrate reports which Administrate settings are missing, for
+// the commands that call Administrate.
+func (c *Config) RequireAdministrate() error {
+	var missing []string
+	if c.AdministrateAPIURL == "" {
+		missing = append(missing, "ADMINISTRATE_API_URL")
+	}
+	if c.AdministrateTokenURL == "" {
+		missing = append(missing, "ADMINISTRATE_TOKEN_URL")
+	}
+	if c.AdministrateClientID == "" {
+		missing = append(missing, "ADMINISTRATE_CLIENT_ID")
+	}
+	if !c.AdministrateClientSecret.IsSet() {
+		missing = append(missing, "ADMINISTRATE_CLIENT_SECRET (or ADMINISTRATE_CLIENT_SECRET_FILE)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("Administrate is not configured: set %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func value(look Lookuper, name string) (string, error) {
+	var def string
+	var secret bool
+	for _, v := range Vars {
+		if v.Name == name {
+			def, secret = v.Default, v.Secret
+		}
+	}
+	v, ok := look(name)
+	if secret {
+		if path, fok := look(name + "_FILE"); fok && path != "" {
+			if ok && v != "" {
+				return "", fmt.Errorf("%s and %s_FILE are both set: keep one", name, name)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				// The path is not secret; the content never appears in errors.
+				return "", fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			return strings.TrimRight(string(b), "\r\n"), nil
+		}
+	}
+	if !ok {
+		return def, nil
+	}
+	return strings.TrimSpace(v), nil
+}
+
+// Describe renders the variables as an aligned table for --help output.
+func Describe() string {
+	var b strings.Builder
+	b.WriteString("Environment:\n")
+	for _, v := range Vars {
+		extra := ""
+		if v.Secret {
+			extra = " (also " + v.Name + "_FILE)"
+		}
+		def := v.Default
+		if def == "" {
+			def = "-"
+		}
+		fmt.Fprintf(&b, "  %-28s %s%s [default %s]\n", v.Name, v.Help, extra, def)
+	}
+	return b.String()
+}
