@@ -1,0 +1,62 @@
+# admsync — every task is a target here. Module loops follow go.work.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+MODULES   := $(shell go list -f '{{.Dir}}' -m 2>/dev/null)
+SERVICES  := syncer importer admwriter
+BIN       := $(CURDIR)/bin
+NATSCLI_VERSION := v0.5.0
+GOTEST_FLAGS ?= -count=1 -timeout 9m
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## Build syncer, importer, admwriter and admsim into bin/
+	@mkdir -p $(BIN)
+	@for s in $(SERVICES); do (cd services/$$s && go build -o $(BIN)/$$s .) ; done
+	@if [ -d pkg/admsim/cmd/admsim ]; then (cd pkg && go build -o $(BIN)/admsim ./admsim/cmd/admsim); fi
+	@echo "built: $$(ls $(BIN) | tr '\n' ' ')"
+
+db: ## Print a PostgreSQL URL, starting a server if none answers
+	@scripts/ensure-postgres.sh
+
+migrate: build ## Apply the migrations to DATABASE_URL (or the local server); a second run is a no-op
+	@DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)} $(BIN)/syncer migrate
+
+test: ## Run every module's tests against a real PostgreSQL and embedded NATS
+	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); \
+	export PATH=$(BIN):$$PATH; \
+	$(MAKE) --no-print-directory natscli >/dev/null; \
+	for m in $(MODULES); do echo "== go test $${m#$(CURDIR)/}"; (cd $$m && go test $(GOTEST_FLAGS) ./...); done
+
+lint: ## go vet and gofmt over every module
+	@for m in $(MODULES); do (cd $$m && go vet ./...); done
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+generate: ## Regenerate the GraphQL client and simulator code
+	@for m in $(MODULES); do (cd $$m && go generate ./...); done
+
+generate-check: generate ## Fail when generated code is not what is committed
+	@git diff --exit-code --stat -- '*.go' || { echo "generated code drifted: run make generate and commit"; exit 1; }
+
+natscli: ## Install the nats CLI into bin/ (from the Go module proxy)
+	@mkdir -p $(BIN)
+	@[ -x $(BIN)/nats ] || GOBIN=$(BIN) GOFLAGS= go install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
+
+bench: ## Run every benchmark and print one report ending in `bench:` lines
+	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/bench.sh
+
+chaos: build ## Fault-injection scenarios (loopback only, bounded); prints one row per scenario
+	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/chaos.sh
+
+demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own)
+	@export DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)}; $(BIN)/admsync-demo $(if $(WORKBOOK),--workbook "$(WORKBOOK)")
+
+tidy: ## go mod tidy in every module
+	@for m in $(MODULES); do (cd $$m && go mod tidy); done
+
+clean: ## Remove build output
+	rm -rf $(BIN)
+
+.PHONY: help build db migrate test lint generate generate-check natscli bench chaos demo tidy clean
