@@ -1,0 +1,3 @@
+// Package deploy holds the Kubernetes manifests, dashboards and alert rules
+// of admsync, and the tests that keep them valid.
+package deploy
