@@ -1,0 +1,64 @@
+package database_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"admsync/pkg/database/dbtest"
+)
+
+// TestServiceRolesAreLeastPrivilege shows each service role allowed its own
+// writes and refused everything outside them.
+func TestServiceRolesAreLeastPrivilege(t *testing.T) {
+	db := dbtest.New(t)
+	ctx := context.Background()
+	seed := []string{
+		`INSERT INTO acted.products (id, product_code, subject_code, sitting, variation_code) VALUES (1, 'P1', 'CB1', '2026A', 'LO_6')`,
+		`INSERT INTO acted.tutorial_events (id, code, start_date, end_date, product_id) VALUES (1, 'E1', '2026-01-01', '2026-01-02', 1)`,
+		`INSERT INTO adm.locations (id, external_id) VALUES (1, 'TG9jYXRpb246MQ==')`,
+	}
+	for _, s := range seed {
+		if _, err := db.Pool.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		role, sql string
+		allowed   bool
+	}{
+		{"admsync_syncer", `UPDATE adm.locations SET name = 'London' WHERE id = 1`, true},
+		{"admsync_syncer", `INSERT INTO adm.events (tutorial_event_id) VALUES (1)`, false},
+		{"admsync_syncer", `UPDATE acted.tutorial_events SET code = 'x'`, false},
+		{"admsync_syncer", `DELETE FROM adm.locations`, false},
+		{"admsync_importer", `INSERT INTO acted.tutorial_sessions (tutorial_event_id, title, start_date, end_date, sequence) VALUES (1, 's', now(), now(), 1)`, true},
+		{"admsync_importer", `UPDATE adm.locations SET name = 'x'`, false},
+		{"admsync_importer", `UPDATE adm.events SET state = 'done'`, false},
+		{"admsync_importer", `DELETE FROM acted.tutorial_events`, false},
+		{"admsync_admwriter", `INSERT INTO adm.events (tutorial_event_id) VALUES (1)`, true},
+		{"admsync_admwriter", `UPDATE acted.tutorial_events SET code = 'x'`, false},
+		{"admsync_admwriter", `DELETE FROM acted.tutorial_events`, false},
+		{"admsync_admwriter", `UPDATE adm.locations SET name = 'x'`, false},
+		{"admsync_admwriter", `CREATE TABLE adm.x (id int)`, false},
+		{"admsync_importer", `CREATE TABLE admsync.x (id int)`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.role+": "+c.sql, func(t *testing.T) {
+			tx, err := db.Pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx) //nolint:errcheck
+			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+c.role); err != nil {
+				t.Fatal(err)
+			}
+			_, err = tx.Exec(ctx, c.sql)
+			switch {
+			case c.allowed && err != nil:
+				t.Fatalf("should be allowed: %v", err)
+			case !c.allowed && (err == nil || !strings.Contains(err.Error(), "permission denied")):
+				t.Fatalf("should be refused with permission denied, got %v", err)
+			}
+		})
+	}
+}
