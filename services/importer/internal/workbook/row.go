@@ -1,0 +1,166 @@
+package workbook
+
+import "strings"
+
+// Kind classifies a data row.
+type Kind uint8
+
+// Row kinds: a row with a course template code starts an event; any other
+// non-blank row is a session of the event above it.
+const (
+	KindBlank Kind = iota
+	KindEvent
+	KindSession
+)
+
+// Record is one sheet row as read: its Excel row number and its raw cell
+// values in template column order (whatever the file's column order is).
+type Record struct {
+	Row   int
+	Cells [NumCols]string
+}
+
+// Layout is what the header row says about a file: the letter each template
+// column has in it, and the date system of the workbook.
+type Layout struct {
+	Letters  [NumCols]string
+	Present  [NumCols]bool
+	Date1904 bool
+}
+
+// TemplateLayout is the layout of a file that follows the template exactly.
+func TemplateLayout(date1904 bool) *Layout {
+	l := &Layout{Date1904: date1904}
+	for i, c := range Columns {
+		l.Letters[i] = c.Letter
+		l.Present[i] = true
+	}
+	return l
+}
+
+// DateTime is a date cell and a time cell read together.
+type DateTime struct {
+	Date    Date
+	Clock   Clock
+	HasDate bool
+	HasTime bool
+}
+
+// Set reports whether either half was filled in.
+func (d DateTime) Set() bool { return d.HasDate || d.HasTime }
+
+// Row is a parsed data row. Text fields are trimmed. Cells that failed to
+// parse are reported as problems and left unset.
+type Row struct {
+	Row  int
+	Kind Kind
+
+	Code, EventTitle, SessionTitle, LearningMode string
+	Location, Venue, TimeZone                    string
+	Instructor, SessionInstructor, Administrator string
+	EventURL, SessionURL, WebSale, Sitting, OCR  string
+
+	ClassroomStart, ClassroomEnd DateTime
+	LMSStart, LMSEnd             DateTime
+	Finalisation                 Date
+
+	MaxPlaces, Day       int
+	HasMaxPlaces, HasDay bool
+}
+
+// Problem builds a problem located at col of row r.
+func (l *Layout) Problem(r int, col Col, value, msg, hint string) Problem {
+	return Problem{Row: r, Column: l.Letters[col], Header: Columns[col].Header, Value: value, Msg: msg, Hint: hint}
+}
+
+// IsBlank reports whether every imported column of rec is blank; such rows
+// are skipped wherever they are (trailing styled rows above all).
+func IsBlank(rec *Record) bool {
+	for i, c := range Columns {
+		if c.Imported && strings.TrimSpace(rec.Cells[i]) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Parse turns a record into a typed row. It never panics, whatever the
+// cells hold; every cell it cannot read becomes a problem naming the cell.
+// Columns a row kind does not use (LMS columns on session rows, event fields
+// on session rows) are not parsed, so leftovers there are not errors.
+func (l *Layout) Parse(rec *Record) (Row, []Problem) {
+	var probs []Problem
+	t := func(c Col) string { return strings.TrimSpace(rec.Cells[c]) }
+	row := Row{Row: rec.Row}
+	if IsBlank(rec) {
+		return row, nil
+	}
+	row.Code = t(ColCode)
+	row.Kind = KindSession
+	if row.Code != "" {
+		row.Kind = KindEvent
+	}
+	event := row.Kind == KindEvent
+	row.SessionTitle = t(ColSessionTitle)
+	row.TimeZone = t(ColTimeZone)
+	row.SessionInstructor = t(ColSessionInstructor)
+	row.SessionURL = t(ColSessionURL)
+	row.Location = t(ColLocation)
+	row.Venue = t(ColVenue)
+	row.LearningMode = t(ColLearningMode)
+
+	dateTime := func(dc, tc Col) DateTime {
+		var dt DateTime
+		if v := t(dc); v != "" {
+			d, err := ParseDate(v, l.Date1904)
+			if err != nil {
+				probs = append(probs, l.Problem(rec.Row, dc, v, err.Error(), ""))
+			} else {
+				dt.Date, dt.HasDate = d, true
+			}
+		}
+		if v := t(tc); v != "" {
+			c, ok, err := ParseTime(v)
+			if err != nil {
+				probs = append(probs, l.Problem(rec.Row, tc, v, err.Error(), ""))
+			} else {
+				dt.Clock, dt.HasTime = c, ok
+			}
+		}
+		return dt
+	}
+	integer := func(c Col) (int, bool) {
+		v := t(c)
+		n, ok, err := ParseInt(v)
+		if err != nil {
+			probs = append(probs, l.Problem(rec.Row, c, v, err.Error(), "enter a whole number"))
+		}
+		return n, ok
+	}
+
+	row.ClassroomStart = dateTime(ColClassroomStartDate, ColClassroomStartTime)
+	row.ClassroomEnd = dateTime(ColClassroomEndDate, ColClassroomEndTime)
+	row.Day, row.HasDay = integer(ColDay)
+	if !event {
+		return row, probs
+	}
+	row.EventTitle = t(ColEventTitle)
+	row.Instructor = t(ColInstructor)
+	row.Administrator = t(ColAdministrator)
+	row.EventURL = t(ColEventURL)
+	row.WebSale = t(ColWebSale)
+	row.Sitting = t(ColSitting)
+	row.OCR = t(ColOCRMoodleCode)
+	row.LMSStart = dateTime(ColLMSStartDate, ColLMSStartTime)
+	row.LMSEnd = dateTime(ColLMSEndDate, ColLMSEndTime)
+	row.MaxPlaces, row.HasMaxPlaces = integer(ColMaxPlaces)
+	if v := t(ColFinalisationDate); v != "" {
+		d, err := ParseDate(v, l.Date1904)
+		if err != nil {
+			probs = append(probs, l.Problem(rec.Row, ColFinalisationDate, v, err.Error(), ""))
+		} else {
+			row.Finalisation = d
+		}
+	}
+	return row, probs
+}
