@@ -1,0 +1,296 @@
+// Package bridge is the admwriter's per-event state machine over the
+// adm.events and adm.sessions bridge rows.
+//
+//	pending ──BeginCreate──▶ creating ──Created──▶ created ──Finish──▶ done
+//	   │                        │                     │
+//	   └────────────── Fail ────┴─────────────────────┴──▶ failed
+//
+// A worker owns an event through a claim: a fresh attempt token written under
+// a row lock, with claimed_at as a lease that the owner keeps alive with
+// Heartbeat. Every later write is fenced on that token, so a worker that lost
+// its claim (paused past the lease, then resumed) updates 0 rows, gets
+// ErrFenced and stops. No transaction is ever held across an Administrate
+// call: each step is one short transaction.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"admsync/pkg/database"
+)
+
+// State is adm.events.state.
+type State string
+
+const (
+	Pending  State = "pending"
+	Creating State = "creating"
+	Created  State = "created"
+	Done     State = "done"
+	Failed   State = "failed"
+)
+
+var (
+	// ErrFenced means another worker holds the claim now: stop without
+	// touching Administrate or the bridge again.
+	ErrFenced = errors.New("claim lost to another worker")
+	// ErrBusy means a live worker holds the claim; try again after its lease.
+	ErrBusy = errors.New("event is being written by another worker")
+	// ErrNoEvent means the tutorial event does not exist (deleted, or a
+	// message for another database).
+	ErrNoEvent = errors.New("tutorial event not found")
+)
+
+// SessionDone is what adm.sessions records for one Day.
+type SessionDone struct {
+	ExternalID string
+	StaffDone  bool
+}
+
+// Claim is a worker's hold on one event.
+type Claim struct {
+	RowID           int64
+	TutorialEventID int64
+	Token           uuid.UUID
+	// State when claimed (for a failed row: the state it failed in, see
+	// Claim); done claims carry no token and need no work.
+	State      State
+	ExternalID string
+	Attempts   int
+	// Sessions by Day, as far as a previous attempt got.
+	Sessions map[int]SessionDone
+}
+
+// Store runs the state machine against PostgreSQL.
+type Store struct {
+	Pool *pgxpool.Pool
+	// Lease is how long a claim holds without a heartbeat.
+	Lease time.Duration
+}
+
+// Claim takes the event for this worker. A done event returns a claim with
+// State Done and no token. A claim held by a live worker (claimed_at within
+// the lease) returns ErrBusy. A failed event is reopened: with an
+// Administrate id it resumes as created, without one as creating, because a
+// create may have been sent before it failed and must be reconciled.
+func (s *Store) Claim(ctx context.Context, tutorialEventID int64) (*Claim, error) {
+	c := &Claim{TutorialEventID: tutorialEventID, Sessions: map[int]SessionDone{}}
+	err := database.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM acted.tutorial_events WHERE id = $1)`, tutorialEventID).Scan(&exists); err != nil {
+			return fmt.Errorf("look up tutorial event: %w", err)
+		}
+		if !exists {
+			return ErrNoEvent
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO adm.events (tutorial_event_id, state) VALUES ($1, 'pending')
+			ON CONFLICT (tutorial_event_id) DO NOTHING`, tutorialEventID); err != nil {
+			return fmt.Errorf("insert bridge row: %w", err)
+		}
+		var (
+			ext       *string
+			token     *uuid.UUID
+			claimedAt *time.Time
+			leaseLeft bool
+		)
+		// The row lock serialises concurrent claims of the same event.
+		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts, claimed_at,
+				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2)
+			FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
+			tutorialEventID, s.Lease.Seconds()).
+			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &claimedAt, &leaseLeft)
+		if err != nil {
+			return fmt.Errorf("lock bridge row: %w", err)
+		}
+		if ext != nil {
+			c.ExternalID = *ext
+		}
+		if c.State == Done {
+			return nil
+		}
+		if token != nil && leaseLeft {
+			return ErrBusy
+		}
+		if c.State == Failed || c.State == Pending && c.ExternalID != "" {
+			c.State = Creating
+			if c.ExternalID != "" {
+				c.State = Created
+			}
+		}
+		c.Token = uuid.New()
+		c.Attempts++
+		if _, err := tx.Exec(ctx, `UPDATE adm.events SET state = $2, attempt_token = $3, attempts = $4,
+				claimed_at = now(), updated_at = now() WHERE id = $1`,
+			c.RowID, c.State, c.Token, c.Attempts); err != nil {
+			return fmt.Errorf("claim bridge row: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT day_number, external_id, staff_done FROM adm.sessions WHERE event_id = $1`, c.RowID)
+		if err != nil {
+			return fmt.Errorf("read session bridges: %w", err)
+		}
+		for rows.Next() {
+			var day int
+			var ext *string
+			var staff bool
+			if err := rows.Scan(&day, &ext, &staff); err != nil {
+				return fmt.Errorf("read session bridges: %w", err)
+			}
+			if ext != nil {
+				c.Sessions[day] = SessionDone{ExternalID: *ext, StaffDone: staff}
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// fenced runs fn in a transaction after checking, under the row lock, that
+// the claim is still ours; it also renews the lease.
+func (s *Store) fenced(ctx context.Context, c *Claim, fn func(tx pgx.Tx) error) error {
+	return database.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE adm.events SET claimed_at = now(), updated_at = now()
+			WHERE id = $1 AND attempt_token = $2`, c.RowID, c.Token)
+		if err != nil {
+			return fmt.Errorf("fence bridge row: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrFenced
+		}
+		if fn == nil {
+			return nil
+		}
+		return fn(tx)
+	})
+}
+
+// Heartbeat renews the lease; ErrFenced if the claim is gone.
+func (s *Store) Heartbeat(ctx context.Context, c *Claim) error {
+	return s.fenced(ctx, c, nil)
+}
+
+// BeginCreate records that a create is about to be sent: from here on a
+// crash leaves the row in creating, and the next attempt reconciles.
+func (s *Store) BeginCreate(ctx context.Context, c *Claim) error {
+	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE adm.events SET state = 'creating' WHERE id = $1`, c.RowID)
+		return err
+	})
+	if err == nil {
+		c.State = Creating
+	}
+	return err
+}
+
+// Created stores the Administrate event id the moment it is known.
+func (s *Store) Created(ctx context.Context, c *Claim, externalID string) error {
+	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE adm.events SET state = 'created', external_id = $2 WHERE id = $1`, c.RowID, externalID)
+		if database.IsUniqueViolation(err) {
+			return fmt.Errorf("Administrate event %s is already linked to another tutorial event: %w", externalID, err)
+		}
+		return err
+	})
+	if err == nil {
+		c.State, c.ExternalID = Created, externalID
+	}
+	return err
+}
+
+// Session records one Day's Administrate session (after session.update)
+// and whether its staff are added.
+func (s *Store) Session(ctx context.Context, c *Claim, tutorialSessionID int64, day int, externalID string, staffDone bool) error {
+	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
+		var ts *int64
+		if tutorialSessionID != 0 {
+			ts = &tutorialSessionID
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO adm.sessions (event_id, tutorial_session_id, day_number, external_id, staff_done)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (event_id, day_number) DO UPDATE
+			SET external_id = EXCLUDED.external_id, tutorial_session_id = EXCLUDED.tutorial_session_id,
+			    staff_done = EXCLUDED.staff_done, updated_at = now()`,
+			c.RowID, ts, day, externalID, staffDone)
+		if err != nil {
+			return fmt.Errorf("store session bridge for day %d: %w", day, err)
+		}
+		return nil
+	})
+	if err == nil {
+		c.Sessions[day] = SessionDone{ExternalID: externalID, StaffDone: staffDone}
+	}
+	return err
+}
+
+// Finish marks the event done and gives the claim up.
+func (s *Store) Finish(ctx context.Context, c *Claim) error {
+	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE adm.events SET state = 'done', attempt_token = NULL, last_error = NULL,
+			finished_at = now() WHERE id = $1`, c.RowID)
+		return err
+	})
+	if err == nil {
+		c.State = Done
+	}
+	return err
+}
+
+// Fail marks the event failed (dead-lettered) with its reason.
+func (s *Store) Fail(ctx context.Context, c *Claim, reason string) error {
+	return s.fenced(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE adm.events SET state = 'failed', attempt_token = NULL, claimed_at = NULL,
+			last_error = $2, finished_at = now() WHERE id = $1`, c.RowID, reason)
+		return err
+	})
+}
+
+// Release gives the claim up after a transient failure, keeping the state
+// (so a creating row is reconciled next time) and noting the error.
+func (s *Store) Release(ctx context.Context, c *Claim, reason string) error {
+	return s.fenced(ctx, c, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE adm.events SET attempt_token = NULL, claimed_at = NULL, last_error = $2
+			WHERE id = $1`, c.RowID, reason)
+		return err
+	})
+}
+
+// Row is one adm.events row as the CLI shows it.
+type Row struct {
+	TutorialEventID int64
+	ExternalID      string
+	State           State
+	Attempts        int
+	LastError       string
+}
+
+// Get reads the bridge of one tutorial event (nil when there is none).
+func Get(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, tutorialEventID int64) (*Row, error) {
+	r := &Row{TutorialEventID: tutorialEventID}
+	var ext, lastErr *string
+	err := q.QueryRow(ctx, `SELECT external_id, state, attempts, last_error FROM adm.events WHERE tutorial_event_id = $1`,
+		tutorialEventID).Scan(&ext, &r.State, &r.Attempts, &lastErr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read bridge of tutorial event %d: %w", tutorialEventID, err)
+	}
+	if ext != nil {
+		r.ExternalID = *ext
+	}
+	if lastErr != nil {
+		r.LastError = *lastErr
+	}
+	return r, nil
+}
