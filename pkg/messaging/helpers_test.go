@@ -226,3 +226,7 @@ func (r *recorder) snapshot() ([]uint64, []time.Time) {
 	defer r.mu.Unlock()
 	return append([]uint64(nil), r.deliveries...), append([]time.Time(nil), r.times...)
 }
+
+func testContext(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
