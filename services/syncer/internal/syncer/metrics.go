@@ -1,0 +1,75 @@
+package syncer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the syncer's Prometheus series. A nil *Metrics records nothing.
+type Metrics struct {
+	runs        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	records     *prometheus.CounterVec
+	unmatched   *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+// NewMetrics registers the series with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "admsync_sync_runs_total",
+			Help: "Sync stage runs by stage and outcome (ok, partial, failed); stage=all counts `run all`.",
+		}, []string{"stage", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "admsync_sync_duration_seconds",
+			Help:    "Wall time of a sync stage run, fetch included.",
+			Buckets: []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+		}, []string{"stage"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "admsync_sync_records_total",
+			Help: "Bridge records by stage and outcome (created, updated, unchanged, gone, skipped, error); plan-only runs are not counted.",
+		}, []string{"stage", "outcome"}),
+		unmatched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "admsync_sync_unmatched",
+			Help: "Records left unmatched by the last run of a stage, by side (tutorial, administrate).",
+		}, []string{"stage", "side"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "admsync_sync_last_success_timestamp_seconds",
+			Help: "Unix time at which a stage last finished with outcome ok (plan-only runs excluded).",
+		}, []string{"stage"}),
+	}
+	reg.MustRegister(m.runs, m.duration, m.records, m.unmatched, m.lastSuccess)
+	return m
+}
+
+func (m *Metrics) observe(res *StageResult) {
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(res.Stage, res.Outcome).Inc()
+	m.duration.WithLabelValues(res.Stage).Observe(res.DurationSeconds)
+	if res.PlanOnly || res.Outcome == OutcomeFailed {
+		return
+	}
+	c := res.Counts
+	for outcome, n := range map[string]int{"created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged,
+		"gone": c.Gone, "skipped": c.Skipped, "error": c.Errors} {
+		m.records.WithLabelValues(res.Stage, outcome).Add(float64(n))
+	}
+	m.unmatched.WithLabelValues(res.Stage, "tutorial").Set(float64(len(res.UnmatchedTutorial)))
+	m.unmatched.WithLabelValues(res.Stage, "administrate").Set(float64(len(res.UnmatchedAdministrate)))
+	if res.OK() {
+		m.lastSuccess.WithLabelValues(res.Stage).Set(float64(res.StartedAt.Add(secondsDuration(res.DurationSeconds)).Unix()))
+	}
+}
+
+func (m *Metrics) observeAll(all *AllResult) {
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(All, all.Outcome).Inc()
+	m.duration.WithLabelValues(All).Observe(all.DurationSeconds)
+	if all.Outcome == OutcomeOK && !all.PlanOnly {
+		m.lastSuccess.WithLabelValues(All).Set(float64(all.StartedAt.Add(secondsDuration(all.DurationSeconds)).Unix()))
+	}
+}

@@ -1,0 +1,163 @@
+package syncer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// report prints the discrepancy report of a stage: changes (with --plan or
+// --debug), why nothing was marked gone, unmatched records both ways,
+// ambiguous keys, skipped records and errors. Empty sections are left out.
+func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePlan) {
+	if len(res.Changes) > 0 {
+		verb := map[string]string{"create": "Created", "update": "Updated", "gone": "Marked gone", "delete": "Removed"}
+		if rc.opts.Plan {
+			verb = map[string]string{"create": "Would create", "update": "Would update", "gone": "Would mark gone", "delete": "Would remove"}
+		}
+		for _, c := range res.Changes {
+			line := fmt.Sprintf("%s %s: %s", verb[c.Action], c.Table, c.ID)
+			if c.Description != "" {
+				line += " (" + c.Description + ")"
+			}
+			if c.Action == "update" && len(c.Fields) > 0 {
+				line += " [" + strings.Join(c.Fields, ", ") + "]"
+			}
+			rc.printf("  %s\n", line)
+		}
+	}
+	for _, m := range res.Mirrors {
+		rc.printf("  %s: %s\n", m.Name, mirrorLine(m.Counts))
+	}
+	if res.GoneBlocked != "" {
+		rc.printf("\n⚠ %s\n", res.GoneBlocked)
+	}
+	if n := len(res.UnmatchedTutorial); n > 0 {
+		rc.printf("\n⚠ %d tutorial %s(s) had no match in Administrate:\n", n, info.Noun)
+		for _, x := range res.UnmatchedTutorial {
+			rc.printf("  - %s (tutorial #%s)\n", x.Description, x.ID)
+		}
+	}
+	if n := len(res.UnmatchedAdministrate); n > 0 {
+		rc.printf("\n⚠ %d Administrate %s(s) had no match in tutorial tables:\n", n, info.Noun)
+		for _, x := range res.UnmatchedAdministrate {
+			rc.printf("  - %s (id: %s)\n", x.Description, x.ID)
+		}
+	}
+	if n := len(res.Ambiguous); n > 0 {
+		rc.printf("\n⚠ %d ambiguous %s key(s), left unlinked:\n", n, info.Noun)
+		for _, a := range res.Ambiguous {
+			rc.printf("  - %q: %s\n", a.Key, a.Description)
+			for _, t := range a.Tutorial {
+				rc.printf("      tutorial #%s %s\n", t.ID, t.Description)
+			}
+			for _, x := range a.Administrate {
+				rc.printf("      Administrate %s %s\n", x.ID, x.Description)
+			}
+		}
+	}
+	if n := len(res.Skipped); n > 0 {
+		rc.printf("\n⚠ %d %s(s) skipped:\n", n, info.Noun)
+		for _, x := range res.Skipped {
+			rc.printf("  - %s: %s\n", x.ID, x.Description)
+		}
+	}
+	if n := len(res.Errors); n > 0 {
+		rc.printf("\n✗ %d error(s):\n", n)
+		for _, e := range res.Errors {
+			rc.printf("  - %s\n", e)
+		}
+	}
+}
+
+func mirrorLine(c Counts) string {
+	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d gone", c.Created, c.Updated, c.Unchanged, c.Gone)
+}
+
+// promptPhase is the second phase of FR-003: the unmatched tutorial records
+// were only collected during the stage; now, on a terminal and without
+// --no-prompt, one question offers to create them in Administrate. Created
+// records are linked in the same run.
+func (r *Runner) promptPhase(ctx context.Context, rc *runContext, cs creatingStage, res *StageResult, sp *stagePlan) {
+	info := cs.info()
+	items := sp.unmatchedForCreate
+	if !rc.mayPrompt() {
+		rc.printf("%d unmatched tutorial %s(s) logged (--no-prompt)\n", len(items), info.Noun)
+		return
+	}
+	rc.printf("\n%d tutorial %s(s) have no match in Administrate.\nCreate them in Administrate now? [y/N] ", len(items), info.Noun)
+	if !r.readYes() {
+		rc.printf("Skipped.\n")
+		return
+	}
+	var cr *creation
+	var applied int
+	err := r.inStageTx(ctx, rc, info.Name, func(tx pgx.Tx) error {
+		var err error
+		if cr, err = cs.create(ctx, tx, rc, items); err != nil {
+			return err
+		}
+		if len(cr.rows) == 0 {
+			return nil
+		}
+		t := sp.tables[0].t
+		existing, err := t.load(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p := diff(t, existing, diffInput{desired: cr.rows, noGone: true})
+		if err := p.apply(ctx, tx); err != nil {
+			return err
+		}
+		res.Counts.Created += len(p.creates)
+		res.Counts.Updated += len(p.updates)
+		applied = p.writes()
+		return nil
+	})
+	if cr != nil {
+		for _, c := range cr.created {
+			rc.printf("  Created in Administrate and linked: %s (id: %s)\n", c.Description, c.ID)
+		}
+		for _, m := range cr.manual {
+			rc.printf("  By hand: tutorial #%s: %s\n", m.ID, m.Description)
+		}
+		for _, e := range cr.errors {
+			rc.printf("  ✗ %s\n", e)
+		}
+		res.CreatedInAdministrate = append(res.CreatedInAdministrate, cr.created...)
+		res.Manual = append(res.Manual, cr.manual...)
+		res.Errors = append(res.Errors, cr.errors...)
+		res.Counts.Errors += len(cr.errors)
+	}
+	if err != nil {
+		// The records exist in Administrate; the next run links them by key.
+		msg := fmt.Sprintf("link the records created in Administrate: %v (the next run links them by their key)", err)
+		rc.printf("  ✗ %s\n", msg)
+		res.Errors = append(res.Errors, msg)
+		res.Counts.Errors++
+		return
+	}
+	res.RowsApplied += applied
+}
+
+// readYes reads one answer; only y or yes (any case) means yes, and end of
+// input means no.
+func (r *Runner) readYes() bool {
+	r.inOnce.Do(func() {
+		if r.In != nil {
+			r.in = bufio.NewReader(r.In)
+		}
+	})
+	if r.in == nil {
+		return false
+	}
+	line, err := r.in.ReadString('\n')
+	if err != nil && line == "" {
+		return false
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}

@@ -1,0 +1,156 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var instructorsTable = &table{
+	name: "adm.instructors",
+	key:  []string{"external_id"},
+	cols: []column{{"legacy_id", colText}, {"first_name", colText}, {"last_name", colText},
+		{"is_active", colBool}, {"tutorial_instructor_id", colBigint}},
+	touch:     []string{"updated_at", "last_synced"},
+	hasGone:   true,
+	labelCols: []string{"first_name", "last_name"},
+}
+
+// administratorsTable mirrors administrator contacts so the importer can
+// resolve the workbook's "Event administrator" column without Administrate.
+var administratorsTable = &table{
+	name:      "adm.administrators",
+	key:       []string{"external_id"},
+	cols:      []column{{"first_name", colText}, {"last_name", colText}},
+	touch:     []string{"updated_at"},
+	hasGone:   true,
+	labelCols: []string{"first_name", "last_name"},
+}
+
+type instructorsStage struct {
+	instructors, admins []Contact
+	tut                 map[string]tutorialRow
+}
+
+func (s *instructorsStage) info() Info { return Infos[StageInstructors] }
+
+func (s *instructorsStage) prerequisites(context.Context, querier) error { return nil }
+
+func (s *instructorsStage) fetch(ctx context.Context, rc *runContext) error {
+	var err error
+	if s.instructors, err = rc.source.Instructors(ctx, rc.paging("instructors")); err != nil {
+		return fmt.Errorf("fetch instructors: %w", err)
+	}
+	if s.admins, err = rc.source.Administrators(ctx, rc.paging("administrators")); err != nil {
+		return fmt.Errorf("fetch administrators: %w", err)
+	}
+	return nil
+}
+
+func personName(first, last string) string {
+	return strings.TrimSpace(strings.TrimSpace(first) + " " + strings.TrimSpace(last))
+}
+
+func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
+	existing, err := instructorsTable.load(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	tut, err := queryTutorial(ctx, tx, `
+		SELECT i.id, i.is_active, s.id IS NOT NULL, coalesce(u.first_name, ''), coalesce(u.last_name, ''), coalesce(u.username, '')
+		FROM acted.tutorial_instructors i
+		LEFT JOIN acted.staff s ON s.id = i.staff_id
+		LEFT JOIN public.auth_user u ON u.id = s.user_id`,
+		func(r pgx.Rows) (tutorialRow, error) {
+			var t tutorialRow
+			var hasStaff bool
+			var first, last, user string
+			err := r.Scan(&t.id, &t.active, &hasStaff, &first, &last, &user)
+			t.label = personName(first, last)
+			switch {
+			case !hasStaff:
+				t.label = fmt.Sprintf("Instructor #%d", t.id)
+				t.note = "has no staff record"
+			case t.label == "":
+				t.label = user
+				t.note = "its user has no first and last name"
+			default:
+				t.key = compositeKey(matchKey(first), matchKey(last))
+				if t.key == "" {
+					t.note = "its user lacks a first or last name"
+				}
+			}
+			t.extra = map[string]string{"first": first, "last": last}
+			return t, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	s.tut = indexTutorial(tut)
+	sp := &stagePlan{fetched: len(s.instructors)}
+	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	var adm []item
+	var keep []Contact
+	for _, c := range s.instructors {
+		if c.ID == "" || in.seen[c.ID] {
+			continue
+		}
+		in.seen[c.ID] = true
+		keep = append(keep, c)
+		it := item{ID: c.ID, Label: personName(c.FirstName, c.LastName), Key: compositeKey(matchKey(c.FirstName), matchKey(c.LastName))}
+		if it.Key == "" {
+			it.Note = "the contact lacks a first or last name"
+		}
+		if it.Label == "" {
+			it.Label = c.ID
+		}
+		adm = append(adm, it)
+	}
+	active, inactive := splitActive(tut)
+	m := matchRecords(active, inactive, adm)
+	for _, c := range keep {
+		in.desired = append(in.desired, row{key: []string{c.ID}, label: personName(c.FirstName, c.LastName),
+			vals: []*string{strOrNil(c.LegacyID), strOrNil(c.FirstName), strOrNil(c.LastName), boolText(true), linkOf(&m, c.ID)}})
+	}
+	sp.matched = &m
+	sp.unmatchedForCreate = m.unmatchedTutorial
+	sp.tables = []*tablePlan{diff(instructorsTable, existing, in)}
+
+	// Administrators: a plain mirror with its own disappearance guard.
+	admExisting, err := administratorsTable.load(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	ain := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	for _, c := range s.admins {
+		if c.ID == "" || ain.seen[c.ID] {
+			continue
+		}
+		ain.seen[c.ID] = true
+		ain.desired = append(ain.desired, row{key: []string{c.ID}, label: personName(c.FirstName, c.LastName),
+			vals: []*string{str(c.FirstName), str(c.LastName)}})
+	}
+	sp.tables = append(sp.tables, diff(administratorsTable, admExisting, ain))
+	sp.describe = func(c change) string { return c.row.label }
+	return sp, nil
+}
+
+// create cannot use the API: Administrate can create a contact but offers no
+// way to mark it as an instructor, and an unmarked contact would never come
+// back in the instructor list. So every record gets instructions instead.
+func (s *instructorsStage) create(_ context.Context, _ pgx.Tx, _ *runContext, items []item) (*creation, error) {
+	cr := &creation{}
+	for _, it := range items {
+		t := s.tut[it.ID]
+		name := personName(t.extra["first"], t.extra["last"])
+		if name == "" {
+			name = it.Label
+		}
+		cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
+			"Administrate's API cannot mark a contact as instructor: create contact %q in Administrate with Instructor ticked "+
+				"(or tick it on the existing contact), then run `syncer run instructors`", name)})
+	}
+	return cr, nil
+}

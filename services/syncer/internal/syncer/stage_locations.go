@@ -1,0 +1,160 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// tutorialRow is a tutorial record as a stage reads it.
+type tutorialRow struct {
+	id     int64
+	key    string
+	label  string
+	active bool
+	note   string
+	extra  map[string]string // stage-specific columns the prompt needs
+}
+
+func splitActive(rows []tutorialRow) (active, inactive []item) {
+	for _, r := range rows {
+		it := item{ID: strconv.FormatInt(r.id, 10), Key: r.key, Label: r.label, Note: r.note}
+		if r.active {
+			active = append(active, it)
+		} else {
+			inactive = append(inactive, it)
+		}
+	}
+	return active, inactive
+}
+
+// linkOf returns the tutorial id linked to an Administrate id, as a column value.
+func linkOf(m *matchResult, admID string) *string {
+	if t, ok := m.links[admID]; ok {
+		return str(t)
+	}
+	return nil
+}
+
+var locationsTable = &table{
+	name:      "adm.locations",
+	key:       []string{"external_id"},
+	cols:      []column{{"legacy_id", colText}, {"name", colText}, {"tutorial_location_id", colBigint}},
+	touch:     []string{"updated_at"},
+	hasGone:   true,
+	labelCols: []string{"name"},
+}
+
+type locationsStage struct {
+	records []Location
+	tut     map[string]tutorialRow
+}
+
+func (s *locationsStage) info() Info { return Infos[StageLocations] }
+
+func (s *locationsStage) prerequisites(context.Context, querier) error { return nil }
+
+func (s *locationsStage) fetch(ctx context.Context, rc *runContext) error {
+	var err error
+	s.records, err = rc.source.Locations(ctx, rc.paging("locations"))
+	if err != nil {
+		return fmt.Errorf("fetch locations: %w", err)
+	}
+	return nil
+}
+
+func (s *locationsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
+	existing, err := locationsTable.load(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	tut, err := queryTutorial(ctx, tx, `SELECT id, name, code, is_active FROM acted.tutorial_locations`,
+		func(r pgx.Rows) (tutorialRow, error) {
+			var t tutorialRow
+			var name, code string
+			err := r.Scan(&t.id, &name, &code, &t.active)
+			t.key, t.label = matchKey(name), name
+			t.extra = map[string]string{"name": name, "code": code}
+			return t, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	s.tut = indexTutorial(tut)
+	sp := &stagePlan{fetched: len(s.records)}
+	var adm []item
+	var uniq []Location
+	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	for _, l := range s.records {
+		if l.ID == "" || in.seen[l.ID] {
+			continue
+		}
+		in.seen[l.ID] = true
+		uniq = append(uniq, l)
+		adm = append(adm, item{ID: l.ID, Key: matchKey(l.Name), Label: l.Name})
+	}
+	active, inactive := splitActive(tut)
+	m := matchRecords(active, inactive, adm)
+	for _, l := range uniq {
+		in.desired = append(in.desired, row{key: []string{l.ID}, label: l.Name,
+			vals: []*string{strOrNil(l.LegacyID), strOrNil(l.Name), linkOf(&m, l.ID)}})
+	}
+	sp.matched = &m
+	sp.unmatchedForCreate = m.unmatchedTutorial
+	sp.tables = []*tablePlan{diff(locationsTable, existing, in)}
+	sp.describe = func(c change) string { return c.row.label }
+	return sp, nil
+}
+
+func (s *locationsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext, items []item) (*creation, error) {
+	cr := &creation{}
+	ok, why := rc.supports(ctx, OpCreateLocation)
+	for _, it := range items {
+		t := s.tut[it.ID]
+		if !ok {
+			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
+				"%s; create location %q by hand in Administrate, then run `syncer run locations`", why, t.extra["name"])})
+			continue
+		}
+		loc, err := rc.creator.CreateLocation(ctx, t.extra["name"], t.extra["code"])
+		if err != nil {
+			cr.errors = append(cr.errors, fmt.Sprintf("create location %q in Administrate: %v", t.extra["name"], err))
+			continue
+		}
+		cr.created = append(cr.created, Record{ID: loc.ID, Description: fmt.Sprintf("location %q (tutorial #%s)", loc.Name, it.ID)})
+		cr.rows = append(cr.rows, row{key: []string{loc.ID}, label: loc.Name,
+			vals: []*string{strOrNil(loc.LegacyID), strOrNil(loc.Name), str(it.ID)}})
+	}
+	return cr, nil
+}
+
+// queryTutorial reads tutorial rows with scan.
+func queryTutorial(ctx context.Context, tx pgx.Tx, sql string, scan func(pgx.Rows) (tutorialRow, error)) ([]tutorialRow, error) {
+	rows, err := tx.Query(ctx, sql)
+	if err != nil {
+		return nil, fmt.Errorf("read tutorial records: %w", err)
+	}
+	defer rows.Close()
+	var out []tutorialRow
+	for rows.Next() {
+		t, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read tutorial records: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tutorial records: %w", err)
+	}
+	return out, nil
+}
+
+func indexTutorial(rows []tutorialRow) map[string]tutorialRow {
+	m := make(map[string]tutorialRow, len(rows))
+	for _, r := range rows {
+		m[strconv.FormatInt(r.id, 10)] = r
+	}
+	return m
+}

@@ -1,0 +1,174 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Stage names, in the order `run all` runs them (FR-022).
+const (
+	StageCustomFields         = "custom-fields"
+	StagePriceLevels          = "price-levels"
+	StageLocations            = "locations"
+	StageVenues               = "venues"
+	StageInstructors          = "instructors"
+	StageCourseTemplates      = "course-templates"
+	StageCourseTemplatePrices = "course-template-price-levels"
+	All                       = "all"
+)
+
+// Order is the dependency order of the stages.
+var Order = []string{StageCustomFields, StagePriceLevels, StageLocations, StageVenues,
+	StageInstructors, StageCourseTemplates, StageCourseTemplatePrices}
+
+// ParseStage accepts a stage name in our spelling (course-templates), with
+// underscores, or in the Django command spelling (sync_course_templates,
+// sync_all), and returns the canonical name or an error listing the choices.
+func ParseStage(s string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(s))
+	n = strings.ReplaceAll(n, "_", "-")
+	n = strings.TrimPrefix(n, "sync-")
+	if n == All {
+		return All, nil
+	}
+	for _, st := range Order {
+		if n == st {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("unknown stage %q: want one of %s or all (Django names such as sync_locations work too)", s, strings.Join(Order, ", "))
+}
+
+// Info describes a stage for --help and reports.
+type Info struct {
+	Name     string
+	Display  string // plural noun for report lines: "course template price levels"
+	Noun     string // singular: "course template price level"
+	Summary  string // what the stage does
+	Requires string // prerequisites, for --help
+}
+
+// Infos describes every stage, in order.
+var Infos = map[string]Info{
+	StageCustomFields: {Name: StageCustomFields, Display: "custom fields", Noun: "custom field",
+		Summary: "Mirrors the custom-field definitions of all 18 Administrate entity types into adm.custom_fields, keyed by (entity type, key). " +
+			"Administrate owns them: no tutorial matching. A type that fails to fetch leaves its rows untouched and marks nothing gone.",
+		Requires: "none"},
+	StagePriceLevels: {Name: StagePriceLevels, Display: "price levels", Noun: "price level",
+		Summary:  "Mirrors every price level (paged) into adm.pricelevels. Administrate owns them: no tutorial matching.",
+		Requires: "none"},
+	StageLocations: {Name: StageLocations, Display: "locations", Noun: "location",
+		Summary: "Links Administrate locations to active acted.tutorial_locations by name (trimmed, whitespace collapsed, case-folded) in adm.locations. " +
+			"Unmatched tutorial locations can be created in Administrate at the end (prompt).",
+		Requires: "none"},
+	StageVenues: {Name: StageVenues, Display: "venues", Noun: "venue",
+		Summary: "Links Administrate venues to acted.tutorial_venues by name within the parent location (through adm.locations) in adm.venues. " +
+			"A venue whose location is not in adm.locations is skipped with the reason.",
+		Requires: "locations synced (adm.locations has rows)"},
+	StageInstructors: {Name: StageInstructors, Display: "instructors", Noun: "instructor",
+		Summary: "Links Administrate instructor contacts to active acted.tutorial_instructors by first + last name of the linked staff user in adm.instructors, " +
+			"and mirrors administrator contacts (name -> id, no matching) into adm.administrators for the importer.",
+		Requires: "none"},
+	StageCourseTemplates: {Name: StageCourseTemplates, Display: "course templates", Noun: "course template",
+		Summary: "Links Administrate course templates to active acted.tutorial_course_templates by code in adm.course_templates (custom-field values, learning mode), " +
+			"and mirrors each template's approved instructors into adm.course_template_instructors for the importer.",
+		Requires: "custom fields synced (adm.custom_fields has Event rows)"},
+	StageCourseTemplatePrices: {Name: StageCourseTemplatePrices, Display: "course template price levels", Noun: "course template price level",
+		Summary: "Mirrors each course template's public prices into adm.course_template_price_levels, resolving template and price level through the adm bridges. " +
+			"A price whose template or level is not synced is skipped with the reason.",
+		Requires: "course templates and price levels synced"},
+}
+
+// stage is one unit of the sync: fetch, then match and plan, then apply.
+// A fresh value is made per run, so fetch may keep what it read in the value.
+type stage interface {
+	info() Info
+	// prerequisites checks, before any Administrate call, that the data this
+	// stage depends on is present.
+	prerequisites(ctx context.Context, q querier) error
+	// fetch reads everything the stage needs from Administrate.
+	fetch(ctx context.Context, rc *runContext) error
+	// plan loads the stored and tutorial rows (inside the locked transaction)
+	// and works out the writes.
+	plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error)
+}
+
+// creatingStage is a stage whose unmatched tutorial records can be created in
+// Administrate in the prompt phase.
+type creatingStage interface {
+	stage
+	// create creates the records and returns the bridge rows to insert for
+	// the ones created, plus report entries.
+	create(ctx context.Context, tx pgx.Tx, rc *runContext, items []item) (*creation, error)
+}
+
+// creation is what the prompt phase did.
+type creation struct {
+	rows    []row // bridge rows linking each created record
+	created []Record
+	manual  []Record
+	errors  []string
+}
+
+func newStage(name string) stage {
+	switch name {
+	case StageCustomFields:
+		return &customFieldsStage{}
+	case StagePriceLevels:
+		return &priceLevelsStage{}
+	case StageLocations:
+		return &locationsStage{}
+	case StageVenues:
+		return &venuesStage{}
+	case StageInstructors:
+		return &instructorsStage{}
+	case StageCourseTemplates:
+		return &courseTemplatesStage{}
+	case StageCourseTemplatePrices:
+		return &pricesStage{}
+	}
+	panic("syncer: no stage " + name)
+}
+
+// querier is what prerequisite checks need (a pool or a transaction).
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// PrerequisiteError says which synced data a stage is missing.
+type PrerequisiteError struct {
+	Stage, Missing, Run string
+}
+
+func (e *PrerequisiteError) Error() string {
+	return fmt.Sprintf("prerequisite not met: %s needs %s; run `syncer run %s` first", e.Stage, e.Missing, e.Run)
+}
+
+// requireRows fails with a PrerequisiteError when sql counts no rows.
+func requireRows(ctx context.Context, q querier, stageName, missing, run, sql string) error {
+	var ok bool
+	if err := q.QueryRow(ctx, "SELECT EXISTS ("+sql+")").Scan(&ok); err != nil {
+		return fmt.Errorf("check prerequisites of %s: %w", stageName, err)
+	}
+	if !ok {
+		return &PrerequisiteError{Stage: stageName, Missing: missing, Run: run}
+	}
+	return nil
+}
+
+// stagePlan is everything a stage worked out before writing.
+type stagePlan struct {
+	fetched int
+	tables  []*tablePlan // the bridge first, then mirror tables
+	pairs   []*pairPlan  // hard-keyed mirror sets (approved instructors)
+	matched *matchResult // nil for Administrate-owned data
+	skipped []Record
+	errors  []string
+	// partialNote explains errors that did not stop the stage.
+	describe func(c change) string // labels a change for --plan / --debug
+	// unmatchedForCreate are the unmatched tutorial items the prompt may offer.
+	unmatchedForCreate []item
+}
