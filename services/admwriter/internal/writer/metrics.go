@@ -1,0 +1,55 @@
+package writer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/services/admwriter/internal/breaker"
+)
+
+// Metrics are the admwriter's own series (the runner and the Administrate
+// client register theirs separately).
+type Metrics struct {
+	Events         *prometheus.CounterVec
+	SessionUpdates prometheus.Counter
+	StaffAdded     prometheus.Counter
+	BreakerState   prometheus.Gauge
+	Duration       prometheus.Histogram
+}
+
+// NewMetrics registers the series on reg (nil: unregistered, for tests that
+// do not scrape).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "admsync_admwriter_events_total",
+			Help: "Tutorial events handled, by outcome: linked (written to Administrate), failed (dead-lettered), skipped (already done).",
+		}, []string{"outcome"}),
+		SessionUpdates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "admsync_admwriter_sessions_updated_total",
+			Help: "Administrate sessions updated with a tutorial session's title, times and custom fields.",
+		}),
+		StaffAdded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "admsync_admwriter_staff_added_total",
+			Help: "session.addStaff and event.addStaff calls that succeeded (or found the staff already there).",
+		}),
+		BreakerState: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "admsync_admwriter_breaker_state",
+			Help: "Administrate circuit breaker: 0 closed, 1 half-open, 2 open (not fetching).",
+		}),
+		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "admsync_admwriter_event_duration_seconds",
+			Help:    "Time to handle one tutorial event message, from claim to result.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+	}
+	for _, o := range []string{"linked", "failed", "skipped"} {
+		m.Events.WithLabelValues(o)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Events, m.SessionUpdates, m.StaffAdded, m.BreakerState, m.Duration)
+	}
+	return m
+}
+
+// BreakerChanged is a breaker.Config.OnChange that keeps the gauge current.
+func (m *Metrics) BreakerChanged(_, to breaker.State) { m.BreakerState.Set(float64(to)) }

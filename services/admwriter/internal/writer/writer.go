@@ -1,0 +1,508 @@
+// Package writer creates one tutorial event in Administrate exactly once.
+//
+// Per message (which carries only ids) it claims the event's bridge row
+// (package bridge), loads the event from PostgreSQL, builds the call plan
+// (package plan), reconciles with Administrate when a create may already
+// have been sent, creates the event and stores its id at once, updates and
+// staffs each session in Day order storing each session id as it completes,
+// adds the event administrators, publishes adm.event.linked and marks the
+// bridge done. Failures follow one policy: transient ones release the claim
+// and are retried (and feed the circuit breaker), Administrate rejections and
+// missing bridges mark the bridge failed and dead-letter the message. Local
+// tutorial rows are only ever read.
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"admsync/pkg/messaging"
+	"admsync/services/admwriter/internal/breaker"
+	"admsync/services/admwriter/internal/bridge"
+	"admsync/services/admwriter/internal/failpoint"
+	"admsync/services/admwriter/internal/plan"
+)
+
+// Payload is the body of tutorial.event.created.
+type Payload struct {
+	TutorialEventID int64 `json:"tutorial_event_id"`
+	ImportRunID     int64 `json:"import_run_id,omitempty"`
+}
+
+// Linked is the body of adm.event.linked.
+type Linked struct {
+	TutorialEventID int64    `json:"tutorial_event_id"`
+	ImportRunID     int64    `json:"import_run_id,omitempty"`
+	ExternalID      string   `json:"external_id"`
+	SessionIDs      []string `json:"session_ids,omitempty"`
+	Attempts        int      `json:"attempts"`
+}
+
+// Failed is the body of adm.event.failed.
+type Failed struct {
+	TutorialEventID int64  `json:"tutorial_event_id"`
+	ImportRunID     int64  `json:"import_run_id,omitempty"`
+	Reason          string `json:"reason"`
+	// ExternalID is set when the event was created and a later step failed.
+	ExternalID string `json:"external_id,omitempty"`
+	// SessionErrors names the Days whose session calls failed.
+	SessionErrors map[string]string `json:"session_errors,omitempty"`
+	Attempts      int               `json:"attempts"`
+}
+
+// Writer handles tutorial.event.created messages.
+type Writer struct {
+	Pool    *pgxpool.Pool
+	API     API
+	JS      jetstream.JetStream
+	Breaker *breaker.Breaker
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Options plan.Options
+	// Lease is how long a claim survives without a heartbeat (default 60s).
+	Lease time.Duration
+	// MaxDeliver is the consumer's limit, so the last failing delivery
+	// marks the bridge failed before the runner dead-letters it.
+	MaxDeliver int
+	// Failpoint, if set, is called at the failpoint package's points.
+	Failpoint failpoint.Func
+}
+
+func (w *Writer) store() *bridge.Store {
+	lease := w.Lease
+	if lease <= 0 {
+		lease = 60 * time.Second
+	}
+	return &bridge.Store{Pool: w.Pool, Lease: lease}
+}
+
+// permanent marks a failure that must be dead-lettered.
+type permanent struct {
+	err           error
+	sessionErrors map[string]string
+}
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// errCrashed is what an in-process failpoint returns: the handler stops as
+// if the process had died (no bridge write, no release).
+var errCrashed = errors.New("failpoint: simulated crash")
+
+// Handle is the messaging.Handler for tutorial.event.created.
+func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+	var p Payload
+	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
+		if err == nil {
+			err = errors.New("tutorial_event_id missing")
+		}
+		return messaging.Permanent(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
+	}
+	delivered := uint64(1)
+	if meta, err := msg.Metadata(); err == nil {
+		delivered = meta.NumDelivered
+	}
+	return w.Process(ctx, p, delivered)
+}
+
+// Process writes one event; delivered is the message's delivery count.
+// The returned error follows the messaging package's policy.
+func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error {
+	start := time.Now()
+	log := w.logger().With("tutorial_event_id", p.TutorialEventID, "delivery", delivered)
+	st := w.store()
+
+	claim, err := st.Claim(ctx, p.TutorialEventID)
+	switch {
+	case errors.Is(err, bridge.ErrNoEvent):
+		w.publishFailed(ctx, Failed{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID, Reason: err.Error()})
+		w.Metrics.Events.WithLabelValues("failed").Inc()
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
+	case errors.Is(err, bridge.ErrBusy):
+		log.Info("event claimed by another worker; retrying after its lease")
+		return messaging.RetryAfter(err, st.Lease/2)
+	case err != nil:
+		return fmt.Errorf("claim tutorial event %d: %w", p.TutorialEventID, err)
+	}
+	if claim.State == bridge.Done {
+		log.Info("event already written; skipping", "external_id", claim.ExternalID)
+		w.Metrics.Events.WithLabelValues("skipped").Inc()
+		return nil
+	}
+	log = log.With("attempt", claim.Attempts, "state", string(claim.State))
+
+	// Keep the claim alive while Administrate answers slowly; losing it
+	// cancels the work so a stale worker stops sending.
+	workCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(max(st.Lease/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-workCtx.Done():
+				return
+			case <-t.C:
+				if err := st.Heartbeat(workCtx, claim); errors.Is(err, bridge.ErrFenced) {
+					cancel(bridge.ErrFenced)
+					return
+				}
+			}
+		}
+	}()
+	a := &attempt{w: w, st: st, claim: claim, payload: p, log: log}
+	err = a.run(workCtx)
+	cancel(nil)
+	<-hbDone
+	if cause := context.Cause(workCtx); errors.Is(cause, bridge.ErrFenced) && err != nil {
+		err = fmt.Errorf("%w: %w", bridge.ErrFenced, err)
+	}
+	w.Metrics.Duration.Observe(time.Since(start).Seconds())
+	return w.settle(ctx, a, err, delivered)
+}
+
+// settle applies the failure policy to an attempt's result.
+func (w *Writer) settle(ctx context.Context, a *attempt, err error, delivered uint64) error {
+	log, st, claim := a.log, a.st, a.claim
+	// Bookkeeping must happen even when shutdown cancelled ctx.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var perm *permanent
+	switch {
+	case err == nil:
+		w.Metrics.Events.WithLabelValues("linked").Inc()
+		log.Info("event linked", "external_id", claim.ExternalID, "calls", a.calls)
+		if w.Failpoint != nil {
+			if ferr := w.Failpoint(failpoint.BeforeAck); ferr != nil {
+				return messaging.RetryAfter(errCrashed, 0)
+			}
+		}
+		return nil
+	case errors.Is(err, errCrashed):
+		return messaging.RetryAfter(err, 0)
+	case errors.Is(err, bridge.ErrFenced):
+		// Another worker owns the event now; come back to see it done.
+		log.Warn("claim lost to another worker; stopping", "error", err)
+		return messaging.RetryAfter(err, st.Lease/2)
+	case errors.As(err, &perm):
+		reason := perm.Error()
+		if ferr := st.Fail(bctx, claim, reason); ferr != nil {
+			log.Error("could not mark the bridge failed", "error", ferr)
+		}
+		w.publishFailed(bctx, Failed{TutorialEventID: claim.TutorialEventID, ImportRunID: a.payload.ImportRunID, Reason: reason,
+			ExternalID: claim.ExternalID, SessionErrors: perm.sessionErrors, Attempts: claim.Attempts})
+		w.Metrics.Events.WithLabelValues("failed").Inc()
+		log.Error("event failed permanently; dead-lettering", "reason", reason, "external_id", claim.ExternalID)
+		return messaging.Permanent(err)
+	}
+	// Transient.
+	if w.MaxDeliver > 0 && delivered >= uint64(w.MaxDeliver) {
+		reason := fmt.Sprintf("gave up after %d deliveries: %v", delivered, err)
+		if ferr := st.Fail(bctx, claim, reason); ferr != nil {
+			log.Error("could not mark the bridge failed", "error", ferr)
+		}
+		w.publishFailed(bctx, Failed{TutorialEventID: claim.TutorialEventID, ImportRunID: a.payload.ImportRunID, Reason: reason,
+			ExternalID: claim.ExternalID, Attempts: claim.Attempts})
+		w.Metrics.Events.WithLabelValues("failed").Inc()
+		return err // the runner dead-letters the last delivery
+	}
+	if rerr := st.Release(bctx, claim, err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
+		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
+	}
+	log.Warn("transient failure; will retry", "error", err, "kind", kindOf(err).String())
+	if d := retryAfterOf(err); d > 0 {
+		return messaging.RetryAfter(err, d)
+	}
+	return err
+}
+
+func (w *Writer) logger() *slog.Logger {
+	if w.Logger != nil {
+		return w.Logger
+	}
+	return slog.Default()
+}
+
+// attempt is one claim's run through the plan.
+type attempt struct {
+	w       *Writer
+	st      *bridge.Store
+	claim   *bridge.Claim
+	payload Payload
+	log     *slog.Logger
+	calls   int
+}
+
+// call runs one Administrate call, feeding the breaker: an answer (even a
+// rejection) closes it, a transient failure counts towards opening it.
+func (a *attempt) call(fn func() error) error {
+	a.calls++
+	err := fn()
+	if a.w.Breaker != nil {
+		switch {
+		case err == nil, kindOf(err) == Rejected:
+			a.w.Breaker.Success()
+		case errors.Is(err, context.Canceled):
+		default:
+			a.w.Breaker.Failure()
+		}
+	}
+	return err
+}
+
+func (a *attempt) crash(point string) error {
+	if a.w.Failpoint == nil {
+		return nil
+	}
+	if err := a.w.Failpoint(point); err != nil {
+		a.log.Warn("failpoint hit", "point", point)
+		return errCrashed
+	}
+	return nil
+}
+
+func (a *attempt) run(ctx context.Context) error {
+	w, st, c := a.w, a.st, a.claim
+	ev, err := Load(ctx, w.Pool, c.TutorialEventID)
+	if errors.Is(err, ErrNotImported) {
+		return &permanent{err: fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err)}
+	}
+	if err != nil {
+		return fmt.Errorf("load tutorial event %d: %w", c.TutorialEventID, err)
+	}
+	p, err := plan.Build(ev, w.Options)
+	if err != nil {
+		return &permanent{err: err}
+	}
+
+	// 1. Find or create the Administrate event.
+	var sessionIDs []string
+	sessionsKnown := false
+	if c.ExternalID == "" && c.State == bridge.Creating {
+		// A create may have been sent by an earlier attempt: look before creating.
+		id, err := a.reconcile(ctx, p)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			a.log.Info("adopted the event an earlier attempt created", "external_id", id)
+			if err := st.Created(ctx, c, id); err != nil {
+				return err
+			}
+		}
+	}
+	if c.ExternalID == "" {
+		if err := st.BeginCreate(ctx, c); err != nil {
+			return err
+		}
+		created, err := a.create(ctx, p)
+		if kindOf(err) == OutcomeUnknown {
+			// The create may have been applied: only Administrate can tell.
+			a.log.Warn("create outcome unknown; reconciling", "error", err)
+			id, rerr := a.reconcile(ctx, p)
+			if rerr != nil {
+				return rerr
+			}
+			if id == "" {
+				// Not there (yet): stay in creating so the next attempt looks again.
+				return err
+			}
+			created, err = Created{EventID: id}, nil
+		}
+		if err != nil {
+			if kindOf(err) == Rejected {
+				if created.EventID != "" {
+					// Administrate created it despite the errors: keep the id.
+					if serr := st.Created(ctx, c, created.EventID); serr != nil {
+						return serr
+					}
+				}
+				return &permanent{err: fmt.Errorf("%s rejected %q: %w", p.Create(), p.Title, err)}
+			}
+			return err
+		}
+		if err := a.crash(failpoint.AfterCreate); err != nil {
+			return err
+		}
+		// Stored before anything else can fail.
+		if err := st.Created(ctx, c, created.EventID); err != nil {
+			return err
+		}
+		sessionIDs, sessionsKnown = created.SessionIDs, created.Complete
+	}
+
+	// 2. Sessions, in Day order; each stored as it completes.
+	sessionErrors := map[string]string{}
+	if len(p.Sessions) > 0 {
+		missing := false
+		for _, s := range p.Sessions {
+			if c.Sessions[s.Day].ExternalID == "" {
+				missing = true
+			}
+		}
+		var byDay map[int]string
+		if missing {
+			if !sessionsKnown {
+				if err := a.call(func() (err error) { sessionIDs, err = w.API.EventSessions(ctx, c.ExternalID); return err }); err != nil {
+					return a.classify(err, "read the event's sessions")
+				}
+			}
+			if byDay, err = p.Assign(sessionIDs); err != nil {
+				return &permanent{err: err}
+			}
+		}
+		for _, s := range p.Sessions {
+			done := c.Sessions[s.Day]
+			sid := done.ExternalID
+			if sid == "" {
+				sid = byDay[s.Day]
+				err := a.call(func() error { return w.API.UpdateSession(ctx, sid, s.Update) })
+				if err != nil {
+					if kindOf(err) == Rejected {
+						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
+						a.log.Error("session update rejected", "day", s.Day, "session_id", sid, "error", err)
+						continue
+					}
+					return a.classify(err, fmt.Sprintf("update session of Day %d", s.Day))
+				}
+				w.Metrics.SessionUpdates.Inc()
+				staffDone := len(s.InstructorIDs) == 0
+				if err := st.Session(ctx, c, s.TutorialSessionID, s.Day, sid, staffDone); err != nil {
+					return err
+				}
+				done = bridge.SessionDone{ExternalID: sid, StaffDone: staffDone}
+			}
+			if !done.StaffDone {
+				err := a.call(func() error { return w.API.AddSessionStaff(ctx, sid, s.InstructorIDs) })
+				if err != nil {
+					if kindOf(err) == Rejected {
+						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
+						a.log.Error("session staff rejected", "day", s.Day, "session_id", sid, "error", err)
+						continue
+					}
+					return a.classify(err, fmt.Sprintf("add instructors to session of Day %d", s.Day))
+				}
+				w.Metrics.StaffAdded.Inc()
+				if err := st.Session(ctx, c, s.TutorialSessionID, s.Day, sid, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(sessionErrors) > 0 {
+		days := make([]string, 0, len(sessionErrors))
+		for _, s := range p.Sessions {
+			if msg, ok := sessionErrors[strconv.Itoa(s.Day)]; ok {
+				days = append(days, fmt.Sprintf("Day %d: %s", s.Day, msg))
+			}
+		}
+		return &permanent{
+			err: fmt.Errorf("event %s was created but %d session(s) failed: %s",
+				c.ExternalID, len(sessionErrors), strings.Join(days, "; ")),
+			sessionErrors: sessionErrors,
+		}
+	}
+
+	// 3. Event administrators (done last, so a session retry does not repeat them).
+	for _, admin := range p.Administrators {
+		if err := a.call(func() error { return w.API.AddEventStaff(ctx, c.ExternalID, admin) }); err != nil {
+			return a.classify(err, "add event administrator "+admin)
+		}
+		w.Metrics.StaffAdded.Inc()
+	}
+
+	// 4. Result, then done.
+	var ids []string
+	for _, s := range p.Sessions {
+		ids = append(ids, c.Sessions[s.Day].ExternalID)
+	}
+	if err := w.publish(ctx, messaging.SubjectAdmEventLinked,
+		fmt.Sprintf("linked:%d:%s", c.TutorialEventID, c.ExternalID),
+		Linked{TutorialEventID: c.TutorialEventID, ImportRunID: a.payload.ImportRunID, ExternalID: c.ExternalID, SessionIDs: ids, Attempts: c.Attempts}); err != nil {
+		return fmt.Errorf("publish %s: %w", messaging.SubjectAdmEventLinked, err)
+	}
+	if err := a.crash(failpoint.BeforeBridgeCommit); err != nil {
+		return err
+	}
+	return st.Finish(ctx, c)
+}
+
+// classify turns a non-create call's error into the policy's terms.
+func (a *attempt) classify(err error, what string) error {
+	if kindOf(err) == Rejected {
+		return &permanent{err: fmt.Errorf("%s: %w", what, err)}
+	}
+	// Outcome unknown on an update or addStaff is safe to retry: both are
+	// idempotent (addStaff's "already staff" counts as done).
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (a *attempt) create(ctx context.Context, p *plan.Plan) (Created, error) {
+	var out Created
+	err := a.call(func() (err error) {
+		switch {
+		case p.Blended != nil:
+			out, err = a.w.API.CreateBlended(ctx, *p.Blended)
+		case p.Classroom != nil:
+			out, err = a.w.API.CreateClassroom(ctx, *p.Classroom)
+		default:
+			out, err = a.w.API.CreateLMS(ctx, *p.LMS)
+		}
+		return err
+	})
+	if err == nil && out.EventID == "" {
+		return out, &APIError{Kind: Rejected, Op: p.Create(), Err: errors.New("no event in the response")}
+	}
+	return out, err
+}
+
+// reconcile looks the event up by its natural key: its id when exactly one
+// exists, "" when none does, a permanent error when several do.
+func (a *attempt) reconcile(ctx context.Context, p *plan.Plan) (string, error) {
+	var ids []string
+	err := a.call(func() (err error) { ids, err = a.w.API.FindEvents(ctx, p.Title, p.CourseTemplateCode); return err })
+	if err != nil {
+		return "", a.classify(err, "look up existing events")
+	}
+	switch len(ids) {
+	case 0:
+		return "", nil
+	case 1:
+		return ids[0], nil
+	default:
+		return "", &permanent{err: fmt.Errorf("Administrate already has %d events titled %q for course template %q (%s): adopting none; remove the duplicates and replay",
+			len(ids), p.Title, p.CourseTemplateCode, strings.Join(ids, ", "))}
+	}
+}
+
+func (w *Writer) publish(ctx context.Context, subject, msgID string, body any) error {
+	if w.JS == nil {
+		return nil
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	_, err = w.JS.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data}, jetstream.WithMsgID(msgID))
+	return err
+}
+
+func (w *Writer) publishFailed(ctx context.Context, f Failed) {
+	id := fmt.Sprintf("failed:%d:%d", f.TutorialEventID, f.Attempts)
+	if err := w.publish(ctx, messaging.SubjectAdmEventFailed, id, f); err != nil {
+		w.logger().Warn("could not publish the failure result (the dead letter still records it)",
+			"tutorial_event_id", f.TutorialEventID, "error", err)
+	}
+}
