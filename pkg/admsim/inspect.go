@@ -172,7 +172,9 @@ func (s *Server) Sessions(eventID string) []SessionView {
 func (s *Server) ContactCount() int { return count(s, func(st *state) int { return len(st.contacts) }) }
 
 // LocationCount is the number of locations.
-func (s *Server) LocationCount() int { return count(s, func(st *state) int { return len(st.locations) }) }
+func (s *Server) LocationCount() int {
+	return count(s, func(st *state) int { return len(st.locations) })
+}
 
 // VenueCount is the number of venues.
 func (s *Server) VenueCount() int { return count(s, func(st *state) int { return len(st.venues) }) }

@@ -26,16 +26,18 @@ type (
 	customFieldValueResolve struct{ *resolver }
 )
 
-func (r *resolver) Query() graph.QueryResolver                       { return queryResolver{r} }
-func (r *resolver) Event() graph.EventResolver                       { return eventResolver{r} }
-func (r *resolver) Session() graph.SessionResolver                   { return sessionResolver{r} }
-func (r *resolver) Staff() graph.StaffResolver                       { return staffResolver{r} }
-func (r *resolver) Contact() graph.ContactResolver                   { return contactResolver{r} }
-func (r *resolver) CourseTemplate() graph.CourseTemplateResolver     { return courseTemplateResolver{r} }
-func (r *resolver) Price() graph.PriceResolver                       { return priceResolver{r} }
-func (r *resolver) Location() graph.LocationResolver                 { return locationResolver{r} }
-func (r *resolver) Venue() graph.VenueResolver                       { return venueResolver{r} }
-func (r *resolver) CustomFieldValue() graph.CustomFieldValueResolver { return customFieldValueResolve{r} }
+func (r *resolver) Query() graph.QueryResolver                   { return queryResolver{r} }
+func (r *resolver) Event() graph.EventResolver                   { return eventResolver{r} }
+func (r *resolver) Session() graph.SessionResolver               { return sessionResolver{r} }
+func (r *resolver) Staff() graph.StaffResolver                   { return staffResolver{r} }
+func (r *resolver) Contact() graph.ContactResolver               { return contactResolver{r} }
+func (r *resolver) CourseTemplate() graph.CourseTemplateResolver { return courseTemplateResolver{r} }
+func (r *resolver) Price() graph.PriceResolver                   { return priceResolver{r} }
+func (r *resolver) Location() graph.LocationResolver             { return locationResolver{r} }
+func (r *resolver) Venue() graph.VenueResolver                   { return venueResolver{r} }
+func (r *resolver) CustomFieldValue() graph.CustomFieldValueResolver {
+	return customFieldValueResolve{r}
+}
 
 func (r *resolver) lock() func() {
 	r.s.st.mu.Lock()
@@ -57,15 +59,14 @@ func toFilters[F any](in []*F, conv func(*F) filter) []filter {
 
 // ---------------------------------------------------------------- getters per entity
 
-
 func (st *state) eventGetters() map[string]getter[eventRec] {
 	ct := func(e *eventRec) *courseTemplateRec { return st.courseTemplates[e.courseTmplKey] }
 	return map[string]getter[eventRec]{
-		"id":    {get: func(e *eventRec) []string { return one(GlobalID(prefixEvent, e.key)) }},
-		"title": {get: func(e *eventRec) []string { return one(e.title) }},
-		"code":  {get: func(e *eventRec) []string { return one(e.code) }},
-		"start": {get: func(e *eventRec) []string { return one(e.start.String()) }},
-		"end":   {get: func(e *eventRec) []string { return one(e.end.String()) }},
+		"id":             {get: func(e *eventRec) []string { return one(GlobalID(prefixEvent, e.key)) }},
+		"title":          {get: func(e *eventRec) []string { return one(e.title) }},
+		"code":           {get: func(e *eventRec) []string { return one(e.code) }},
+		"start":          {get: func(e *eventRec) []string { return one(e.start.String()) }},
+		"end":            {get: func(e *eventRec) []string { return one(e.end.String()) }},
 		"lifecycleState": {get: func(e *eventRec) []string { return one(e.lifecycleState) }, fold: true},
 		"learningMode":   {get: func(e *eventRec) []string { return one(e.learningMode) }, fold: true},
 		"courseTemplateCode": {get: func(e *eventRec) []string {
@@ -105,14 +106,14 @@ func (st *state) eventGetters() map[string]getter[eventRec] {
 
 func (st *state) contactGetters() map[string]getter[contactRec] {
 	return map[string]getter[contactRec]{
-		"id":           {get: func(c *contactRec) []string { return one(GlobalID(prefixContact, c.key)) }},
-		"firstName":    {get: func(c *contactRec) []string { return one(c.firstName) }},
-		"lastName":     {get: func(c *contactRec) []string { return one(c.lastName) }},
-		"name":         {get: func(c *contactRec) []string { return one(c.firstName + " " + c.lastName) }},
-		"emailAddress": {get: func(c *contactRec) []string { return one(c.email) }},
-		"isInstructor": {get: func(c *contactRec) []string { return boolStr(c.isInstructor) }, fold: true},
-		"isAdmin":      {get: func(c *contactRec) []string { return boolStr(c.isAdmin) }, fold: true},
-		"isStaff":      {get: func(c *contactRec) []string { return boolStr(c.isInstructor || c.isAdmin) }, fold: true},
+		"id":                  {get: func(c *contactRec) []string { return one(GlobalID(prefixContact, c.key)) }},
+		"firstName":           {get: func(c *contactRec) []string { return one(c.firstName) }},
+		"lastName":            {get: func(c *contactRec) []string { return one(c.lastName) }},
+		"name":                {get: func(c *contactRec) []string { return one(c.firstName + " " + c.lastName) }},
+		"emailAddress":        {get: func(c *contactRec) []string { return one(c.email) }},
+		"isInstructor":        {get: func(c *contactRec) []string { return boolStr(c.isInstructor) }, fold: true},
+		"isAdmin":             {get: func(c *contactRec) []string { return boolStr(c.isAdmin) }, fold: true},
+		"isStaff":             {get: func(c *contactRec) []string { return boolStr(c.isInstructor || c.isAdmin) }, fold: true},
 		"isStaffOrInstructor": {get: func(c *contactRec) []string { return boolStr(c.isInstructor || c.isAdmin) }, fold: true},
 		"approvedCourseIds": {get: func(c *contactRec) []string {
 			var out []string

@@ -419,4 +419,3 @@ func dropConnection(w http.ResponseWriter) {
 }
 
 func now() time.Time { return time.Now() }
-
