@@ -1,0 +1,117 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel Enqueue signals; PostgreSQL
+// delivers the notification when the enqueuing transaction commits.
+const NotifyChannel = "admsync_outbox"
+
+// EnqueueOption adds to a message.
+type EnqueueOption func(*enqueueOptions)
+
+type enqueueOptions struct {
+	headers map[string][]string
+}
+
+// WithHeader adds a NATS header (e.g. a correlation id) to the message.
+// Nats-* headers are reserved: the relay sets Nats-Msg-Id itself.
+func WithHeader(key, value string) EnqueueOption {
+	return func(o *enqueueOptions) {
+		if o.headers == nil {
+			o.headers = map[string][]string{}
+		}
+		o.headers[key] = append(o.headers[key], value)
+	}
+}
+
+// Enqueue stages a message for subject in tx. id becomes the message's
+// Nats-Msg-Id, so choose it deterministically when a retried business
+// operation should not produce a second message. payload is marshalled to
+// JSON; a json.RawMessage or []byte must already be JSON. A duplicate id
+// fails with PostgreSQL's unique_violation (see database.IsUniqueViolation).
+func Enqueue(ctx context.Context, tx pgx.Tx, subject string, id uuid.UUID, payload any, opts ...EnqueueOption) error {
+	if err := validSubject(subject); err != nil {
+		return fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	if id == uuid.Nil {
+		return errors.New("enqueue: nil message id")
+	}
+	var o enqueueOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for k := range o.headers {
+		if strings.HasPrefix(strings.ToLower(k), "nats-") {
+			return fmt.Errorf("enqueue %s: header %q is reserved for JetStream", id, k)
+		}
+	}
+	data, err := encodePayload(payload)
+	if err != nil {
+		return fmt.Errorf("enqueue %s on %s: %w", id, subject, err)
+	}
+	headers := o.headers
+	if headers == nil {
+		headers = map[string][]string{}
+	}
+	hdr, err := json.Marshal(headers)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: encode headers: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx,
+		`INSERT INTO admsync.outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4)`,
+		id, subject, string(data), string(hdr)); err != nil {
+		return fmt.Errorf("enqueue %s on %s: %w", id, subject, err)
+	}
+	// Identical notifications in one transaction are folded into one, so a
+	// bulk import sends a single wake-up.
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
+		return fmt.Errorf("enqueue %s: notify relay: %w", id, err)
+	}
+	return nil
+}
+
+func encodePayload(payload any) ([]byte, error) {
+	switch p := payload.(type) {
+	case json.RawMessage:
+		if !json.Valid(p) {
+			return nil, errors.New("payload is not valid JSON")
+		}
+		return p, nil
+	case []byte:
+		if !json.Valid(p) {
+			return nil, errors.New("payload is not valid JSON")
+		}
+		return p, nil
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return data, nil
+}
+
+// validSubject rejects what JetStream would refuse only at publish time,
+// when the row would already block the relay.
+func validSubject(s string) error {
+	if s == "" {
+		return errors.New("empty subject")
+	}
+	if strings.ContainsAny(s, " \t\r\n*>") {
+		return fmt.Errorf("subject %q has whitespace or wildcards", s)
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" {
+			return fmt.Errorf("subject %q has an empty token", s)
+		}
+	}
+	return nil
+}
