@@ -1,4 +1,5 @@
-// Command admwriter is the admsync admwriter; run it with --help for its commands.
+// Command admwriter writes imported tutorial events to Administrate exactly
+// once; run it with --help for its commands.
 package main
 
 import (
@@ -7,11 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // zones must resolve even on images without tzdata
 
-	"github.com/spf13/cobra"
-
-	"admsync/pkg/config"
 	"admsync/pkg/service"
+	"admsync/services/admwriter/internal/cli"
 )
 
 func main() {
@@ -25,16 +25,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	env := func() (*service.Env, error) { return service.Setup("admwriter", os.Stderr) }
-	root := &cobra.Command{
-		Use:           "admwriter",
-		Short:         "admsync admwriter",
-		Long:          config.Describe(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
-	root.AddCommand(service.MigrateCommand(env))
+	root := cli.NewRoot(func() (*service.Env, error) { return service.Setup("admwriter", os.Stderr) })
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

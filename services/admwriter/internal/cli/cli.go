@@ -1,0 +1,154 @@
+// Package cli is the admwriter's command tree: serve (the consumer), the
+// dead-letter tools, retry and status. main only builds it and maps its
+// error to an exit code.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"admsync/pkg/administrate"
+	"admsync/pkg/config"
+	"admsync/pkg/messaging"
+	"admsync/pkg/observability"
+	"admsync/pkg/service"
+	"admsync/services/admwriter/internal/failpoint"
+	"admsync/services/admwriter/internal/plan"
+	"admsync/services/admwriter/internal/serve"
+	"admsync/services/admwriter/internal/writer"
+)
+
+// EnvFunc builds the process environment (lazily: --help needs none).
+type EnvFunc func() (*service.Env, error)
+
+// NewRoot returns the admwriter command tree.
+func NewRoot(env EnvFunc) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "admwriter",
+		Short: "Write imported tutorial events to Administrate, exactly once",
+		Long: `admwriter consumes tutorial.event.created, creates each tutorial event in
+Administrate (event, sessions, instructors, administrators) exactly once, and
+records the Administrate ids in adm.events and adm.sessions. Failures it cannot
+fix by retrying go to the dead-letter queue; the dlq and retry commands bring
+them back once the cause is fixed.
+
+` + config.Describe(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
+	root.AddCommand(
+		service.MigrateCommand(env),
+		serveCommand(env),
+		dlqCommand(env),
+		retryCommand(env),
+		statusCommand(env),
+	)
+	return root
+}
+
+func serveCommand(env EnvFunc) *cobra.Command {
+	var (
+		workers      int
+		taxType      string
+		drainTimeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Consume tutorial.event.created and write each event to Administrate",
+		Long: `Runs the durable pull consumer "admwriter" on stream TUTORIAL_EVENTS with
+--workers concurrent handlers sharing one Administrate rate budget
+(ADMINISTRATE_RATE_LIMIT). Per event: claim the adm.events row, reconcile with
+Administrate if a create may already have been sent, create the event, update
+and staff each session, add the administrators, publish adm.event.linked (or
+adm.event.failed) and ack.
+
+Transient Administrate failures (timeouts, 429, 5xx) are retried with backoff;
+repeated ones open a circuit breaker that stops fetching until a probe
+succeeds, so an outage does not use up deliveries. Validation errors and
+missing bridges are dead-lettered with the reason.
+
+Serves /metrics, /livez and /readyz on METRICS_ADDR. On SIGINT/SIGTERM it stops
+fetching and waits up to --drain-timeout for events in flight.
+
+ADMWRITER_CRASH_AT=after_create|before_bridge_commit|before_ack makes the
+process exit with status 137 at that point (fault-injection tests only).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if workers < 1 {
+				return service.Usagef("--workers must be at least 1")
+			}
+			if v := os.Getenv(failpoint.EnvVar); v != "" && !failpoint.Valid(v) {
+				return service.Usagef("%s=%q: want after_create, before_bridge_commit or before_ack", failpoint.EnvVar, v)
+			}
+			e, err := env()
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			ctx := cmd.Context()
+			api, err := newAPI(e)
+			if err != nil {
+				return err
+			}
+			pool, err := e.DB(ctx)
+			if err != nil {
+				return err
+			}
+			_, js, err := e.NATS(ctx)
+			if err != nil {
+				return err
+			}
+			// Ready once the consumer exists (serve declares it before fetching).
+			bound := observability.Check{Name: "consumer", Fn: func(ctx context.Context) error {
+				_, err := js.Consumer(ctx, messaging.StreamTutorialEvents, messaging.ConsumerAdmWriter)
+				return err
+			}}
+			if _, err := e.StartHTTP(ctx, bound); err != nil {
+				return err
+			}
+			return serve.Run(ctx, serve.Options{
+				Pool: pool, JS: js, API: api, Logger: e.Logger, Registry: e.Registry,
+				Workers: workers, Plan: plan.Options{TaxTypeID: taxType},
+				Failpoint: failpoint.FromEnv(), DrainTimeout: drainTimeout,
+			})
+		},
+	}
+	cmd.Flags().IntVar(&workers, "workers", 4, "events handled concurrently (they share the Administrate rate budget)")
+	cmd.Flags().StringVar(&taxType, "tax-type", "", "Administrate tax type id sent with event creates (omitted when empty)")
+	cmd.Flags().DurationVar(&drainTimeout, "drain-timeout", 25*time.Second, "on shutdown, how long to wait for events in flight")
+	return cmd
+}
+
+// newAPI builds the Administrate client from the environment.
+func newAPI(e *service.Env) (*writer.Client, error) {
+	cfg := e.Config
+	if err := cfg.RequireAdministrate(); err != nil {
+		return nil, err
+	}
+	c, err := administrate.New(administrate.Options{
+		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
+		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
+		RateLimit: cfg.AdministrateRateLimit, Timeout: cfg.AdministrateTimeout,
+		Registerer: e.Registry, Logger: e.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return writer.NewClient(c), nil
+}
+
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, 2*time.Minute)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
