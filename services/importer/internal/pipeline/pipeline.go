@@ -1,0 +1,213 @@
+// Package pipeline runs one import: read and parse the workbook, validate
+// it against reference data loaded once, write it (unless dry run) and
+// account for it in metrics and a summary. The CLI and the NATS server
+// both call Import.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"admsync/services/importer/internal/load"
+	"admsync/services/importer/internal/validate"
+	"admsync/services/importer/internal/workbook"
+)
+
+// Options tune one import.
+type Options struct {
+	DryRun   bool
+	Name     string // file name in messages; default the base name of the path
+	Limits   workbook.Limits
+	Metrics  *Metrics
+	Progress func(stage string, rows int) // called every few thousand rows and at stage ends
+}
+
+// Summary is the outcome of an import, as printed and published.
+type Summary struct {
+	File       string            `json:"file"`
+	Sheet      string            `json:"sheet"`
+	SHA256     string            `json:"sha256"`
+	DryRun     bool              `json:"dry_run"`
+	RunID      int64             `json:"import_run_id,omitempty"`
+	Rows       int               `json:"rows"`
+	Imported   int               `json:"imported_events"`
+	Sessions   int               `json:"imported_sessions"`
+	Rejected   int               `json:"rejected_events"`
+	Duplicates int               `json:"duplicate_events"`
+	Problems   []ReportedProblem `json:"problems,omitempty"`
+	Durations  map[string]string `json:"durations"`
+}
+
+// ReportedProblem is a problem with its rendering.
+type ReportedProblem struct {
+	workbook.Problem
+	Text string `json:"text"`
+}
+
+// Line is the one-line summary.
+func (s *Summary) Line() string {
+	verb := "imported"
+	if s.DryRun {
+		verb = "would import"
+	}
+	return fmt.Sprintf("%s %d events (%d sessions), rejected %d events, skipped %d duplicates", verb, s.Imported, s.Sessions, s.Rejected, s.Duplicates)
+}
+
+// Failed reports whether anything was rejected.
+func (s *Summary) Failed() bool { return s.Rejected > 0 }
+
+// Outcome is everything Import learnt, for the report workbook.
+type Outcome struct {
+	Summary *Summary
+	Layout  *workbook.Layout
+	Events  []*validate.Event
+}
+
+// Import runs the whole pipeline on path. A file that cannot be read at all
+// returns a *workbook.FileError; per-row problems are in the summary.
+func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) (*Outcome, error) {
+	name := opts.Name
+	if name == "" {
+		name = baseName(path)
+	}
+	sum := &Summary{File: name, DryRun: opts.DryRun, Durations: map[string]string{}}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, int) {}
+	}
+	hash, err := fileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	sum.SHA256 = hash
+
+	ref, err := validate.LoadRef(ctx, pool)
+	if err != nil {
+		return nil, fmt.Errorf("load reference data: %w", err)
+	}
+
+	start := time.Now()
+	r, err := workbook.Open(path, opts.Limits)
+	if err != nil {
+		return nil, renamed(err, name)
+	}
+	defer r.Close()
+	r.Name = name
+	sum.Sheet = r.Sheet
+	v := validate.New(ref, r.Layout)
+	var parseTime, validateTime time.Duration
+	for {
+		t0 := time.Now()
+		rec, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			parseTime += time.Since(t0)
+			break
+		}
+		row, probs := r.Layout.Parse(rec)
+		t1 := time.Now()
+		parseTime += t1.Sub(t0)
+		v.Add(row, probs)
+		validateTime += time.Since(t1)
+		if n := v.Rows(); n%2000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			progress("read", n)
+		}
+	}
+	progress("read", v.Rows())
+	t1 := time.Now()
+	v.Finish()
+	if err := v.CheckExisting(ctx, pool); err != nil {
+		return nil, err
+	}
+	validateTime += time.Since(t1)
+	sum.Rows = v.Rows()
+	observe(opts.Metrics, "parse", parseTime)
+	observe(opts.Metrics, "validate", validateTime)
+	sum.Durations["parse"] = parseTime.Round(time.Millisecond).String()
+	sum.Durations["validate"] = validateTime.Round(time.Millisecond).String()
+	_ = start
+
+	if !opts.DryRun {
+		progress("write", 0)
+		tw := time.Now()
+		res, err := load.Write(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash, RowsTotal: v.Rows()}, v.Events)
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
+		}
+		sum.RunID = res.RunID
+		observe(opts.Metrics, "write", time.Since(tw))
+		sum.Durations["write"] = time.Since(tw).Round(time.Millisecond).String()
+	}
+	tally(sum, v.Events, r.Layout, opts.Metrics)
+	return &Outcome{Summary: sum, Layout: r.Layout, Events: v.Events}, nil
+}
+
+func observe(m *Metrics, stage string, d time.Duration) {
+	if m != nil {
+		m.Stage.WithLabelValues(stage).Observe(d.Seconds())
+	}
+}
+
+func tally(sum *Summary, events []*validate.Event, lay *workbook.Layout, m *Metrics) {
+	for _, e := range events {
+		switch e.Status {
+		case validate.Accepted:
+			sum.Imported++
+			sum.Sessions += len(e.Sessions)
+		case validate.Rejected:
+			sum.Rejected++
+			for _, r := range e.Rows {
+				for _, p := range r.Problems {
+					sum.Problems = append(sum.Problems, ReportedProblem{Problem: p, Text: p.Format(sum.File, sum.Sheet)})
+				}
+			}
+		case validate.Duplicate:
+			sum.Duplicates++
+		}
+		if m != nil {
+			m.Events.WithLabelValues(string(e.Status)).Inc()
+			m.Rows.WithLabelValues(string(e.Status)).Add(float64(len(e.Rows)))
+		}
+	}
+}
+
+func renamed(err error, name string) error {
+	if fe, ok := err.(*workbook.FileError); ok {
+		fe.File = name
+	}
+	return err
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' || p[i] == '\\' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open workbook: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read workbook: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
