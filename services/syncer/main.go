@@ -1,4 +1,5 @@
-// Command syncer is the admsync syncer; run it with --help for its commands.
+// Command syncer keeps the adm bridge tables in step with Administrate; run
+// it with --help for its commands.
 package main
 
 import (
@@ -8,15 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/spf13/cobra"
-
-	"admsync/pkg/config"
 	"admsync/pkg/service"
+	"admsync/services/syncer/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	err := run(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syncer:", err)
@@ -24,17 +23,6 @@ func main() {
 	os.Exit(service.ExitCode(err))
 }
 
-func run(ctx context.Context, args []string) error {
-	env := func() (*service.Env, error) { return service.Setup("syncer", os.Stderr) }
-	root := &cobra.Command{
-		Use:           "syncer",
-		Short:         "admsync syncer",
-		Long:          config.Describe(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
-	root.AddCommand(service.MigrateCommand(env))
-	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+func run(ctx context.Context) error {
+	return cli.Execute(ctx, os.Args[1:], cli.OSDeps())
 }

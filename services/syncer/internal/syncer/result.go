@@ -91,6 +91,29 @@ type StageResult struct {
 	// could not be created through the API.
 	Manual  []Record `json:"manual,omitempty"`
 	Changes []Change `json:"changes,omitempty"`
+	// Truncated says the lists were shortened to fit a message; the full
+	// result is in admsync.sync_runs (run_id).
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Compact shortens every list to at most keep entries (for a size-limited
+// message); the counts are untouched.
+func (r *StageResult) Compact(keep int) {
+	cut := func(n int) int {
+		if n > keep {
+			r.Truncated = true
+			return keep
+		}
+		return n
+	}
+	r.Changes = r.Changes[:cut(len(r.Changes))]
+	r.UnmatchedTutorial = r.UnmatchedTutorial[:cut(len(r.UnmatchedTutorial))]
+	r.UnmatchedAdministrate = r.UnmatchedAdministrate[:cut(len(r.UnmatchedAdministrate))]
+	r.Ambiguous = r.Ambiguous[:cut(len(r.Ambiguous))]
+	r.Skipped = r.Skipped[:cut(len(r.Skipped))]
+	r.Errors = r.Errors[:cut(len(r.Errors))]
+	r.CreatedInAdministrate = r.CreatedInAdministrate[:cut(len(r.CreatedInAdministrate))]
+	r.Manual = r.Manual[:cut(len(r.Manual))]
 }
 
 // OK reports whether the stage succeeded.
@@ -100,6 +123,7 @@ func (r *StageResult) OK() bool { return r.Outcome == OutcomeOK }
 type AllResult struct {
 	Stage           string        `json:"stage"` // "all"
 	Outcome         string        `json:"outcome"`
+	RunID           int64         `json:"run_id,omitempty"`
 	PlanOnly        bool          `json:"plan_only"`
 	StartedAt       time.Time     `json:"started_at"`
 	DurationSeconds float64       `json:"duration_seconds"`
@@ -109,6 +133,13 @@ type AllResult struct {
 	RowsApplied     int           `json:"rows_applied"`
 	Succeeded       int           `json:"succeeded"`
 	Failed          int           `json:"failed"`
+}
+
+// Compact shortens the lists of every stage result.
+func (a *AllResult) Compact(keep int) {
+	for i := range a.Stages {
+		a.Stages[i].Compact(keep)
+	}
 }
 
 // StageError is returned when a stage did not succeed; the result holds the detail.

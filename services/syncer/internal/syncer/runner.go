@@ -146,6 +146,7 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	start := time.Now()
 	all := &AllResult{Stage: All, PlanOnly: opts.Plan, StartedAt: start.UTC(), Stages: []StageResult{}}
 	runID, runErr := r.startRun(ctx, All, opts.Plan)
+	all.RunID = runID
 	rc.printf("=== Administrate sync: all stages ===\n")
 	rc.announce()
 	var failed []string

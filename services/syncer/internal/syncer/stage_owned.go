@@ -122,8 +122,8 @@ func (s *customFieldsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext)
 }
 
 var priceLevelsTable = &table{
-	name:    "adm.pricelevels",
-	key:     []string{"external_id"},
+	name:      "adm.pricelevels",
+	key:       []string{"external_id"},
 	cols:      []column{{"name", colText}, {"description", colText}},
 	touch:     []string{"last_synced"},
 	hasGone:   true,
