@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,7 +244,7 @@ and left in the queue; remove it with dlq delete).`,
 			replayed, refused := 0, 0
 			var errs []error
 			for _, seq := range seqs {
-				msg, err := replayOne(cmd, pool, dlq, seq)
+				msg, err := Replay(ctx, pool, dlq, seq)
 				switch {
 				case errors.Is(err, errAlreadyDone):
 					refused++
@@ -273,8 +274,11 @@ and left in the queue; remove it with dlq delete).`,
 
 var errAlreadyDone = errors.New("already written to Administrate")
 
-func replayOne(cmd *cobra.Command, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uint64) (string, error) {
-	ctx, cancel := withTimeout(cmd.Context())
+// Replay sends the dead letter at seq back to tutorial.event.created with a
+// fresh message id, records it and removes the dead letter; an event whose
+// bridge is done is refused with errAlreadyDone.
+func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uint64) (string, error) {
+	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	dl, err := dlq.Get(ctx, seq)
 	if err != nil {
