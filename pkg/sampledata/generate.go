@@ -13,6 +13,7 @@ import (
 // Options shapes a generated workbook.
 type Options struct {
 	Events   int    // number of events (default 10)
+	Rows     int    // if set, generate events until at least this many data rows (Events is ignored)
 	Seed     uint64 // same seed, same workbook
 	Sitting  string // exam sitting, e.g. "2026A" (April) or "2026S" (September); default "2026A"
 	Date1904 bool   // write serials in the 1904 date system
@@ -153,6 +154,7 @@ type generator struct {
 	byMode  map[string][]*CourseTemplate
 	counter map[string]int
 	events  int
+	rows    int
 	pending []Row
 	exam    time.Time
 	yy      string
@@ -180,7 +182,11 @@ func newGenerator(opts Options, ref *ReferenceData) *generator {
 
 func (g *generator) next() (*Row, bool) {
 	for len(g.pending) == 0 {
-		if g.events >= g.opts.Events {
+		if g.opts.Rows > 0 {
+			if g.rows >= g.opts.Rows {
+				return nil, false
+			}
+		} else if g.events >= g.opts.Events {
 			return nil, false
 		}
 		g.events++
@@ -188,6 +194,7 @@ func (g *generator) next() (*Row, bool) {
 	}
 	r := g.pending[0]
 	g.pending = g.pending[1:]
+	g.rows++
 	return &r, true
 }
 
