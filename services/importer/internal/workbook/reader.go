@@ -140,24 +140,25 @@ func open(path, name string, lim Limits) (r *Reader, err error) {
 	for _, f := range zf.File {
 		files[f.Name] = f
 	}
-	r.scan = make(chan *Problem, 1)
+	scan := make(chan *Problem, 1) // buffered: the scanner never blocks, even if nobody reads
+	r.scan = scan
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				r.scan <- &Problem{Msg: fmt.Sprintf("the sheet is damaged (%v)", p)}
+				scan <- &Problem{Msg: fmt.Sprintf("the sheet is damaged (%v)", p)}
 			}
 		}()
 		if info.sstPart != "" {
 			n, err := countSharedStrings(files[info.sstPart])
 			if err != nil {
-				r.scan <- &Problem{Msg: "the shared strings part is damaged: " + err.Error(), Hint: "re-save the workbook from Excel"}
+				scan <- &Problem{Msg: "the shared strings part is damaged: " + err.Error(), Hint: "re-save the workbook from Excel"}
 				return
 			}
 			sstCount, sstKnown = n, true
 		} else {
 			sstKnown = true // no table: any shared-string cell is broken
 		}
-		r.scan <- scanSheet(files[info.sheetPart], sstCount, sstKnown)
+		scan <- scanSheet(files[info.sheetPart], sstCount, sstKnown)
 	}()
 	if err := r.readHeader(); err != nil {
 		r.Close()
