@@ -163,8 +163,9 @@ func (s *Server) CourseTemplate(ct admsim.CourseTemplateSeed) string {
 	return s.must(s.AddCourseTemplate(ct))
 }
 
-// Event adds an existing event (with sessions and staff) and returns its id.
-func (s *Server) Event(e admsim.EventSeed) string { return s.must(s.AddEvent(e)) }
+// SeedEvent adds an existing event (with sessions and staff) and returns its id.
+// (Event(id), from admsim.Server, reads one back.)
+func (s *Server) SeedEvent(e admsim.EventSeed) string { return s.must(s.AddEvent(e)) }
 
 // SetFaults replaces the faults, failing the test on invalid values.
 func (s *Server) SetFaults(f admsim.Faults) {

@@ -1,0 +1,720 @@
+package administrate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Khan/genqlient/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"admsync/pkg/administrate"
+	"admsync/pkg/admsim"
+	"admsync/pkg/admsim/admsimtest"
+)
+
+func newClient(t testing.TB, sim *admsimtest.Server, adjust func(*administrate.Options)) *administrate.Client {
+	t.Helper()
+	o := sim.ClientOptions()
+	if adjust != nil {
+		adjust(&o)
+	}
+	c, err := administrate.New(o)
+	if err != nil {
+		t.Fatalf("new client: %v", err)
+	}
+	return c
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestListLocationsPagesThroughEveryPage(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	for i := 1; i <= 25; i++ {
+		sim.Location(fmt.Sprintf("Location %02d", i))
+	}
+	c := newClient(t, sim, func(o *administrate.Options) { o.PageSize = 10 })
+
+	locs, err := c.ListLocations(ctxT(t))
+	if err != nil {
+		t.Fatalf("ListLocations: %v", err)
+	}
+	if len(locs) != 25 {
+		t.Fatalf("got %d locations, want 25", len(locs))
+	}
+	seen := map[string]bool{}
+	for _, l := range locs {
+		if seen[l.ID] {
+			t.Fatalf("location %s returned twice", l.ID)
+		}
+		seen[l.ID] = true
+	}
+	if locs[0].Name != "Location 01" || locs[24].Name != "Location 25" {
+		t.Errorf("order: first %q last %q", locs[0].Name, locs[24].Name)
+	}
+	var offsets []any
+	for _, r := range sim.Requests() {
+		if r.Operation == "Locations" {
+			offsets = append(offsets, r.Variables["offset"])
+		}
+	}
+	// offset 0 is omitted (omitempty), then 10 and 20: three pages, no fourth call.
+	if len(offsets) != 3 || offsets[0] != nil || fmt.Sprint(offsets[1]) != "10" || fmt.Sprint(offsets[2]) != "20" {
+		t.Errorf("page requests offsets = %v, want [<nil> 10 20]", offsets)
+	}
+}
+
+func TestPriceLevelsAreAlwaysRequestedPaged(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	for i := range 7 {
+		sim.PriceLevel(fmt.Sprintf("Level %d", i))
+	}
+	c := newClient(t, sim, func(o *administrate.Options) { o.PageSize = 3 })
+	pls, err := c.ListPriceLevels(ctxT(t))
+	if err != nil {
+		t.Fatalf("ListPriceLevels: %v", err)
+	}
+	if len(pls) != 7 {
+		t.Fatalf("got %d price levels, want 7", len(pls))
+	}
+	for _, r := range sim.Requests() {
+		if r.Operation == "PriceLevels" && fmt.Sprint(r.Variables["first"]) != "3" {
+			t.Errorf("PriceLevels request without first=3: %v", r.Variables)
+		}
+	}
+	if n := sim.CallCount("PriceLevels"); n != 3 {
+		t.Errorf("PriceLevels calls = %d, want 3", n)
+	}
+}
+
+func TestFilters(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	london := sim.Location("London")
+	sim.Location("Live online")
+	sim.Location("Edinburgh")
+	sim.Venue("Holborn Training Centre", london)
+	sim.Venue("To be confirmed", london)
+	sim.Instructor("Ada", "Fenwick")
+	bram := sim.Instructor("Bram", "Okafor")
+	sim.Administrator("Dev", "Raman")
+	sim.Contact(admsim.ContactSeed{FirstName: "Eli", LastName: "Stone"})
+	c := newClient(t, sim, nil)
+	ctx := ctxT(t)
+
+	like, err := c.ListLocations(ctx, administrate.LocationFieldGraphFilter{Field: administrate.LocationFieldName, Operation: administrate.FilterOperationLike, Value: "%on%"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := locationNames(like); !slices.Equal(names, []string{"London", "Live online"}) {
+		t.Errorf("like %%on%% = %v", names)
+	}
+	word, err := c.ListVenues(ctx, administrate.VenueFieldGraphFilter{Field: administrate.VenueFieldName, Operation: administrate.FilterOperationWordlike, Value: "training holborn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// wordlike matches words in order: "training holborn" does not match "Holborn Training Centre".
+	if len(word) != 0 {
+		t.Errorf("wordlike out of order matched %v", word)
+	}
+	word, err = c.ListVenues(ctx, administrate.VenueFieldGraphFilter{Field: administrate.VenueFieldName, Operation: administrate.FilterOperationWordlike, Value: "Holborn, training"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(word) != 1 || word[0].LocationID != london {
+		t.Errorf("wordlike = %+v, want the Holborn venue in London", word)
+	}
+	instructors, err := c.ListInstructors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(instructors) != 2 || !instructors[0].IsInstructor {
+		t.Errorf("instructors = %+v", instructors)
+	}
+	admins, err := c.ListAdministrators(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(admins) != 1 || admins[0].LastName != "Raman" {
+		t.Errorf("administrators = %+v", admins)
+	}
+	in, err := c.ListContacts(ctx, administrate.ContactFieldGraphFilter{Field: administrate.ContactFieldId, Operation: administrate.FilterOperationIn, Values: []string{bram, "bm90OjE="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != 1 || in[0].ID != bram {
+		t.Errorf("in = %+v", in)
+	}
+
+	// A malformed filter fails the whole request like production, and is not retried.
+	_, err = c.ListContacts(ctx, administrate.ContactFieldGraphFilter{Field: administrate.ContactFieldId, Operation: administrate.FilterOperationIn})
+	var ge *administrate.GraphQLError
+	if !errors.As(err, &ge) {
+		t.Fatalf("in without values: err = %v, want *GraphQLError", err)
+	}
+	if administrate.IsTransient(err) {
+		t.Errorf("a GraphQL error must not be transient")
+	}
+}
+
+func locationNames(ls []administrate.Location) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Name)
+	}
+	return out
+}
+
+func TestCourseTemplatesWithNestedPaging(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	sim.Currency("GBP")
+	var instructors []string
+	for i := range 7 {
+		instructors = append(instructors, sim.Instructor("Inst", fmt.Sprint(i)))
+	}
+	var prices []admsim.PriceSeed
+	for i := range 5 {
+		prices = append(prices, admsim.PriceSeed{PriceLevel: sim.PriceLevel(fmt.Sprint("L", i)), Amount: fmt.Sprintf("%d.50", 100+i)})
+	}
+	subject := sim.CustomField("CourseTemplate", "Subject")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "CB1_LO_6", Title: "CB1 live", LearningMode: "blended",
+		SessionCount: 6, ApprovedInstructors: instructors, Prices: prices,
+		CustomFieldValues: []admsim.CustomFieldValueSeed{{Definition: subject, Value: "CB1"}}})
+	sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "OC_CB1", Title: "CB1 online", LearningMode: "lms"})
+	c := newClient(t, sim, func(o *administrate.Options) { o.PageSize = 3 })
+
+	cts, err := c.ListCourseTemplates(ctxT(t), administrate.CourseTemplateFieldGraphFilter{
+		Field: administrate.CourseTemplateFieldCode, Operation: administrate.FilterOperationEq, Value: "CB1_LO_6"})
+	if err != nil {
+		t.Fatalf("ListCourseTemplates: %v", err)
+	}
+	if len(cts) != 1 || cts[0].ID != ct {
+		t.Fatalf("templates = %+v", cts)
+	}
+	got := cts[0]
+	if !slices.Equal(got.ApprovedInstructorIDs, instructors) {
+		t.Errorf("approved instructors = %v, want all 7 %v", got.ApprovedInstructorIDs, instructors)
+	}
+	if len(got.PublicPrices) != 5 || got.PublicPrices[4].Amount.String() != "104.50" || got.PublicPrices[0].CurrencyCode != "GBP" {
+		t.Errorf("prices = %+v", got.PublicPrices)
+	}
+	if got.LearningMode != administrate.LearningModeBlended || len(got.CustomFieldValues) != 1 || got.CustomFieldValues[0].Label != "Subject" {
+		t.Errorf("template = %+v", got)
+	}
+	if sim.CallCount("CourseTemplateApprovedInstructors") != 3 || sim.CallCount("CourseTemplatePublicPrices") != 2 {
+		t.Errorf("nested paging calls: %v", sim.OperationCounts())
+	}
+}
+
+func TestTokenExpiryFetchesANewToken(t *testing.T) {
+	t.Parallel()
+	// A token that lives 1 s is already inside oauth2's 10 s refresh margin, so the
+	// client must fetch a fresh one for every call instead of using a stale one.
+	sim := admsimtest.Start(t, admsimtest.WithTokenTTL(time.Second))
+	sim.Location("London")
+	c := newClient(t, sim, nil)
+	for range 3 {
+		if _, err := c.ListLocations(ctxT(t)); err != nil {
+			t.Fatalf("ListLocations: %v", err)
+		}
+	}
+	if n := sim.TokensIssued(); n != 3 {
+		t.Errorf("tokens issued = %d, want 3", n)
+	}
+	if oc := sim.OutcomeCounts(); oc[admsim.OutcomeUnauthorized] != 0 {
+		t.Errorf("outcomes = %v, want no 401", oc)
+	}
+
+	// A long-lived token is fetched once and reused.
+	sim2 := admsimtest.Start(t)
+	c2 := newClient(t, sim2, nil)
+	for range 3 {
+		if _, err := c2.ListLocations(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sim2.TokensIssued(); n != 1 {
+		t.Errorf("tokens issued = %d, want 1", n)
+	}
+}
+
+func TestUnauthorizedTriggersExactlyOneReauth(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	sim.Location("London")
+	reg := prometheus.NewRegistry()
+	c := newClient(t, sim, func(o *administrate.Options) { o.Registerer = reg })
+	ctx := ctxT(t)
+	if _, err := c.ListLocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sim.ExpireTokens() // the server forgets the token the client still trusts
+	if _, err := c.ListLocations(ctx); err != nil {
+		t.Fatalf("after server-side expiry: %v", err)
+	}
+	if n := sim.TokensIssued(); n != 2 {
+		t.Errorf("tokens issued = %d, want 2", n)
+	}
+	if oc := sim.OutcomeCounts(); oc[admsim.OutcomeUnauthorized] != 1 || oc[admsim.OutcomeOK] != 2 {
+		t.Errorf("outcomes = %v, want 1 unauthorized and 2 ok", oc)
+	}
+	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "Locations", "reason": "unauthorized"}); v != 1 {
+		t.Errorf("retries{reason=unauthorized} = %v, want 1", v)
+	}
+}
+
+func TestPersistentUnauthorizedIsAnAuthErrorAfterOneRetry(t *testing.T) {
+	t.Parallel()
+	// Tokens that the server considers expired at once: the re-fetched one fails too.
+	sim := admsimtest.Start(t, admsimtest.WithTokenTTL(time.Nanosecond))
+	c := newClient(t, sim, nil)
+	_, err := c.ListLocations(ctxT(t))
+	var ae *administrate.AuthError
+	if !errors.As(err, &ae) || ae.StatusCode != 401 {
+		t.Fatalf("err = %v, want *AuthError 401", err)
+	}
+	if oc := sim.OutcomeCounts(); oc[admsim.OutcomeUnauthorized] != 2 {
+		t.Errorf("outcomes = %v, want exactly 2 unauthorized (one re-auth)", oc)
+	}
+}
+
+func TestBadCredentialsFailWithoutCallingTheAPI(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	c := newClient(t, sim, func(o *administrate.Options) { o.ClientSecret = "wrong" })
+	_, err := c.ListLocations(ctxT(t))
+	var ae *administrate.AuthError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want *AuthError", err)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error text leaks the secret: %v", err)
+	}
+	if n := len(sim.Requests()); n != 0 {
+		t.Errorf("%d GraphQL requests reached the API", n)
+	}
+}
+
+func TestRateLimitedRequestsHonourRetryAfter(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t, admsimtest.WithFaults(admsim.Faults{RateLimit: 2, RateWindow: time.Second}))
+	sim.Location("London")
+	sim.Instructor("Ada", "Fenwick")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "X_1", Title: "X", SessionCount: 1})
+	reg := prometheus.NewRegistry()
+	c := newClient(t, sim, func(o *administrate.Options) { o.Registerer = reg })
+	ctx := ctxT(t)
+
+	for range 3 {
+		if _, err := c.ListLocations(ctx); err != nil {
+			t.Fatalf("ListLocations: %v", err)
+		}
+	}
+	// A mutation refused with 429 was not applied, so it is retried and applied once.
+	if _, err := c.CreateBlendedEvent(ctx, administrate.BlendedEventCreateInput{CourseTemplateId: ct, Title: "E1",
+		EventType: administrate.EventTypePublic, TimeZoneName: "Europe/London"}); err != nil {
+		t.Fatalf("CreateBlendedEvent: %v", err)
+	}
+	if n := len(sim.Events()); n != 1 {
+		t.Errorf("events = %d, want 1", n)
+	}
+	oc := sim.OutcomeCounts()
+	if oc[admsim.OutcomeRateLimited] == 0 {
+		t.Fatalf("outcomes = %v: the limit never triggered", oc)
+	}
+	if oc[admsim.OutcomeOK] != 4 {
+		t.Errorf("outcomes = %v, want 4 ok", oc)
+	}
+	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"reason": "rate_limited"}); v < 1 {
+		t.Errorf("retries{reason=rate_limited} = %v", v)
+	}
+	// Retry-After is whole seconds; honouring it means having waited a good part of one.
+	if v := counterValue(t, reg, "admsync_administrate_ratelimit_wait_seconds_total", nil); v < 0.5 {
+		t.Errorf("rate-limit wait = %vs, want the Retry-After honoured", v)
+	}
+	// No request was sent while the Retry-After pause was running.
+	var last429 time.Time
+	for _, r := range sim.Requests() {
+		if r.Outcome == admsim.OutcomeRateLimited {
+			last429 = r.Time
+		} else if !last429.IsZero() && r.Time.Sub(last429) < 500*time.Millisecond {
+			t.Errorf("request %d sent %v after a 429", r.Seq, r.Time.Sub(last429))
+		}
+	}
+}
+
+func TestOutageEndsInATypedTransientError(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	if err := sim.StartOutage(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, sim, func(o *administrate.Options) { o.MaxAttempts = 3 })
+	_, err := c.ListLocations(ctxT(t))
+	var he *administrate.HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 503 || !administrate.IsTransient(err) {
+		t.Fatalf("err = %v, want transient *HTTPError 503", err)
+	}
+	if n := sim.OutcomeCounts()[admsim.OutcomeOutage]; n != 3 {
+		t.Errorf("attempts during outage = %d, want 3", n)
+	}
+
+	// A caller's deadline shorter than the retry schedule still yields the typed error.
+	slow := newClient(t, sim, func(o *administrate.Options) {
+		o.MaxAttempts, o.BackoffBase, o.BackoffMax = 10, time.Second, time.Second
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = slow.ListLocations(ctx)
+	if !errors.As(err, &he) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want *HTTPError and context.DeadlineExceeded", err)
+	}
+
+	// A mutation answered 5xx may have been applied: outcome unknown, not retried.
+	calls := len(sim.Requests())
+	_, err = c.CreateContact(ctxT(t), administrate.ContactCreateInput{PersonalName: administrate.PersonalNameInput{FirstName: "A", LastName: "B"}})
+	if !errors.Is(err, administrate.ErrOutcomeUnknown) {
+		t.Fatalf("mutation during outage: err = %v, want outcome unknown", err)
+	}
+	if n := len(sim.Requests()) - calls; n != 1 {
+		t.Errorf("mutation attempts = %d, want 1", n)
+	}
+}
+
+func TestMutationErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	loc := sim.Location("London")
+	other := sim.Location("Leeds")
+	venue := sim.Venue("Holborn", loc)
+	ada := sim.Instructor("Ada", "Fenwick")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "CB1_f2f_2", Title: "CB1", SessionCount: 2, ApprovedInstructors: []string{ada}})
+	c := newClient(t, sim, nil)
+	ctx := ctxT(t)
+
+	_, err := c.CreateBlendedEvent(ctx, administrate.BlendedEventCreateInput{
+		CourseTemplateId: ct, Title: "ELO-CB1-01", EventType: administrate.EventTypePublic, TimeZoneName: "Europe/London",
+		LocationId: other, VenueId: venue,
+		ClassroomStartDateTime: administrate.NewLocalDateTime(2026, 3, 2, 17, 0, 0),
+		ClassroomEndDateTime:   administrate.NewLocalDateTime(2026, 3, 2, 9, 30, 0),
+	})
+	var me *administrate.MutationError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want *MutationError", err)
+	}
+	fields := map[string]bool{}
+	for _, f := range me.Errors {
+		fields[f.Field] = true
+	}
+	if !fields["venueId"] || !fields["classroomEndDateTime"] || me.EntityID != "" {
+		t.Errorf("mutation errors = %+v", me.Errors)
+	}
+	if n := len(sim.Events()); n != 0 {
+		t.Fatalf("a rejected create left %d events", n)
+	}
+
+	ev, err := c.CreateBlendedEvent(ctx, administrate.BlendedEventCreateInput{
+		CourseTemplateId: ct, Title: "ELO-CB1-01", EventType: administrate.EventTypePublic, TimeZoneName: "Europe/London",
+		LocationId: loc, VenueId: venue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := administrate.EventStaffInput{EventId: ev.ID, ContactId: ada, StaffType: administrate.StaffTypeAdministrator}
+	if err := c.AddEventStaff(ctx, staff); err != nil {
+		t.Fatal(err)
+	}
+	err = c.AddEventStaff(ctx, staff)
+	if !administrate.IsAlreadyStaff(err) {
+		t.Fatalf("second addStaff: err = %v, want IsAlreadyStaff", err)
+	}
+	if !strings.Contains(err.Error(), "The input Contact already exists as staff on the Event") {
+		t.Errorf("message = %v", err)
+	}
+	if administrate.IsAlreadyStaff(errors.New("already exists as staff")) {
+		t.Errorf("IsAlreadyStaff must only accept mutation errors")
+	}
+	s := administrate.SessionStaffInput{SessionId: ev.Sessions[0].ID, ContactIds: []string{ada}, StaffType: administrate.StaffTypeInstructor}
+	if err := c.AddSessionStaff(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSessionStaff(ctx, s); !administrate.IsAlreadyStaff(err) {
+		t.Errorf("duplicate session staff: err = %v", err)
+	}
+
+	// An event id where a session id belongs is rejected, not applied to the event.
+	_, err = c.UpdateSession(ctx, ev.ID, administrate.SessionUpdateInput{Title: "x"})
+	if !errors.As(err, &me) || me.Errors[0].Field != "sessionId" {
+		t.Fatalf("update with an event id: err = %v", err)
+	}
+	_, err = c.UpdateSession(ctx, ev.Sessions[0].ID, administrate.SessionUpdateInput{
+		Start: administrate.NewLocalDateTime(2026, 3, 2, 17, 0, 0), End: administrate.NewLocalDateTime(2026, 3, 2, 9, 0, 0)})
+	if !errors.As(err, &me) || me.Errors[0].Field != "end" {
+		t.Fatalf("end before start: err = %v", err)
+	}
+	err = c.AddEventStaff(ctx, administrate.EventStaffInput{EventId: ev.ID, ContactId: "Q29udGFjdDo5OTk="})
+	if !errors.As(err, &me) || me.Errors[0].Field != "contactId" || administrate.IsAlreadyStaff(err) {
+		t.Fatalf("unknown contact: err = %v", err)
+	}
+}
+
+func TestApplyThenDropIsOutcomeUnknownAndReconcilable(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t, admsimtest.WithFaults(admsim.Faults{DropAfterApply: 1}))
+	loc := sim.Location("London")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "CB1_LO_3", Title: "CB1", SessionCount: 3})
+	c := newClient(t, sim, nil)
+	ctx := ctxT(t)
+	in := administrate.BlendedEventCreateInput{CourseTemplateId: ct, Title: "ELO-CB1-07-26A", EventType: administrate.EventTypePublic,
+		TimeZoneName: "Europe/London", LocationId: loc}
+
+	_, err := c.CreateBlendedEvent(ctx, in)
+	var ou *administrate.OutcomeUnknownError
+	if !errors.As(err, &ou) || !errors.Is(err, administrate.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want *OutcomeUnknownError", err)
+	}
+	if n := sim.CallCount("CreateBlendedEvent"); n != 1 {
+		t.Fatalf("CreateBlendedEvent reached Administrate %d times, want exactly 1 (never blindly retried)", n)
+	}
+	events := sim.Events()
+	if len(events) != 1 || len(events[0].SessionIDs) != 3 {
+		t.Fatalf("simulator events = %+v, want the applied event with 3 sessions", events)
+	}
+	found, err := c.FindEvents(ctx, administrate.EventQuery{Title: in.Title, CourseTemplateID: ct})
+	if err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	if len(found) != 1 || found[0].ID != events[0].ID {
+		t.Fatalf("reconcile found %+v, want %s", found, events[0].ID)
+	}
+	full, err := c.GetEvent(ctx, found[0].ID)
+	if err != nil || len(full.Sessions) != 3 {
+		t.Fatalf("GetEvent: %+v %v", full, err)
+	}
+}
+
+func TestMutationTimeoutIsOutcomeUnknownButQueriesRetry(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t, admsimtest.WithFaults(admsim.Faults{Latency: 2 * time.Second}))
+	reg := prometheus.NewRegistry()
+	c := newClient(t, sim, func(o *administrate.Options) {
+		o.Timeout, o.MaxAttempts, o.Registerer = 150*time.Millisecond, 2, reg
+	})
+	ctx := ctxT(t)
+	_, err := c.CreateContact(ctx, administrate.ContactCreateInput{PersonalName: administrate.PersonalNameInput{FirstName: "A", LastName: "B"}})
+	var te *administrate.TransportError
+	if !errors.Is(err, administrate.ErrOutcomeUnknown) || !errors.As(err, &te) || !te.Timeout || !te.Sent {
+		t.Fatalf("mutation timeout: err = %v, want outcome unknown wrapping a sent timeout", err)
+	}
+	_, err = c.ListLocations(ctx)
+	if !errors.As(err, &te) || !te.Timeout || !administrate.IsTransient(err) || errors.Is(err, administrate.ErrOutcomeUnknown) {
+		t.Fatalf("query timeout: err = %v, want transient timeout", err)
+	}
+	if v := counterValue(t, reg, "admsync_administrate_requests_total", map[string]string{"operation": "Locations", "status": "timeout"}); v != 2 {
+		t.Errorf("query attempts that timed out = %v, want 2", v)
+	}
+	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "CreateContact"}); v != 0 {
+		t.Errorf("the mutation was retried %v times", v)
+	}
+}
+
+func TestMutationIsRetriedWhenTheRequestWasNeverSent(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	_ = ln.Close() // nothing listens there any more: connection refused
+	sim := admsimtest.Start(t)
+	c := newClient(t, sim, func(o *administrate.Options) { o.APIURL = dead + "/graphql"; o.MaxAttempts = 3 })
+	_, err = c.CreateContact(ctxT(t), administrate.ContactCreateInput{PersonalName: administrate.PersonalNameInput{FirstName: "A", LastName: "B"}})
+	var te *administrate.TransportError
+	if !errors.As(err, &te) || te.Sent || errors.Is(err, administrate.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v, want an unsent transport error (safe to retry), not outcome unknown", err)
+	}
+	if !strings.Contains(err.Error(), "3 attempts") {
+		t.Errorf("err = %v, want 3 attempts", err)
+	}
+}
+
+func TestInvalidDocumentIsAPermanentGraphQLError(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	c := newClient(t, sim, nil)
+	// "BLENDED" is not a LearningMode literal: production rejects the whole document.
+	_, err := c.CreateCourseTemplate(ctxT(t), administrate.CourseTemplateCreateInput{Code: "A", Title: "B", EventLearningMode: "BLENDED"})
+	var ge *administrate.GraphQLError
+	if !errors.As(err, &ge) || administrate.IsTransient(err) || !strings.Contains(err.Error(), "BLENDED") {
+		t.Fatalf("err = %v, want a permanent *GraphQLError naming the bad literal", err)
+	}
+	// An unknown field in a raw document fails validation with HTTP 400.
+	var out map[string]any
+	err = c.MakeRequest(ctxT(t), &graphql.Request{OpName: "Bad", Query: "query Bad { locations { edges { node { id shoeSize } } } }"},
+		&graphql.Response{Data: &out})
+	if !errors.As(err, &ge) || ge.StatusCode != 400 {
+		t.Fatalf("unknown field: err = %v, want *GraphQLError with HTTP 400", err)
+	}
+	if n := len(sim.Requests()); n != 2 {
+		t.Errorf("requests = %d, want 2 (neither retried)", n)
+	}
+	if sim.CourseTemplateCount() != 0 {
+		t.Errorf("invalid document created a course template")
+	}
+}
+
+func TestBlendedEventWriteFlow(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	loc := sim.Location("Live online")
+	venue := sim.Venue("Live online", loc)
+	ada := sim.Instructor("Ada", "Fenwick")
+	admin := sim.Administrator("Dev", "Raman")
+	sitting := sim.CustomField("Event", "Sitting")
+	day := sim.CustomField("Session", "Day")
+	url := sim.CustomField("Session", "URL")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "CB1_LO_4", Title: "CB1", SessionCount: 4, ApprovedInstructors: []string{ada}})
+	c := newClient(t, sim, func(o *administrate.Options) { o.PageSize = 3 }) // sessions span two pages
+	ctx := ctxT(t)
+
+	ev, err := c.CreateBlendedEvent(ctx, administrate.BlendedEventCreateInput{
+		CourseTemplateId: ct, Title: "ELO-CB1-01-26A", EventType: administrate.EventTypePublic, TimeZoneName: "Europe/London",
+		LocationId: loc, VenueId: venue, TaxType: "VGF4VHlwZTox", MaxPlaces: 14,
+		ClassroomStartDateTime: administrate.NewLocalDateTime(2026, 3, 2, 9, 30, 0),
+		ClassroomEndDateTime:   administrate.NewLocalDateTime(2026, 3, 5, 17, 0, 0),
+		LmsStartDateTime:       administrate.NewLocalDateTime(2025, 9, 1, 16, 0, 0),
+		LmsEndDateTime:         administrate.NewLocalDateTime(2026, 4, 10, 0, 0, 0),
+		CustomFieldValues:      []administrate.CustomFieldValueInput{{DefinitionKey: sitting, Value: "2026A"}},
+	})
+	if err != nil {
+		t.Fatalf("CreateBlendedEvent: %v", err)
+	}
+	if len(ev.Sessions) != 4 || ev.CourseTemplateID != ct || ev.LifecycleState != administrate.EventLifecycleStateDraft {
+		t.Fatalf("created event = %+v", ev)
+	}
+	if err := c.AddEventStaff(ctx, administrate.EventStaffInput{EventId: ev.ID, ContactId: admin, StaffType: administrate.StaffTypeAdministrator}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ev.Sessions {
+		d := 2 + i
+		got, err := c.UpdateSession(ctx, s.ID, administrate.SessionUpdateInput{
+			Title: fmt.Sprintf("ELO-CB1-01-26A-%d", i+1), LocationId: loc, VenueId: venue, TimeZoneName: "Europe/London",
+			Start: administrate.NewLocalDateTime(2026, 3, d, 9, 30, 0), End: administrate.NewLocalDateTime(2026, 3, d, 17, 0, 0),
+			CustomFieldValues: []administrate.CustomFieldValueInput{{DefinitionKey: day, Value: fmt.Sprint(i + 1)}, {DefinitionKey: url, Value: ""}},
+		})
+		if err != nil {
+			t.Fatalf("UpdateSession %d: %v", i, err)
+		}
+		// 09:30 in London in March (GMT) is 09:30Z.
+		if want := time.Date(2026, 3, d, 9, 30, 0, 0, time.UTC); !got.Start.Equal(want) {
+			t.Errorf("session %d start = %v, want %v", i, got.Start.Time, want)
+		}
+		if err := c.AddSessionStaff(ctx, administrate.SessionStaffInput{SessionId: s.ID, ContactIds: []string{ada}, StaffType: administrate.StaffTypeInstructor}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	read, err := c.GetEvent(ctx, ev.ID)
+	if err != nil {
+		t.Fatalf("GetEvent: %v", err)
+	}
+	if len(read.Sessions) != 4 {
+		t.Fatalf("GetEvent sessions = %d, want 4", len(read.Sessions))
+	}
+	for i, s := range read.Sessions {
+		if s.ID != ev.Sessions[i].ID || s.Title != fmt.Sprintf("ELO-CB1-01-26A-%d", i+1) {
+			t.Errorf("session %d = %+v (order must be creation order)", i, s)
+		}
+	}
+	views := sim.Sessions(ev.ID)
+	if len(views) != 4 || views[3].CustomFields[day] != "4" || len(views[3].Staff) != 1 || views[3].Staff[0].ContactID != ada {
+		t.Errorf("simulator sessions = %+v", views)
+	}
+	evView, _ := sim.Event(ev.ID)
+	if evView.CustomFields[sitting] != "2026A" || evView.MaxPlaces != 14 || len(evView.Staff) != 1 {
+		t.Errorf("simulator event = %+v", evView)
+	}
+	if _, err := c.GetEvent(ctx, ct); !errors.Is(err, administrate.ErrNotFound) {
+		t.Errorf("GetEvent(course template id): err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestReferenceCreatesAndLMS(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	c := newClient(t, sim, nil)
+	ctx := ctxT(t)
+	loc, err := c.CreateLocation(ctx, administrate.LocationCreateInput{Name: "Leeds", Code: "LEE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.CreateVenue(ctx, administrate.VenueCreateInput{Name: "Park Square", LocationId: loc.ID})
+	if err != nil || v.LocationID != loc.ID {
+		t.Fatalf("CreateVenue: %+v %v", v, err)
+	}
+	ct, err := c.CreateCourseTemplate(ctx, administrate.CourseTemplateCreateInput{Code: "OC_CM1", Title: "CM1 online", EventLearningMode: administrate.LearningModeLms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateCourseTemplate(ctx, administrate.CourseTemplateCreateInput{Code: "oc_cm1", Title: "dup"}); err == nil {
+		t.Errorf("duplicate course template code accepted")
+	}
+	contact, err := c.CreateContact(ctx, administrate.ContactCreateInput{PersonalName: administrate.PersonalNameInput{FirstName: "Lucy", LastName: "Powell Davies"},
+		EmailAddresses: []administrate.EmailAddressInput{{Usage: administrate.EmailAddressUsagePrimary, Address: "lucy@example.test"}}})
+	if err != nil || contact.Email != "lucy@example.test" {
+		t.Fatalf("CreateContact: %+v %v", contact, err)
+	}
+	ev, err := c.CreateLMSEvent(ctx, administrate.LMSEventCreateInput{CourseTemplateId: ct.ID, Title: "ELO-CM1-OC-26A",
+		EventType: administrate.EventTypePublic, TimeZoneName: "Europe/London", LocationId: loc.ID,
+		LmsStartDateTime: administrate.NewLocalDateTime(2025, 9, 1, 16, 0, 0), LmsEndDateTime: administrate.NewLocalDateTime(2026, 4, 30, 0, 0, 0)})
+	if err != nil || ev.LearningMode != administrate.LearningModeLms || len(ev.Sessions) != 0 {
+		t.Fatalf("CreateLMSEvent: %+v %v", ev, err)
+	}
+}
+
+func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if matchLabels(m, labels) {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func matchLabels(m *dto.Metric, want map[string]string) bool {
+	for k, v := range want {
+		ok := false
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == k && lp.GetValue() == v {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
