@@ -278,9 +278,7 @@ func (b *bundle) seedEvent(s eventSpec) int64 {
 // the importer does) and flushes it to JetStream with the outbox relay.
 func (b *bundle) enqueue(events ...int64) {
 	b.t.Helper()
-	if err := messaging.DefaultTopology().Only(messaging.StreamTutorialEvents, messaging.StreamAdmResults, messaging.StreamDLQ).Ensure(b.ctx, b.js); err != nil {
-		b.t.Fatal(err)
-	}
+	b.ensureStreams()
 	err := pgx.BeginFunc(b.ctx, b.db.Pool, func(tx pgx.Tx) error {
 		for _, ev := range events {
 			if err := outbox.Enqueue(b.ctx, tx, messaging.SubjectTutorialEventCreated, uuid.New(),
@@ -293,18 +291,75 @@ func (b *bundle) enqueue(events ...int64) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	relay, err := outbox.NewRelay(b.db.Pool, b.js, outbox.RelayOptions{Logger: testLogger()})
-	if err != nil {
+	relayFlush(b.t, b)
+}
+
+// ensureStreams declares the streams only: the consumer's test settings
+// belong to serve.Run.
+func (b *bundle) ensureStreams() {
+	b.t.Helper()
+	topo := messaging.DefaultTopology().Only(messaging.StreamTutorialEvents, messaging.StreamAdmResults, messaging.StreamDLQ)
+	topo.Consumers = nil
+	if err := topo.Ensure(b.ctx, b.js); err != nil {
 		b.t.Fatal(err)
 	}
-	if n, err := relay.Flush(b.ctx); err != nil || n != len(events) {
-		b.t.Fatalf("outbox flush published %d of %d: %v", n, len(events), err)
+}
+
+func withLatency(d time.Duration) admsimtest.Option {
+	return admsimtest.WithFaults(admsim.Faults{Latency: d})
+}
+
+// templateWithSessions returns a template of mode with exactly n sessions.
+func (b *bundle) templateWithSessions(mode string, n int) sampledata.CourseTemplate {
+	for _, ct := range b.ref.CourseTemplates {
+		if ct.LearningMode == mode && ct.Sessions == n {
+			return ct
+		}
 	}
+	b.t.Fatalf("no %s course template with %d sessions", mode, n)
+	return sampledata.CourseTemplate{}
+}
+
+// publishDeadLetterCopy puts a copy of dl back into the DLQ, as a second
+// failure of the same event would.
+func (b *bundle) publishDeadLetterCopy(dl messaging.DeadLetter) {
+	b.t.Helper()
+	h := nats.Header{}
+	for k, v := range dl.Header {
+		if !strings.HasPrefix(k, "Nats-") { // the direct-get response headers of the original
+			h[k] = v
+		}
+	}
+	if _, err := b.js.PublishMsg(b.ctx, &nats.Msg{Subject: dl.Subject, Header: h, Data: dl.Payload}, jetstream.WithMsgID(uuid.NewString())); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// relayFlush publishes what the outbox holds.
+func relayFlush(t *testing.T, b *bundle) {
+	t.Helper()
+	relay, err := outbox.NewRelay(b.db.Pool, b.js, outbox.RelayOptions{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row becomes eligible once every older transaction in the cluster has
+	// ended (parallel tests hold some), so flush until none is left.
+	b.waitFor("the outbox to drain", func() bool {
+		if _, err := relay.Flush(b.ctx); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM admsync.outbox WHERE published_at IS NULL`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		return left == 0
+	})
 }
 
 // publish sends a message straight to the stream (msgID must be fresh).
 func (b *bundle) publish(ev int64, msgID string) {
 	b.t.Helper()
+	b.ensureStreams()
 	data, _ := json.Marshal(writer.Payload{TutorialEventID: ev, ImportRunID: b.runID})
 	if _, err := b.js.Publish(b.ctx, messaging.SubjectTutorialEventCreated, data, jetstream.WithMsgID(msgID)); err != nil {
 		b.t.Fatal(err)
@@ -341,9 +396,12 @@ func (b *bundle) start(o runOpts) (stop func()) {
 	done := make(chan error, 1)
 	ready := make(chan struct{})
 	spec := b.spec
+	// A restarted consumer is a new process: new metrics.
+	b.registry = prometheus.NewRegistry()
+	reg := b.registry
 	go func() {
 		done <- serve.Run(ctx, serve.Options{
-			Pool: b.db.Pool, JS: b.js, API: writer.NewClient(c), Logger: testLogger(), Registry: b.registry,
+			Pool: b.db.Pool, JS: b.js, API: writer.NewClient(c), Logger: testLogger(), Registry: reg,
 			Workers: o.workers, Consumer: &spec, Breaker: o.breaker, Failpoint: o.failpoint,
 			FetchWait: 200 * time.Millisecond, DrainTimeout: 5 * time.Second, MonitorInterval: 200 * time.Millisecond,
 			Ready: func() { close(ready) },
