@@ -149,9 +149,12 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// Flush publishes every row that is eligible now, once, and reports how
-// many it published: for a CLI that should not exit with its messages
-// still staged. It returns ErrRelayActive if a running relay holds the lock.
+// Flush publishes every row committed before the call and reports how
+// many rows it published, for a CLI that should not exit with its messages
+// still staged. A row only becomes publishable once every older writing
+// transaction in the cluster has ended, so Flush waits for that, bounded by
+// ctx. It returns ErrRelayActive if a running relay holds the lock; that
+// relay publishes the rows.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	conn, err := r.connect(ctx)
 	if err != nil {
@@ -165,9 +168,33 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if !locked {
 		return 0, ErrRelayActive
 	}
-	n, err := r.drain(ctx, conn)
-	r.refreshGauges(ctx, conn)
-	return n, err
+	// Every transaction that committed before now has an xid below this.
+	var horizon string
+	if err := conn.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&horizon); err != nil {
+		return 0, fmt.Errorf("outbox relay: flush: read snapshot: %w", err)
+	}
+	total := 0
+	for {
+		n, err := r.drain(ctx, conn)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		var left int
+		if err := conn.QueryRow(ctx, `
+SELECT count(*) FROM admsync.outbox
+WHERE published_at IS NULL AND created_xid < $1::text::xid8`, horizon).Scan(&left); err != nil {
+			return total, fmt.Errorf("outbox relay: flush: count rows left: %w", err)
+		}
+		if left == 0 {
+			r.refreshGauges(ctx, conn)
+			return total, nil
+		}
+		sleep(ctx, r.opts.PollInterval)
+		if ctx.Err() != nil {
+			return total, fmt.Errorf("outbox relay: flush: %d rows still wait for older transactions to end: %w", left, ctx.Err())
+		}
+	}
 }
 
 // session holds one dedicated connection: wait for the lock as a standby,

@@ -247,6 +247,39 @@ func TestRelayFlush(t *testing.T) {
 		t.Fatalf("published message = %s %q %v", m.Subject, m.Data, m.Header)
 	}
 
+	// A row committed before Flush but behind an older transaction that is
+	// still open is not publishable yet: Flush waits for it.
+	ctx := ctxFor(t)
+	older, err := e.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	olderID := uuid.New()
+	if err := Enqueue(ctx, older, subject, olderID, map[string]string{"tx": "older"}); err != nil {
+		t.Fatal(err)
+	}
+	newer := e.enqueueCommitted(t, 1)
+	type result struct {
+		n   int
+		err error
+	}
+	flushed := make(chan result, 1)
+	attempts := r.lockAttempts.Load()
+	go func() {
+		n, err := r.Flush(ctx)
+		flushed <- result{n, err}
+	}()
+	waitFor(t, "flush started", func() bool { return r.lockAttempts.Load() > attempts })
+	if err := older.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-flushed; res.err != nil || res.n != 2 {
+		t.Fatalf("Flush behind an open transaction = %d, %v; want 2, nil", res.n, res.err)
+	}
+	if e.unpublished(t, []uuid.UUID{olderID, newer[0]}) != 0 {
+		t.Fatal("Flush left rows unmarked")
+	}
+
 	// With a relay running, Flush leaves the work to it.
 	active := e.newRelay(t, RelayOptions{})
 	start(t, active)
