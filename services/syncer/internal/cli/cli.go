@@ -106,6 +106,10 @@ records against the tutorial tables, apply the difference in one transaction and
 report what did not match. Run one stage or all of them (run), check the tenant
 (doctor), or serve sync requests from NATS (serve).
 
+Prerequisites: DATABASE_URL (migrated with "syncer migrate") and the
+ADMINISTRATE_* settings; serve also needs NATS_URL. Each stage has its own
+(see syncer run <stage> --help).
+
 ` + exitCodes + `
 
 ` + config.Describe(),
@@ -116,7 +120,16 @@ report what did not match. Run one stage or all of them (run), check the tenant
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
-	root.AddCommand(service.MigrateCommand(d.Env), runCommand(d), doctorCommand(d), serveCommand(d))
+	migrate := service.MigrateCommand(d.Env)
+	migrate.Long += `
+
+Prerequisites: DATABASE_URL pointing at a PostgreSQL the role may create schemas in.
+
+Exit codes:
+  0  the schema is up to date
+  1  the database is unreachable, a migration failed, or --existing found missing columns
+  2  usage`
+	root.AddCommand(migrate, runCommand(d), doctorCommand(d), serveCommand(d))
 	// Unknown subcommands are usage errors too.
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {
@@ -151,6 +164,9 @@ admsync.sync_runs and admsync.sync_discrepancies.
 Stages, in the order "all" runs them (Django names such as sync_locations and
 sync_all are accepted too):
 ` + stageTable() + `
+Prerequisites: each stage's own, listed above (run checks them before calling
+Administrate); DATABASE_URL migrated; the ADMINISTRATE_* settings.
+
 At the end of a stage, unmatched tutorial records can be created in Administrate:
 one [y/N] question, only when stdin and stdout are a terminal and --no-prompt is
 not given. Otherwise the command behaves as --no-prompt and says so.

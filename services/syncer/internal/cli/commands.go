@@ -119,7 +119,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			topo := messaging.DefaultTopology().Only(messaging.StreamSyncRequests, messaging.StreamSyncResults)
+			topo := messaging.DefaultTopology().Only(messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ)
 			if err := topo.Ensure(ctx, js); err != nil {
 				return err
 			}
