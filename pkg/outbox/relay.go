@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -279,7 +280,7 @@ type outboxRow struct {
 	ID      uuid.UUID
 	Subject string
 	Payload []byte
-	Headers map[string][]string
+	Headers []byte // decoded per row, so one malformed row cannot stall the batch read
 }
 
 // drain publishes eligible rows batch by batch until a batch comes back short.
@@ -308,7 +309,12 @@ func (r *Relay) drain(ctx context.Context, conn *pgx.Conn) (int, error) {
 
 // publish sends one row and marks it sent only after the PubAck.
 func (r *Relay) publish(ctx context.Context, conn *pgx.Conn, row outboxRow) error {
-	msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: nats.Header(row.Headers)}
+	hdr, err := decodeHeaders(row.Headers)
+	if err != nil {
+		r.recordFailure(ctx, conn, row.ID, err)
+		return &publishError{id: row.ID, err: err}
+	}
+	msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: hdr}
 	pctx, cancel := context.WithTimeout(ctx, r.opts.PublishTimeout)
 	ack, err := r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(row.ID.String()))
 	cancel()
@@ -344,6 +350,32 @@ WHERE id = $1 AND published_at IS NULL`, row.ID)
 		r.metrics.published.Inc()
 	}
 	return nil
+}
+
+// decodeHeaders reads the headers column: {"Key": ["v1", "v2"]} as Enqueue
+// writes it, or {"Key": "v"} as a hand-written row might.
+func decodeHeaders(raw []byte) (nats.Header, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("headers column is not a JSON object: %w", err)
+	}
+	h := nats.Header{}
+	for k, v := range fields {
+		var many []string
+		if err := json.Unmarshal(v, &many); err == nil {
+			h[k] = many
+			continue
+		}
+		var one string
+		if err := json.Unmarshal(v, &one); err != nil {
+			return nil, fmt.Errorf("header %q is neither a string nor a list of strings", k)
+		}
+		h[k] = []string{one}
+	}
+	return h, nil
 }
 
 // recordFailure notes a failed attempt on the row for operators; failing

@@ -288,3 +288,19 @@ func TestRelayFlush(t *testing.T) {
 		t.Fatalf("Flush beside an active relay = %v, want ErrRelayActive", err)
 	}
 }
+
+func TestDecodeHeaders(t *testing.T) {
+	t.Parallel()
+	h, err := decodeHeaders([]byte(`{"A": ["1", "2"], "B": "3"}`))
+	if err != nil || len(h["A"]) != 2 || h.Get("B") != "3" {
+		t.Fatalf("decodeHeaders = %v, %v", h, err)
+	}
+	if h, err := decodeHeaders([]byte(`{}`)); err != nil || len(h) != 0 {
+		t.Fatalf("empty headers = %v, %v", h, err)
+	}
+	for _, bad := range []string{`[]`, `{"A": 1}`, `{"A": [1]}`} {
+		if _, err := decodeHeaders([]byte(bad)); err == nil {
+			t.Errorf("decodeHeaders(%s) succeeded", bad)
+		}
+	}
+}
