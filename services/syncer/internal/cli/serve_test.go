@@ -17,7 +17,7 @@ import (
 	"admsync/services/syncer/internal/syncer"
 )
 
-// The equivalent of `nats pub sync.request.locations ''` against a running
+// The equivalent of `nats pub sync.request.locations ”` against a running
 // `syncer serve`: a result with the counts arrives on sync.result.locations.
 func TestServeAnswersSyncRequests(t *testing.T) {
 	w := newWorld(t)

@@ -193,6 +193,24 @@ func TestPromptCreatesAndLinks(t *testing.T) {
 	// Next run: everything matches.
 	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Unchanged: 2})
+
+	// US1 scenario 2: SA1 exists only in the tutorial tables; answering y
+	// creates it through courseTemplate.create and links it.
+	sa1 := b.tutorialCourseTemplate("SA1", "Health and Care", true)
+	b.sim.CustomField("Event", "Sitting")
+	b.mustRun(syncer.StageCustomFields, syncer.Options{NoPrompt: true})
+	b.out.Reset()
+	res, err = b.runner(syncer.Options{}, "y\n").RunStage(b.ctx, syncer.StageCourseTemplates, syncer.Options{})
+	if err != nil || len(res.CreatedInAdministrate) != 1 || b.sim.CallCount("CreateCourseTemplate") != 1 {
+		t.Fatalf("SA1: %v %+v\n%s", err, res.CreatedInAdministrate, b.out.String())
+	}
+	if got := b.id(`SELECT tutorial_course_template_id FROM adm.course_templates WHERE external_id = $1`, res.CreatedInAdministrate[0].ID); got != sa1 {
+		t.Fatalf("SA1 linked to %d", got)
+	}
+	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true})
+	if res.Counts.Created != 0 || len(res.UnmatchedTutorial) != 0 {
+		t.Fatalf("after creation: %+v, unmatched %+v", res.Counts, res.UnmatchedTutorial)
+	}
 }
 
 func TestPromptDeclinedOrUnsupported(t *testing.T) {

@@ -79,7 +79,10 @@ type StageResult struct {
 	Counts          Counts    `json:"counts"`
 	Mirrors         []Mirror  `json:"mirrors,omitempty"`
 	// RowsApplied is how many rows were written (0 on a rerun with no change).
-	RowsApplied           int         `json:"rows_applied"`
+	RowsApplied int `json:"rows_applied"`
+	// DBSeconds is the time spent in the stage's transaction (load, match,
+	// plan, write, commit), lock wait excluded.
+	DBSeconds             float64     `json:"db_seconds"`
 	GoneBlocked           string      `json:"gone_blocked,omitempty"`
 	UnmatchedTutorial     []Record    `json:"unmatched_tutorial"`
 	UnmatchedAdministrate []Record    `json:"unmatched_administrate"`
@@ -131,6 +134,7 @@ type AllResult struct {
 	NotRun          []string      `json:"not_run,omitempty"`
 	Totals          Counts        `json:"totals"`
 	RowsApplied     int           `json:"rows_applied"`
+	DBSeconds       float64       `json:"db_seconds"`
 	Succeeded       int           `json:"succeeded"`
 	Failed          int           `json:"failed"`
 }

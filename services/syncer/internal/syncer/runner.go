@@ -165,6 +165,7 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		all.Stages = append(all.Stages, *res)
 		all.Totals = all.Totals.Add(res.Counts)
 		all.RowsApplied += res.RowsApplied
+		all.DBSeconds += res.DBSeconds
 		if res.OK() {
 			all.Succeeded++
 			rc.printf("  ✓ %s: %s\n", info.Display, res.Counts.Line())
@@ -231,7 +232,9 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 	}
 
 	var sp *stagePlan
+	var txStart time.Time
 	err = r.inStageTx(ctx, rc, name, func(tx pgx.Tx) error {
+		txStart = time.Now()
 		var err error
 		if sp, err = st.plan(ctx, tx, rc); err != nil {
 			return err
@@ -251,6 +254,9 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 		}
 		return nil
 	})
+	if !txStart.IsZero() {
+		res.DBSeconds = time.Since(txStart).Seconds()
+	}
 	if err != nil {
 		return r.fail(rc, res, start, err)
 	}
