@@ -15,7 +15,8 @@ import (
 //
 // status is the HTTP status code ("200", "401", "429", "503", ...), "graphql_error" for a
 // 2xx answer carrying top-level GraphQL errors, "timeout" or "network_error" when no
-// answer arrived. reason is one of rate_limited, server_error, timeout, network_error,
+// answer arrived, "token_error" when no token could be fetched (nothing was sent to the
+// API). reason is one of rate_limited, server_error, timeout, network_error,
 // unauthorized, token_error.
 type metrics struct {
 	requests *prometheus.CounterVec

@@ -16,6 +16,12 @@
 // connection", and disabling schema fields (so doctor reports them) or operation names.
 // Every GraphQL request is recorded (operation, variables, outcome) for tests.
 //
+// Seeds are JSON documents of type Seed (see seed.go; seed.json is the demo tenant the
+// binary starts with): custom fields per entity type, currencies, price levels,
+// locations, venues, contacts (instructor/admin flags), course templates (code, title,
+// learningMode, sessionCount, approvedInstructors, prices) and existing events with their
+// sessions and staff. Ids are written "Location:3" and references use the same form.
+//
 // Routes: POST /graphql (bearer token required), POST /oauth/token, /_control/... .
 //
 // Regenerating the gqlgen server code after editing the schema:
