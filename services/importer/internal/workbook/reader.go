@@ -290,7 +290,7 @@ func (r *Reader) sheetErr(err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
-	return fileErr(r.Name, r.Sheet, err.Error(), "re-save the workbook from Excel")
+	return fileErr(r.Name, r.Sheet, "the workbook is damaged: "+err.Error(), "re-save the workbook from Excel")
 }
 
 // Stats counts what Next skipped.
