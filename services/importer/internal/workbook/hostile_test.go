@@ -126,7 +126,9 @@ func TestHostileCorpus(t *testing.T) {
 		want string
 	}{
 		{"empty file", func() []byte { return nil }, workbook.Limits{}, "the file is empty: not an .xlsx workbook"},
-		{".xls renamed", func() []byte { return append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...) }, workbook.Limits{}, "not an .xlsx workbook: it is an old Excel 97–2003 (.xls)"},
+		{".xls renamed", func() []byte {
+			return append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 600)...)
+		}, workbook.Limits{}, "not an .xlsx workbook: it is an old Excel 97–2003 (.xls)"},
 		{".csv renamed", func() []byte { return []byte("Course template code,Event title\nCB1_LO_6,ELO-CB1-01-26A\n") }, workbook.Limits{}, "not an .xlsx workbook: it holds text (a CSV"},
 		{"binary junk", func() []byte { return []byte{0x7f, 'E', 'L', 'F', 0, 1, 2, 3} }, workbook.Limits{}, "not an .xlsx workbook: it holds binary data"},
 		{"zip without a workbook", func() []byte {
