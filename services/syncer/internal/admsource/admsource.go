@@ -11,6 +11,10 @@ import (
 )
 
 // Source reads from and creates in Administrate through one client.
+//
+// The syncer.Paging arguments are ignored: the client pages with the page
+// size it was built with (so the CLI builds one client per --page-size) and
+// reports no per-page progress.
 type Source struct {
 	c *administrate.Client
 

@@ -260,7 +260,11 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 	if err != nil {
 		return r.fail(rc, res, start, err)
 	}
-	rc.printf("Fetched %d %s; %s\n", sp.fetched, info.Display, planLine(sp))
+	note := ""
+	if sp.fetchedNote != "" {
+		note = " (" + sp.fetchedNote + ")"
+	}
+	rc.printf("Fetched %d %s%s; %s\n", sp.fetched, info.Display, note, planLine(sp))
 	fillResult(res, sp, rc.opts)
 	r.report(rc, info, res, sp)
 	if !rc.opts.Plan && len(sp.unmatchedForCreate) > 0 {

@@ -89,7 +89,7 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 		return nil, err
 	}
 	s.tut = indexTutorial(tut)
-	sp := &stagePlan{fetched: len(s.instructors)}
+	sp := &stagePlan{fetched: len(s.instructors), fetchedNote: fmt.Sprintf("and %d administrators", len(s.admins))}
 	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
 	var adm []item
 	var keep []Contact

@@ -161,12 +161,13 @@ func requireRows(ctx context.Context, q querier, stageName, missing, run, sql st
 
 // stagePlan is everything a stage worked out before writing.
 type stagePlan struct {
-	fetched int
-	tables  []*tablePlan // the bridge first, then mirror tables
-	pairs   []*pairPlan  // hard-keyed mirror sets (approved instructors)
-	matched *matchResult // nil for Administrate-owned data
-	skipped []Record
-	errors  []string
+	fetched     int
+	fetchedNote string       // e.g. "+3 administrators"
+	tables      []*tablePlan // the bridge first, then mirror tables
+	pairs       []*pairPlan  // hard-keyed mirror sets (approved instructors)
+	matched     *matchResult // nil for Administrate-owned data
+	skipped     []Record
+	errors      []string
 	// partialNote explains errors that did not stop the stage.
 	describe func(c change) string // labels a change for --plan / --debug
 	// unmatchedForCreate are the unmatched tutorial items the prompt may offer.
