@@ -209,6 +209,9 @@ func TestLocationsFetchFailureChangesNothing(t *testing.T) {
 	if !strings.Contains(res.Message, "no local row was changed") {
 		t.Fatalf("message = %q", res.Message)
 	}
+	if got := b.sim.CallCount("Locations"); got != 2 { // the first run's page, then this run's page 1
+		t.Fatalf("Locations executed %d times: the failure was not mid-fetch", got)
+	}
 	if n := b.count(`SELECT 1 FROM adm.locations WHERE gone_at IS NULL AND name IN ('A', 'B', 'C', 'D', 'E')`); n != 5 {
 		t.Fatalf("a failed page changed rows: %d unchanged active rows", n)
 	}

@@ -12,6 +12,9 @@ import (
 // its discrepancies in admsync.sync_discrepancies, so they can be inspected
 // after the terminal output is gone.
 
+// storedChanges bounds the change list kept in admsync.sync_runs.result.
+const storedChanges = 1000
+
 func (r *Runner) startRun(ctx context.Context, stage string, plan bool) (int64, error) {
 	var id int64
 	err := r.Pool.QueryRow(ctx, `INSERT INTO admsync.sync_runs (stage, plan_only) VALUES ($1, $2) RETURNING id`, stage, plan).Scan(&id)
@@ -26,7 +29,14 @@ func (r *Runner) finishRun(ctx context.Context, res *StageResult) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	body, err := json.Marshal(res)
+	// The change list of a first run can run to tens of thousands of lines;
+	// the stored copy keeps the first storedChanges of them.
+	stored := *res
+	if len(stored.Changes) > storedChanges {
+		stored.Changes = stored.Changes[:storedChanges]
+		stored.Truncated = true
+	}
+	body, err := json.Marshal(&stored)
 	if err != nil {
 		r.logger().Error("encode sync result", "stage", res.Stage, "error", err)
 		return
