@@ -209,11 +209,6 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 		UnmatchedTutorial: []Record{}, UnmatchedAdministrate: []Record{}, Ambiguous: []Ambiguous{},
 		Skipped: []Record{}, Errors: []string{}}
 	log := r.logger().With("stage", name)
-	runID, err := r.startRun(ctx, name, rc.opts.Plan)
-	if err != nil {
-		return r.fail(rc, res, start, fmt.Errorf("record the run: %w", err))
-	}
-	res.RunID = runID
 	defer func() {
 		res.DurationSeconds = time.Since(start).Seconds()
 		r.finishRun(ctx, res)
@@ -222,6 +217,11 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 			"unchanged", res.Counts.Unchanged, "gone", res.Counts.Gone, "skipped", res.Counts.Skipped, "errors", res.Counts.Errors,
 			"rows_applied", res.RowsApplied, "duration_seconds", res.DurationSeconds, "plan_only", res.PlanOnly)
 	}()
+	runID, err := r.startRun(ctx, name, rc.opts.Plan)
+	if err != nil {
+		return r.fail(rc, res, start, fmt.Errorf("record the run in admsync.sync_runs: %w", err))
+	}
+	res.RunID = runID
 
 	if err := st.prerequisites(ctx, r.Pool); err != nil {
 		return r.fail(rc, res, start, err)
