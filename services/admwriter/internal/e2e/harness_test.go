@@ -37,7 +37,7 @@ import (
 
 // bundle is one test's world.
 type bundle struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	db       *dbtest.DB
 	nats     *natstest.Server
@@ -71,7 +71,13 @@ func testConsumer(ackWait time.Duration, maxDeliver int) messaging.ConsumerSpec 
 	return spec
 }
 
-func setup(t *testing.T, simOpts ...admsimtest.Option) *bundle {
+func setup(t testing.TB, simOpts ...admsimtest.Option) *bundle {
+	t.Helper()
+	return setupWith(t, nil, simOpts...)
+}
+
+// setupWith lets a test change the reference data before it is seeded.
+func setupWith(t testing.TB, change func(*sampledata.ReferenceData), simOpts ...admsimtest.Option) *bundle {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
@@ -81,6 +87,9 @@ func setup(t *testing.T, simOpts ...admsimtest.Option) *bundle {
 	b.nc, b.js = natstest.Connect(t, b.nats)
 	b.sim = admsimtest.Start(t, simOpts...)
 	b.ref = sampledata.Reference(sampledata.Options{Seed: 7})
+	if change != nil {
+		change(b.ref)
+	}
 	var err error
 	if b.ids, err = sampledata.SeedTutorial(ctx, b.db.Pool, b.ref); err != nil {
 		t.Fatal(err)
@@ -336,7 +345,7 @@ func (b *bundle) publishDeadLetterCopy(dl messaging.DeadLetter) {
 }
 
 // relayFlush publishes what the outbox holds.
-func relayFlush(t *testing.T, b *bundle) {
+func relayFlush(t testing.TB, b *bundle) {
 	t.Helper()
 	relay, err := outbox.NewRelay(b.db.Pool, b.js, outbox.RelayOptions{Logger: testLogger()})
 	if err != nil {
