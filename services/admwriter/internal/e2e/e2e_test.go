@@ -103,6 +103,23 @@ func TestImportedEventsAreCreatedOnce(t *testing.T) {
 	if got := b.calls()["Events"] + b.calls()["EventWithSessions"]; got != 0 {
 		t.Errorf("lookups on first attempts = %d, want 0", got)
 	}
+
+	// Metrics, by their exact names.
+	metrics := map[string]float64{
+		`admsync_admwriter_events_total{outcome="linked"}`:  3,
+		`admsync_admwriter_events_total{outcome="failed"}`:  0,
+		`admsync_admwriter_events_total{outcome="skipped"}`: 0,
+		`admsync_admwriter_sessions_updated_total`:          float64(s + classroom.Sessions),
+		`admsync_admwriter_staff_added_total`:               float64(s + classroom.Sessions + 1),
+		`admsync_admwriter_breaker_state`:                   0,
+		`admsync_admwriter_event_duration_seconds_count`:    3,
+	}
+	got := b.metrics()
+	for name, want := range metrics {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
 }
 
 // customFieldLabels maps definition ids to labels.

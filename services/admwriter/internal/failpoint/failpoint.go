@@ -50,11 +50,15 @@ func FromEnv() Func {
 	}
 }
 
-// Valid reports whether name is a known point (for flag validation).
-func Valid(name string) bool {
-	switch name {
-	case AfterCreate, BeforeBridgeCommit, BeforeAck:
-		return true
+// Valid reports whether v (one point or a comma separated list) names
+// only known points.
+func Valid(v string) bool {
+	for _, p := range strings.Split(v, ",") {
+		switch strings.TrimSpace(p) {
+		case AfterCreate, BeforeBridgeCommit, BeforeAck:
+		default:
+			return false
+		}
 	}
-	return false
+	return true
 }
