@@ -43,6 +43,9 @@ var (
 	ErrFenced = errors.New("claim lost to another worker")
 	// ErrBusy means a live worker holds the claim; try again after its lease.
 	ErrBusy = errors.New("event is being written by another worker")
+	// ErrLinkedElsewhere means the Administrate event is already the bridge
+	// of another tutorial event (two tutorial events with one natural key).
+	ErrLinkedElsewhere = errors.New("Administrate event is already linked to another tutorial event")
 	// ErrNoEvent means the tutorial event does not exist (deleted, or a
 	// message for another database).
 	ErrNoEvent = errors.New("tutorial event not found")
@@ -196,7 +199,7 @@ func (s *Store) Created(ctx context.Context, c *Claim, externalID string) error 
 	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE adm.events SET state = 'created', external_id = $2 WHERE id = $1`, c.RowID, externalID)
 		if database.IsUniqueViolation(err) {
-			return fmt.Errorf("Administrate event %s is already linked to another tutorial event: %w", externalID, err)
+			return fmt.Errorf("event %s: %w", externalID, ErrLinkedElsewhere)
 		}
 		return err
 	})

@@ -299,7 +299,7 @@ func (a *attempt) run(ctx context.Context) error {
 		if id != "" {
 			a.log.Info("adopted the event an earlier attempt created", "external_id", id)
 			if err := st.Created(ctx, c, id); err != nil {
-				return err
+				return linkErr(err)
 			}
 		}
 	}
@@ -338,7 +338,7 @@ func (a *attempt) run(ctx context.Context) error {
 		}
 		// Stored before anything else can fail.
 		if err := st.Created(ctx, c, created.EventID); err != nil {
-			return err
+			return linkErr(err)
 		}
 		sessionIDs, sessionsKnown = created.SessionIDs, created.Complete
 	}
@@ -437,6 +437,15 @@ func (a *attempt) run(ctx context.Context) error {
 		return err
 	}
 	return st.Finish(ctx, c)
+}
+
+// linkErr makes a clash of natural keys permanent: retrying would adopt
+// the same event again.
+func linkErr(err error) error {
+	if errors.Is(err, bridge.ErrLinkedElsewhere) {
+		return &permanent{err: err}
+	}
+	return err
 }
 
 // classify turns a non-create call's error into the policy's terms.
