@@ -93,7 +93,6 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 		return nil, fmt.Errorf("load reference data: %w", err)
 	}
 
-	start := time.Now()
 	r, err := workbook.Open(path, opts.Limits)
 	if err != nil {
 		return nil, renamed(err, name)
@@ -103,6 +102,35 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	sum.Sheet = r.Sheet
 	v := validate.New(ref, r.Layout)
 	var parseTime, validateTime time.Duration
+	// Writing overlaps reading: settled events go to the writer in batches
+	// inside one transaction that commits only after the whole file was read.
+	var w *load.Writer
+	var batch []*validate.Event
+	var finish func() (*load.Result, error)
+	const batchSize = 2000
+	if !opts.DryRun {
+		if w, err = load.Begin(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash}); err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
+		}
+		committed := false
+		defer func() {
+			if !committed {
+				w.Abort(ctx)
+			}
+		}()
+		v.OnEvent(func(e *validate.Event) {
+			batch = append(batch, e)
+			if len(batch) >= batchSize {
+				w.Add(batch)
+				batch = nil
+			}
+		})
+		finish = func() (*load.Result, error) {
+			committed = true
+			w.Add(batch)
+			return w.Finish(ctx, v.Rows())
+		}
+	}
 	for {
 		t0 := time.Now()
 		rec, err := r.Next()
@@ -128,8 +156,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	progress("read", v.Rows())
 	t1 := time.Now()
 	v.Finish()
-	if err := v.CheckExisting(ctx, pool); err != nil {
-		return nil, err
+	if opts.DryRun {
+		if err := v.CheckExisting(ctx, pool); err != nil {
+			return nil, err
+		}
 	}
 	validateTime += time.Since(t1)
 	sum.Rows = v.Rows()
@@ -137,12 +167,11 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	observe(opts.Metrics, "validate", validateTime)
 	sum.Durations["parse"] = parseTime.Round(time.Millisecond).String()
 	sum.Durations["validate"] = validateTime.Round(time.Millisecond).String()
-	_ = start
 
 	if !opts.DryRun {
 		progress("write", 0)
 		tw := time.Now()
-		res, err := load.Write(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash, RowsTotal: v.Rows()}, v.Events)
+		res, err := finish()
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}

@@ -29,7 +29,9 @@ type Validator struct {
 	admins  map[string]adminResult
 	tmpls   map[string]tmplResult
 	rows    int
-	eventFn func(*Event) // called when a group is complete (progress)
+	eventFn func(*Event) // called when a group is complete and settled
+	byKey   map[string]int
+	byTitle map[string]int
 }
 
 type zoneResult struct {
@@ -95,36 +97,40 @@ func (v *Validator) Add(row workbook.Row, parseProblems []workbook.Problem) {
 	v.cur.Rows = append(v.cur.Rows, rr)
 }
 
-// Finish completes the last event and the checks across events in the
-// file (duplicates and clashing titles).
+// Finish completes the last event. Each event is settled (accepted,
+// rejected, or a duplicate of an earlier one in the file) as soon as its
+// group is complete, so callers may write settled events while later rows
+// are still being read.
 func (v *Validator) Finish() {
 	v.closeGroup()
-	byKey := map[string]*Event{}
-	byTitle := map[string]*Event{}
-	for _, e := range v.Events {
-		if e.Status != "" {
-			continue
-		}
-		if e.Problems() > 0 || e.Orphan {
-			e.Status = Rejected
-			continue
-		}
-		if first, ok := byKey[e.NaturalKey]; ok {
-			e.Status = Duplicate
-			e.Note = fmt.Sprintf("same course template, title and start as the event at row %d; skipped", first.Row)
-			continue
-		}
-		byKey[e.NaturalKey] = e
-		if first, ok := byTitle[e.Title]; ok {
-			e.Rows[0].Problems = append(e.Rows[0].Problems, v.lay.Problem(e.Row, workbook.ColEventTitle, e.Title,
-				fmt.Sprintf("the event at row %d already has this title with a different course template or start", first.Row),
-				"event titles become tutorial event codes and must be unique: rename one of them"))
-			e.Status = Rejected
-			continue
-		}
-		byTitle[e.Title] = e
-		e.Status = Accepted
+}
+
+// settle decides an event's status from its own problems and the events
+// before it in the file: the same natural key again is a duplicate; the
+// same title with a different key is a clash (titles become unique codes).
+func (v *Validator) settle(e *Event) {
+	if v.byKey == nil {
+		v.byKey, v.byTitle = map[string]int{}, map[string]int{}
 	}
+	if e.Problems() > 0 || e.Orphan {
+		e.Status = Rejected
+		return
+	}
+	if first, ok := v.byKey[e.NaturalKey]; ok {
+		e.Status = Duplicate
+		e.Note = fmt.Sprintf("same course template, title and start as the event at row %d; skipped", first)
+		return
+	}
+	v.byKey[e.NaturalKey] = e.Row
+	if first, ok := v.byTitle[e.Title]; ok {
+		e.Rows[0].Problems = append(e.Rows[0].Problems, v.lay.Problem(e.Row, workbook.ColEventTitle, e.Title,
+			fmt.Sprintf("the event at row %d already has this title with a different course template or start", first),
+			"event titles become tutorial event codes and must be unique: rename one of them"))
+		e.Status = Rejected
+		return
+	}
+	v.byTitle[e.Title] = e.Row
+	e.Status = Accepted
 }
 
 // OnEvent registers a callback run as each event group completes.
@@ -630,6 +636,7 @@ func (v *Validator) closeGroup() {
 	}
 	v.cur = nil
 	defer func() {
+		v.settle(e)
 		if v.eventFn != nil {
 			v.eventFn(e)
 		}
