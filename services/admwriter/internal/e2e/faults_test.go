@@ -116,6 +116,11 @@ func TestSameEventDeliveredTwiceConcurrently(t *testing.T) {
 	if got := len(b.eventsTitled("ELO-TWICE-26A")); got != 1 {
 		t.Fatalf("simulator has %d events, want 1", got)
 	}
+	m := b.metrics()
+	if m[`admsync_admwriter_events_total{outcome="linked"}`] != 1 || m[`admsync_admwriter_events_total{outcome="skipped"}`] != 1 {
+		t.Errorf("events linked %v skipped %v, want 1 and 1", m[`admsync_admwriter_events_total{outcome="linked"}`],
+			m[`admsync_admwriter_events_total{outcome="skipped"}`])
+	}
 	if got := b.calls()["CreateBlendedEvent"]; got != 1 {
 		t.Errorf("CreateBlendedEvent calls = %d, want 1", got)
 	}
@@ -317,5 +322,28 @@ func TestRetryQueuesUnfinishedEvents(t *testing.T) {
 	}
 	if ids, err := cli.Retry(b.ctx, b.db.Pool, 0); err != nil || len(ids) != 0 {
 		t.Errorf("second retry queued %v (%v), want none", ids, err)
+	}
+}
+
+// Administrate created fewer sessions than the workbook has Days: a clear
+// permanent error naming both counts, with the event id kept.
+func TestFewerAdministrateSessionsThanDays(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ct := b.templateWithSessions(sampledata.Blended, 3)
+	ev := b.seedEvent(eventSpec{Template: ct, Title: "ELO-FEW-26A", Location: "London", Venue: "Riverside Rooms", Days: 4})
+	b.start(runOpts{workers: 1})
+	b.enqueue(ev)
+	b.waitState("failed", 1)
+	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+	reason := b.deadLetters()[0].Reason
+	if !strings.Contains(reason, "has 3 session(s)") || !strings.Contains(reason, "has 4 day(s)") {
+		t.Errorf("reason %q should name both counts", reason)
+	}
+	if ext, _ := b.bridge(ev); ext == "" {
+		t.Error("the created event's id was not kept")
+	}
+	if got := b.calls()["UpdateSession"]; got != 0 {
+		t.Errorf("%d session updates sent for a mismatched event", got)
 	}
 }
