@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,14 @@ import (
 	"admsync/pkg/sampledata"
 	"admsync/services/importer/internal/pipeline"
 )
+
+// The importer binary caps its heap softly (main.go); benchmarks measure
+// the same configuration.
+func init() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(160 << 20)
+	}
+}
 
 // benchRows is the size of the benchmark workbook; BENCH_ROWS overrides it.
 func benchRows() int {
