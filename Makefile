@@ -15,7 +15,8 @@ help: ## List the targets
 build: ## Build syncer, importer, admwriter and admsim into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do (cd services/$$s && go build -o $(BIN)/$$s .) ; done
-	@if [ -d pkg/admsim/cmd/admsim ]; then (cd pkg && go build -o $(BIN)/admsim ./admsim/cmd/admsim); fi
+	@(cd pkg && go build -o $(BIN)/admsim ./admsim/cmd/admsim)
+	@(cd test && go build -o $(BIN)/admsync-demo ./cmd/admsync-demo)
 	@echo "built: $$(ls $(BIN) | tr '\n' ' ')"
 
 db: ## Print a PostgreSQL URL, starting a server if none answers
