@@ -42,6 +42,10 @@ type Options struct {
 	Keep bool
 	// Log receives progress lines (nil: discard).
 	Log func(format string, args ...any)
+	// NATSBin, when set, runs nats-server as this child process (the
+	// test/cmd/natsd wrapper around natsembed) instead of in-process, so a
+	// chaos run can SIGKILL the broker. Empty: embedded, as the demo uses.
+	NATSBin string
 }
 
 // Stack is one running installation.
@@ -51,9 +55,14 @@ type Stack struct {
 	DBName string
 	DBURL  string
 	Pool   *pgxpool.Pool
-	NATS   *natsembed.Server
-	Sim    *admsim.Server
-	SimURL string
+	// NATS is the embedded server; nil when NATSProc runs it instead.
+	NATS *natsembed.Server
+	// NATSProc is the nats-server child process (Options.NATSBin).
+	NATSProc *Proc
+	// NATSURL is the client URL either way; it survives restarts.
+	NATSURL string
+	Sim     *admsim.Server
+	SimURL  string
 
 	simSrv *http.Server
 	procs  []*Proc
@@ -86,11 +95,18 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.createDatabase(ctx); err != nil {
 		return nil, err
 	}
-	ns, err := natsembed.Start(natsembed.Options{Dir: filepath.Join(s.Dir, "nats"), Port: -1})
-	if err != nil {
-		return nil, fmt.Errorf("start embedded nats-server: %w", err)
+	if opts.NATSBin != "" {
+		if err := s.startNATSChild(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		ns, err := natsembed.Start(natsembed.Options{Dir: filepath.Join(s.Dir, "nats"), Port: -1})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded nats-server: %w", err)
+		}
+		s.NATS = ns
+		s.NATSURL = ns.URL()
 	}
-	s.NATS = ns
 	sim, err := admsim.New(admsim.Options{TokenTTL: 15 * time.Minute, Faults: opts.SimFaults})
 	if err != nil {
 		return nil, err
@@ -103,7 +119,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.simSrv = &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	go s.simSrv.Serve(ln) //nolint:errcheck
 	s.SimURL = "http://" + ln.Addr().String()
-	opts.Log("PostgreSQL database %s, NATS %s, Administrate simulator %s", s.DBName, ns.URL(), s.SimURL)
+	opts.Log("PostgreSQL database %s, NATS %s, Administrate simulator %s", s.DBName, s.NATSURL, s.SimURL)
 
 	if out, err := s.Run(ctx, "syncer", "migrate"); err != nil {
 		return nil, fmt.Errorf("syncer migrate: %w\n%s", err, out)
@@ -143,7 +159,7 @@ func (s *Stack) Env(metricsAddr string) []string {
 	id, secret := s.Sim.Credentials()
 	env := append(os.Environ(),
 		"DATABASE_URL="+s.DBURL,
-		"NATS_URL="+s.NATS.URL(),
+		"NATS_URL="+s.NATSURL,
 		"ADMINISTRATE_API_URL="+s.SimURL+admsim.GraphQLPath,
 		"ADMINISTRATE_TOKEN_URL="+s.SimURL+"/oauth/token",
 		"ADMINISTRATE_CLIENT_ID="+id,

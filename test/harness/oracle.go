@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Progress is how far the writing to Administrate has come.
@@ -119,15 +116,11 @@ func (s *Stack) Tally(ctx context.Context) (Tally, error) {
 
 // DLQDepth counts messages in the DLQ stream.
 func (s *Stack) DLQDepth(ctx context.Context) (uint64, error) {
-	nc, err := nats.Connect(s.NATS.URL())
+	js, nc, err := s.jetStream()
 	if err != nil {
 		return 0, err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return 0, err
-	}
 	st, err := js.Stream(ctx, "DLQ")
 	if err != nil {
 		return 0, err

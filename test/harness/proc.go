@@ -31,13 +31,21 @@ func (s *Stack) Run(ctx context.Context, bin string, args ...string) (string, er
 
 // RunEnv is Run with extra environment variables.
 func (s *Stack) RunEnv(ctx context.Context, extra []string, bin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(s.Opts.BinDir, bin), args...)
-	cmd.Env = append(s.Env(""), extra...)
+	cmd := s.Command(ctx, extra, bin, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// Command prepares a one-shot run of a binary from BinDir with the
+// services' environment plus extra, for callers that need its output
+// streams apart or its process (to kill it mid-run).
+func (s *Stack) Command(ctx context.Context, extra []string, bin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.Opts.BinDir, bin), args...)
+	cmd.Env = append(s.Env(""), extra...)
+	return cmd
 }
 
 // Spawn starts a long-running service (e.g. "admwriter", "serve") with
@@ -124,4 +132,13 @@ func (p *Proc) Wait(timeout time.Duration) (exited bool) {
 	case <-time.After(timeout):
 		return false
 	}
+}
+
+// ExitCode is the status of a process that has exited (after Wait or Kill
+// returned); -1 while it runs or when a signal ended it.
+func (p *Proc) ExitCode() int {
+	if p.Running() || p.cmd == nil || p.cmd.ProcessState == nil {
+		return -1
+	}
+	return p.cmd.ProcessState.ExitCode()
 }

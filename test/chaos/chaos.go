@@ -1,0 +1,262 @@
+// Package chaos is admsync's fault-injection suite (`make chaos`): each
+// scenario builds a fresh installation with the test harness (its own
+// database, NATS and Administrate simulator, the real service binaries as
+// child processes), pushes a workbook through it while injecting one kind of
+// fault, heals the fault, waits for the system to recover by itself and
+// then applies the end-to-end oracle of the reliability reference (§4.1,
+// §7): lost (accepted and neither done nor dead-lettered), duplicated
+// (extra events at the simulator for one natural key), unexpected (events
+// at the simulator that no import explains) and dead letters. Everything
+// runs on loopback and every wait is bounded, so a scenario always ends.
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is shared by every scenario.
+type Config struct {
+	// BinDir holds syncer, importer and admwriter (make build).
+	BinDir string
+	// NATSBin is the test/cmd/natsd binary, for the hard kill of the broker.
+	NATSBin string
+	// ServerURL is the PostgreSQL server on which each scenario creates (and
+	// drops) its own database.
+	ServerURL string
+	// PrivatePGURL is a throw-away PostgreSQL cluster that the caller started
+	// for this run, and PGRestart the command that restarts it with
+	// `-m immediate`. Without both the PostgreSQL restart scenario is
+	// skipped: it must never touch a shared cluster.
+	PrivatePGURL string
+	PGRestart    []string
+	// Rate is ADMINISTRATE_RATE_LIMIT for the services (requests/s).
+	Rate float64
+	// Events scales the scenarios: most write this many events.
+	Events int
+	// Outage is how long Administrate is down in the outage scenario.
+	Outage time.Duration
+	// Pause is how long one admwriter is stopped in the pause scenario; it
+	// must exceed the consumer's AckWait plus the claim lease handling.
+	Pause time.Duration
+	// Drain bounds the wait for recovery after the faults are healed.
+	Drain time.Duration
+	// Seed makes the workbooks and the fault timings repeatable.
+	Seed uint64
+	// Keep leaves each scenario's database and directory for inspection.
+	Keep bool
+	// Log receives progress lines (nil: discard).
+	Log io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Rate <= 0 {
+		c.Rate = 50
+	}
+	if c.Events <= 0 {
+		c.Events = 100
+	}
+	if c.Outage <= 0 {
+		c.Outage = 2 * time.Minute
+	}
+	if c.Pause <= 0 {
+		c.Pause = 100 * time.Second
+	}
+	if c.Drain <= 0 {
+		c.Drain = 4 * time.Minute
+	}
+	if c.Seed == 0 {
+		c.Seed = 8
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+}
+
+// Result is one scenario's row.
+type Result struct {
+	Name         string
+	Events       int // events accepted by imports
+	Lost         int // accepted and neither done nor dead-lettered
+	Duplicated   int // extra events at the simulator for one natural key
+	Unexpected   int // simulator events no import explains
+	DeadLettered int // bridges marked failed
+	DLQ          uint64
+	// ExpectedDLQ and ExpectedFailed are what the poison scenario plants;
+	// everywhere else dead letters are a failure.
+	ExpectedDLQ    int
+	ExpectedFailed int
+	// Recovery is from the moment the last fault was healed until every
+	// accepted event was done or dead-lettered.
+	Recovery time.Duration
+	Wall     time.Duration
+	Notes    []string
+	// Problems are failed scenario-specific checks (e.g. a partial import).
+	Problems []string
+	Err      error
+	Skipped  string
+}
+
+// OK reports whether the scenario met every expectation.
+func (r *Result) OK() bool {
+	if r.Skipped != "" {
+		return true
+	}
+	return r.Err == nil && len(r.Problems) == 0 && r.Lost == 0 && r.Duplicated == 0 && r.Unexpected == 0 &&
+		r.DLQ == uint64(r.ExpectedDLQ) && r.DeadLettered == r.ExpectedFailed
+}
+
+func (r *Result) notef(format string, a ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, a...)) }
+func (r *Result) problemf(format string, a ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
+}
+
+// Scenario is one fault and its expectations.
+type Scenario struct {
+	Name string
+	// What the scenario does, for --list and the log.
+	What string
+	run  func(ctx context.Context, r *run) error
+}
+
+// Scenarios lists every scenario in the order `make chaos` runs them.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{"importer-kill", "kill -9 `importer import` inside its write transaction, file after file; each file all or nothing; re-import", importerKill},
+		{"relay-kill", "kill -9 `importer serve` (the outbox relay) 20 times at random 0.2-1 s while imports keep adding outbox rows", relayKill},
+		{"admwriter-kill", "kill -9 `admwriter serve` 20 times at random, plus one run each of the failpoints after_create, before_bridge_commit, before_ack", admwriterKill},
+		{"admwriter-pause", "two admwriters; SIGSTOP one mid-call past AckWait and the claim lease, SIGCONT it after the other took its events over", admwriterPause},
+		{"nats-restart", "restart the embedded nats-server (graceful) 3 times while events flow", natsRestart},
+		{"nats-kill", "kill -9 nats-server (a child process) 3 times while events flow, restart on the same store", natsKill},
+		{"pg-restart", "pg_ctl restart -m immediate of a throw-away PostgreSQL cluster 3 times during imports and writes", pgRestart},
+		{"adm-outage", "Administrate answers 503 to everything for minutes mid-run; the breaker must hold the messages", admOutage},
+		{"adm-429", "the simulator's rate limit is below the services' rate: sustained 429 + Retry-After", adm429},
+		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison},
+	}
+}
+
+// Run runs the selected scenarios, parallel at a time, and returns their
+// results in scenario order. onDone is called as each one finishes.
+func Run(ctx context.Context, cfg Config, selected []Scenario, parallel int, onDone func(*Result)) []*Result {
+	cfg.defaults()
+	if parallel < 1 {
+		parallel = 1
+	}
+	results := make([]*Result, len(selected))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, sc := range selected {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := runOne(ctx, cfg, sc, uint64(i))
+			mu.Lock()
+			results[i] = res
+			if onDone != nil {
+				onDone(res)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func runOne(ctx context.Context, cfg Config, sc Scenario, n uint64) *Result {
+	res := &Result{Name: sc.Name}
+	start := time.Now()
+	r := &run{
+		cfg: cfg, res: res,
+		rng: rand.New(rand.NewPCG(cfg.Seed, n)),
+		log: newLogger(cfg.Log, sc.Name),
+	}
+	r.logf("start: %s", sc.What)
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				res.Err = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		defer r.close()
+		if err := sc.run(ctx, r); err != nil {
+			res.Err = err
+		}
+	}()
+	res.Wall = time.Since(start)
+	r.logf("end after %s: ok=%v", res.Wall.Round(time.Second), res.OK())
+	return res
+}
+
+// Header is the table's first line.
+func Header() string {
+	return fmt.Sprintf("%-16s %6s %5s %5s %5s %5s %9s %6s  %s",
+		"scenario", "events", "lost", "dup", "unexp", "dlq", "recovery", "result", "notes")
+}
+
+// Summary is the table's last line, and whether every scenario passed.
+func Summary(results []*Result) (string, bool) {
+	ok := true
+	n, lost, dup, unexp := 0, 0, 0, 0
+	for _, r := range results {
+		if r == nil || r.Skipped != "" {
+			continue
+		}
+		n++
+		lost += r.Lost
+		dup += r.Duplicated
+		unexp += r.Unexpected
+		if !r.OK() {
+			ok = false
+		}
+	}
+	return fmt.Sprintf("chaos: %d scenarios, lost %d, duplicated %d, unexpected %d", n, lost, dup, unexp), ok
+}
+
+// Row formats one result as a table row.
+func Row(r *Result) string {
+	if r.Skipped != "" {
+		return fmt.Sprintf("%-16s %6s %5s %5s %5s %5s %9s %6s  %s", r.Name, "-", "-", "-", "-", "-", "-", "skip", r.Skipped)
+	}
+	verdict := "ok"
+	if !r.OK() {
+		verdict = "FAIL"
+	}
+	notes := append([]string{}, r.Notes...)
+	if r.Err != nil {
+		notes = append(notes, "error: "+r.Err.Error())
+	}
+	for _, p := range r.Problems {
+		notes = append(notes, "PROBLEM: "+p)
+	}
+	if r.DLQ != uint64(r.ExpectedDLQ) || r.DeadLettered != r.ExpectedFailed {
+		notes = append(notes, fmt.Sprintf("dead letters %d (bridges failed %d), expected %d (%d)", r.DLQ, r.DeadLettered, r.ExpectedDLQ, r.ExpectedFailed))
+	}
+	return fmt.Sprintf("%-16s %6d %5d %5d %5d %5d %8.1fs %6s  %s", r.Name, r.Events, r.Lost, r.Duplicated, r.Unexpected,
+		r.DLQ, r.Recovery.Seconds(), verdict, strings.Join(notes, "; "))
+}
+
+// logger prefixes a scenario's progress lines with its name and the time
+// since the run started, and serialises parallel scenarios' writes.
+type logger struct {
+	w     io.Writer
+	name  string
+	start time.Time
+}
+
+var logMu sync.Mutex
+
+func newLogger(w io.Writer, name string) *logger { return &logger{w: w, name: name, start: time.Now()} }
+
+func (l *logger) printf(format string, a ...any) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	fmt.Fprintf(l.w, "%6.1fs %-16s %s\n", time.Since(l.start).Seconds(), l.name, fmt.Sprintf(format, a...))
+}

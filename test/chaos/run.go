@@ -1,0 +1,302 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"admsync/pkg/admsim"
+	"admsync/pkg/sampledata"
+	"admsync/test/harness"
+)
+
+// run is one scenario's installation and bookkeeping.
+type run struct {
+	cfg  Config
+	res  *Result
+	rng  *rand.Rand
+	log  *logger
+	dir  string
+	st   *harness.Stack
+	book *sampledata.Book
+	// services by name, so they can be stopped before the final count.
+	procs []*harness.Proc
+	// extraPublished counts messages a scenario published on
+	// tutorial.event.created itself (poison), outside the outbox.
+	extraPublished uint64
+}
+
+func (r *run) logf(format string, a ...any) { r.log.printf(format, a...) }
+
+func (r *run) close() {
+	if r.st != nil {
+		r.st.Close()
+	}
+	if r.dir != "" && !r.cfg.Keep && r.res.OK() {
+		_ = os.RemoveAll(r.dir)
+	} else if r.dir != "" {
+		r.logf("kept logs and workbooks in %s", r.dir)
+	}
+}
+
+// setup shapes a scenario's installation.
+type setup struct {
+	serverURL string        // default Config.ServerURL
+	natsChild bool          // nats-server as a child process (to SIGKILL it)
+	faults    admsim.Faults // the simulator's faults from the start
+	events    int           // default Config.Events
+}
+
+// up starts database, NATS and simulator, seeds both sides with the
+// workbook's reference data and runs the real `syncer run all`, so the
+// bridges the importer and the admwriter need exist exactly as in
+// production.
+func (r *run) up(ctx context.Context, s setup) error {
+	if s.serverURL == "" {
+		s.serverURL = r.cfg.ServerURL
+	}
+	if s.events == 0 {
+		s.events = r.cfg.Events
+	}
+	dir, err := os.MkdirTemp("", "admsync-chaos-"+r.res.Name+"-")
+	if err != nil {
+		return err
+	}
+	r.dir = dir
+	opts := harness.Options{ServerURL: s.serverURL, BinDir: r.cfg.BinDir, Dir: dir, RateLimit: r.cfg.Rate,
+		SimFaults: s.faults, Keep: r.cfg.Keep, Log: r.logf}
+	if s.natsChild {
+		if r.cfg.NATSBin == "" {
+			return errors.New("this scenario needs the natsd binary (--natsd)")
+		}
+		opts.NATSBin = r.cfg.NATSBin
+	}
+	st, err := harness.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	r.st = st
+	book, ref := sampledata.Generate(sampledata.Options{Events: s.events, Seed: r.cfg.Seed})
+	r.book = book
+	if err := st.SeedTutorial(ctx, ref); err != nil {
+		return fmt.Errorf("seed tutorial tables: %w", err)
+	}
+	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+		return fmt.Errorf("seed simulator: %w", err)
+	}
+	if out, err := st.RunEnv(ctx, []string{"LOG_LEVEL=warn"}, "syncer", "run", "all", "--no-prompt"); err != nil {
+		return fmt.Errorf("syncer run all: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// spawn starts a long-running service and remembers it for the final stop.
+func (r *run) spawn(name, bin string, env []string, args ...string) (*harness.Proc, error) {
+	p, err := r.st.Spawn(name, bin, env, args...)
+	if err != nil {
+		return nil, err
+	}
+	r.procs = append(r.procs, p)
+	return p, nil
+}
+
+// services starts the importer (outbox relay) and n admwriters.
+func (r *run) services(writers int) (relay *harness.Proc, ws []*harness.Proc, err error) {
+	if relay, err = r.spawn("importer", "importer", nil, "serve"); err != nil {
+		return nil, nil, err
+	}
+	for i := range writers {
+		name := "admwriter"
+		if i > 0 {
+			name = fmt.Sprintf("admwriter-%d", i+1)
+		}
+		w, err := r.spawn(name, "admwriter", nil, "serve")
+		if err != nil {
+			return nil, nil, err
+		}
+		ws = append(ws, w)
+	}
+	return relay, ws, nil
+}
+
+// importSummary is the part of `importer import --json` the scenarios read.
+type importSummary struct {
+	Imported   int   `json:"imported_events"`
+	Sessions   int   `json:"imported_sessions"`
+	Rejected   int   `json:"rejected_events"`
+	Duplicates int   `json:"duplicate_events"`
+	RunID      int64 `json:"import_run_id"`
+}
+
+// writeBook stores a workbook in the scenario directory.
+func (r *run) writeBook(b *sampledata.Book, name string) (string, error) {
+	path := filepath.Join(r.dir, name+".xlsx")
+	return path, b.WriteFile(path)
+}
+
+// importFile runs `importer import PATH --json` to completion.
+func (r *run) importFile(ctx context.Context, path string) (*importSummary, error) {
+	cmd := r.st.Command(ctx, []string{"LOG_LEVEL=warn"}, "importer", "import", path, "--json")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	runErr := cmd.Run()
+	var sum importSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		return nil, fmt.Errorf("importer import %s: no summary (%v): %s %s", filepath.Base(path), runErr, out.String(), errOut.String())
+	}
+	if sum.Rejected > 0 {
+		return &sum, fmt.Errorf("importer import %s rejected %d events: %s", filepath.Base(path), sum.Rejected, out.String())
+	}
+	return &sum, nil
+}
+
+// importBook writes and imports a workbook.
+func (r *run) importBook(ctx context.Context, b *sampledata.Book, name string) (*importSummary, error) {
+	path, err := r.writeBook(b, name)
+	if err != nil {
+		return nil, err
+	}
+	return r.importFile(ctx, path)
+}
+
+// waitDone waits until at least n events are done, so a fault lands while
+// the admwriter is busy rather than before it started.
+func (r *run) waitDone(ctx context.Context, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		p, err := r.st.Progress(ctx)
+		if err == nil && p.Done >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: fewer than %d events done after %s", harness.ErrTimeout, n, timeout)
+		}
+		if !sleep(ctx, 100*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// finish waits for recovery, stops the services (nothing may change under
+// the count) and applies the oracle.
+func (r *run) finish(ctx context.Context, healed time.Time) error {
+	_, derr := r.st.WaitDrained(ctx, r.cfg.Drain, func(p harness.Progress) {
+		r.logf("recovering: %d of %d done, %d dead-lettered, %d unpublished", p.Done, p.Accepted, p.Failed, p.Unsent)
+	})
+	r.res.Recovery = time.Since(healed)
+	if derr != nil {
+		r.res.problemf("not recovered: %v", derr)
+	}
+	r.logf("drained %.1fs after the last fault", r.res.Recovery.Seconds())
+	// A stale worker could still act after the drain; give it a moment, then
+	// stop everything before counting.
+	sleep(ctx, 2*time.Second)
+	for i := len(r.procs) - 1; i >= 0; i-- {
+		r.procs[i].Stop(30 * time.Second)
+	}
+	if pending, ack, err := r.st.ConsumerBacklog(ctx); err == nil && pending+ack > 0 {
+		// Redeliveries of events already done: the admwriter skips them.
+		r.res.notef("consumer backlog %d+%d (done events awaiting redelivery)", pending, ack)
+	}
+	t, err := r.st.Tally(ctx)
+	if err != nil {
+		return fmt.Errorf("tally: %w", err)
+	}
+	r.res.Events, r.res.Lost, r.res.Duplicated, r.res.Unexpected = t.Accepted, t.Lost, t.Duplicated, t.Unexpected
+	r.res.DeadLettered, r.res.DLQ = t.DeadLettered, t.DLQ
+	if len(t.DuplicateKey) > 0 {
+		r.res.problemf("duplicated at Administrate: %s", strings.Join(t.DuplicateKey, ", "))
+	}
+	if t.Accepted == 0 {
+		r.res.problemf("no event was accepted: the scenario tested nothing")
+	}
+	return r.checkStream(ctx)
+}
+
+// checkStream compares the messages JetStream stored on TUTORIAL_EVENTS
+// with the outbox rows: the relay publishes each row with its id as
+// Nats-Msg-Id, so however often it retried (killed after the PubAck and
+// before marking the row), the stream must hold each row once.
+func (r *run) checkStream(ctx context.Context) error {
+	stored, err := r.st.StreamStored(ctx, "TUTORIAL_EVENTS")
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	var rows uint64
+	if err := r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM admsync.outbox WHERE subject = 'tutorial.event.created'`).Scan(&rows); err != nil {
+		return err
+	}
+	switch want := rows + r.extraPublished; {
+	case stored > want:
+		r.res.problemf("TUTORIAL_EVENTS stored %d messages for %d outbox rows: deduplication by Nats-Msg-Id missed %d", stored, rows, stored-want)
+	case stored < want:
+		r.res.problemf("TUTORIAL_EVENTS stored only %d messages for %d outbox rows", stored, want)
+	}
+	return nil
+}
+
+// counts is what one import writes, for the all-or-nothing check.
+type counts struct {
+	Events, Sessions, ImportEvents, Outbox, Runs int
+}
+
+func (c counts) minus(o counts) counts {
+	return counts{c.Events - o.Events, c.Sessions - o.Sessions, c.ImportEvents - o.ImportEvents, c.Outbox - o.Outbox, c.Runs - o.Runs}
+}
+
+func (r *run) counts(ctx context.Context) (counts, error) {
+	var c counts
+	var err error
+	// After a PostgreSQL restart the pool's first attempts may still fail.
+	for range 50 {
+		err = r.st.Pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM acted.tutorial_events),
+			(SELECT count(*) FROM acted.tutorial_sessions),
+			(SELECT count(*) FROM admsync.import_events),
+			(SELECT count(*) FROM admsync.outbox),
+			(SELECT count(*) FROM admsync.import_runs)`).Scan(&c.Events, &c.Sessions, &c.ImportEvents, &c.Outbox, &c.Runs)
+		if err == nil {
+			return c, nil
+		}
+		if !sleep(ctx, 200*time.Millisecond) {
+			break
+		}
+	}
+	return c, err
+}
+
+// allOrNothing checks that a (possibly killed) import of a workbook wrote
+// either nothing or the whole workbook: every event, session, import
+// record and outbox message, and one import run.
+func allOrNothing(delta counts, want fileCounts) (committed bool, ok bool) {
+	switch delta {
+	case counts{}:
+		return false, true
+	case counts{want.Events, want.Sessions, want.Events, want.Events, 1}:
+		return true, true
+	}
+	return false, false
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// jitter is a random duration in [lo, hi).
+func (r *run) jitter(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(r.rng.Int64N(int64(hi-lo)))
+}

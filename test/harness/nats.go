@@ -1,0 +1,164 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// startNATSChild runs nats-server as a child process on a fixed loopback
+// port, so that clients reconnect to the same URL after it is killed and
+// started again on the same store.
+func (s *Stack) startNATSChild(ctx context.Context) error {
+	_, port, err := net.SplitHostPort(freeAddr())
+	if err != nil {
+		return err
+	}
+	p := &Proc{
+		Name: "natsd",
+		Args: []string{"--dir", filepath.Join(s.Dir, "nats"), "--port", port},
+		Log:  filepath.Join(s.Dir, "natsd.log"),
+		bin:  s.Opts.NATSBin,
+	}
+	if err := p.start(); err != nil {
+		return err
+	}
+	s.procs = append(s.procs, p)
+	s.NATSProc = p
+	n, _ := strconv.Atoi(port)
+	s.NATSURL = fmt.Sprintf("nats://127.0.0.1:%d", n)
+	return s.WaitNATS(ctx, 30*time.Second)
+}
+
+// WaitNATS waits until the server answers JetStream requests: accepting
+// connections is not enough after a restart, JetStream recovers its
+// streams from the store first.
+func (s *Stack) WaitNATS(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		if s.NATSProc != nil && !s.NATSProc.Running() {
+			return fmt.Errorf("nats-server exited; see %s", s.NATSProc.Log)
+		}
+		if last = s.pingJetStream(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%w: nats-server at %s not ready after %s: %v", ErrTimeout, s.NATSURL, timeout, last)
+}
+
+func (s *Stack) pingJetStream(ctx context.Context) error {
+	nc, err := nats.Connect(s.NATSURL, nats.Timeout(time.Second), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(cctx)
+	return err
+}
+
+// RestartNATS restarts the broker on the same port and store. Graceful
+// shuts it down cleanly (the embedded server's Restart, or SIGTERM to the
+// child); otherwise the child is SIGKILLed, which needs Options.NATSBin.
+func (s *Stack) RestartNATS(ctx context.Context, graceful bool) error {
+	switch {
+	case s.NATSProc == nil && graceful:
+		if err := s.NATS.Restart(); err != nil {
+			return err
+		}
+	case s.NATSProc == nil:
+		return fmt.Errorf("a hard kill of nats-server needs it as a child process (Options.NATSBin)")
+	case graceful:
+		s.NATSProc.Stop(15 * time.Second)
+		if err := s.NATSProc.Restart(); err != nil {
+			return err
+		}
+	default:
+		s.NATSProc.Kill()
+		if err := s.NATSProc.Restart(); err != nil {
+			return err
+		}
+	}
+	return s.WaitNATS(ctx, 30*time.Second)
+}
+
+// ConsumerBacklog reports the admwriter consumer's messages not yet
+// delivered and delivered but not acknowledged.
+func (s *Stack) ConsumerBacklog(ctx context.Context) (pending, ackPending uint64, err error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer nc.Close()
+	c, err := js.Consumer(ctx, "TUTORIAL_EVENTS", "admwriter")
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.NumPending, uint64(info.NumAckPending), nil
+}
+
+// StreamStored is how many messages a stream has ever stored (its last
+// sequence): with deduplication by Nats-Msg-Id it equals the distinct ids
+// published, however often a publisher retried.
+func (s *Stack) StreamStored(ctx context.Context, stream string) (uint64, error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}
+
+// Publish sends one JetStream message (e.g. a poison payload) and waits
+// for its acknowledgement.
+func (s *Stack) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	_, err = js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
+	return err
+}
+
+func (s *Stack) jetStream() (jetstream.JetStream, *nats.Conn, error) {
+	nc, err := nats.Connect(s.NATSURL, nats.Timeout(2*time.Second))
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, nc, nil
+}
