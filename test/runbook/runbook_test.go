@@ -1,0 +1,243 @@
+// Package runbook exercises every command of docs/runbook.md with the real
+// nats CLI against an embedded nats-server and the real service binaries,
+// so the runbook cannot drift from what the system does.
+package runbook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"admsync/pkg/admsim"
+	"admsync/pkg/database/dbtest"
+	"admsync/pkg/sampledata"
+	"admsync/test/harness"
+)
+
+type runbook struct {
+	t   *testing.T
+	st  *harness.Stack
+	bin string
+}
+
+// nats runs the real CLI against the stack's server.
+func (r *runbook) nats(args ...string) string {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(r.bin, "nats"), append([]string{"--server", r.st.NATS.URL()}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		r.t.Fatalf("nats %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// subscribe starts `nats sub SUBJECT --count 1` and returns a function
+// waiting for the message body (the JSON line after "Received on").
+func (r *runbook) subscribe(subject string) func() []byte {
+	r.t.Helper()
+	cmd := exec.Command(filepath.Join(r.bin, "nats"), "--server", r.st.NATS.URL(), "sub", subject, "--count", "1")
+	var out syncBuffer
+	var errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// The CLI says it is subscribed before the request may be sent.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(errb.String(), "Subscribing on") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func() []byte {
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				r.t.Fatalf("nats sub %s: %v\n%s", subject, err, errb.String())
+			}
+		case <-time.After(90 * time.Second):
+			r.t.Fatalf("no message on %s within 90s", subject)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "{") {
+				return []byte(strings.TrimSpace(line))
+			}
+		}
+		r.t.Fatalf("nats sub %s printed no JSON body:\n%s", subject, out.String())
+		return nil
+	}
+}
+
+func TestRunbook(t *testing.T) {
+	bin, err := filepath.Abs("../../bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"syncer", "importer", "admwriter", "nats"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			t.Fatalf("%s missing in bin/: run `make build natscli` first (make test does)", b)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, err := harness.Start(ctx, harness.Options{ServerURL: dbtest.ServerURL(), BinDir: bin, RateLimit: 50, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	book, ref := sampledata.Generate(sampledata.Options{Events: 4, Seed: 17})
+	if err := st.SeedTutorial(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []string{"syncer", "importer", "admwriter"} {
+		if _, err := st.Spawn(svc, svc, nil, "serve"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &runbook{t: t, st: st, bin: bin}
+	waitStreams(t, r)
+
+	// Runbook: trigger a sync and watch its result.
+	wait := r.subscribe("sync.result.all")
+	r.nats("pub", "sync.request.all", "")
+	var result struct {
+		Stages []json.RawMessage `json:"stages"`
+	}
+	body := wait()
+	if err := json.Unmarshal(body, &result); err != nil || len(result.Stages) != 7 {
+		t.Fatalf("sync.result.all is not a 7-stage result: %v\n%s", err, body)
+	}
+	var locations int
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM adm.locations WHERE tutorial_location_id IS NOT NULL`).Scan(&locations); err != nil || locations != len(ref.Locations) {
+		t.Fatalf("after the sync %d locations are linked, want %d (%v)", locations, len(ref.Locations), err)
+	}
+
+	// Runbook: hand a workbook to the importer.
+	path := filepath.Join(t.TempDir(), "season.xlsx")
+	if err := book.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	r.nats("object", "put", "workbooks", path, "--name", "season.xlsx", "--force", "--no-progress")
+	wait = r.subscribe("import.result.season")
+	r.nats("pub", "import.request.season", `{"object":"season.xlsx"}`)
+	var imported struct {
+		Status  string `json:"status"`
+		Summary struct {
+			Imported int `json:"imported_events"`
+			Rejected int `json:"rejected_events"`
+		} `json:"summary"`
+	}
+	body = wait()
+	if err := json.Unmarshal(body, &imported); err != nil || imported.Summary.Imported != 4 || imported.Summary.Rejected != 0 {
+		t.Fatalf("import.result.season: want 4 imported, 0 rejected: %v\n%s", err, body)
+	}
+
+	// Runbook: check consumer lag once the admwriter has caught up.
+	if _, err := st.WaitDrained(ctx, 2*time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		NumPending    int `json:"num_pending"`
+		NumAckPending int `json:"num_ack_pending"`
+		Delivered     struct {
+			Stream int `json:"stream_seq"`
+		} `json:"delivered"`
+	}
+	if err := json.Unmarshal([]byte(r.nats("consumer", "info", "TUTORIAL_EVENTS", "admwriter", "--json")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 0 || info.NumAckPending != 0 || info.Delivered.Stream < 4 {
+		t.Fatalf("consumer admwriter after drain: %+v", info)
+	}
+
+	// Runbook: Administrate refuses an event; inspect the DLQ, fix the cause,
+	// replay. Here the cause is a create mutation the tenant does not offer.
+	st.Sim.UpdateFaults(func(f *admsim.Faults) {
+		f.Disabled = []string{"event.createBlended", "event.createClassroom", "event.createLMS"}
+	})
+	// The same generator seed with more events: the first four are skipped as
+	// already imported, two are new.
+	book2, _ := sampledata.Generate(sampledata.Options{Events: 6, Seed: 17})
+	path2 := filepath.Join(t.TempDir(), "late.xlsx")
+	if err := book2.WriteFile(path2); err != nil {
+		t.Fatal(err)
+	}
+	r.nats("object", "put", "workbooks", path2, "--name", "late.xlsx", "--force", "--no-progress")
+	wait = r.subscribe("import.result.late")
+	r.nats("pub", "import.request.late", `{"object":"late.xlsx"}`)
+	body = wait()
+	if err := json.Unmarshal(body, &imported); err != nil || imported.Summary.Imported != 2 {
+		t.Fatalf("import.result.late: want 2 new events: %v\n%s", err, body)
+	}
+	p, err := st.WaitDrained(ctx, 2*time.Minute, nil)
+	if err != nil || p.Failed == 0 {
+		t.Fatalf("want dead-lettered events, got %+v (%v)", p, err)
+	}
+	var dlq struct {
+		State struct {
+			Msgs     int    `json:"messages"`
+			FirstSeq uint64 `json:"first_seq"`
+		} `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(r.nats("stream", "info", "DLQ", "--json")), &dlq); err != nil || dlq.State.Msgs != p.Failed {
+		t.Fatalf("DLQ holds %d messages, %d events failed (%v)", dlq.State.Msgs, p.Failed, err)
+	}
+	msg := r.nats("stream", "get", "DLQ", itoa(dlq.State.FirstSeq))
+	if !strings.Contains(msg, "Admsync-Dlq-Reason") || !strings.Contains(msg, "tutorial.event.created") {
+		t.Fatalf("dead letter lacks its reason or original subject:\n%s", msg)
+	}
+	st.Sim.UpdateFaults(func(f *admsim.Faults) { f.Disabled = nil })
+	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all"); err != nil {
+		t.Fatalf("admwriter dlq replay --all: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		p, err = st.Progress(ctx)
+		if err == nil && p.Failed == 0 && p.Remaining == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after replay: %+v (%v)", p, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	tally, err := st.Tally(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Created != p.Accepted || tally.Duplicated != 0 || tally.DLQ != 0 {
+		t.Fatalf("after replay: %+v", tally)
+	}
+}
+
+// waitStreams waits until the services have declared their streams.
+func waitStreams(t *testing.T, r *runbook) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _ := exec.Command(filepath.Join(r.bin, "nats"), "--server", r.st.NATS.URL(), "stream", "ls", "--names").Output()
+		s := string(out)
+		if strings.Contains(s, "SYNC_REQUESTS") && strings.Contains(s, "IMPORT_REQUESTS") && strings.Contains(s, "TUTORIAL_EVENTS") && strings.Contains(s, "DLQ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("services did not declare their streams within 30s: %s", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
