@@ -1,0 +1,118 @@
+// Package security checks the boundaries that no single service test can:
+// that a whole debug-level run of every service leaks no credential.
+package security
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"admsync/pkg/database/dbtest"
+	"admsync/pkg/sampledata"
+	"admsync/test/harness"
+)
+
+// TestDebugRunLeaksNoSecret runs sync, import and the write to Administrate
+// with every service at LOG_LEVEL=debug — including a run with a wrong
+// client secret — and greps every log line and command output for the
+// client secret, the database password, bearer tokens and token fields.
+func TestDebugRunLeaksNoSecret(t *testing.T) {
+	bin, err := filepath.Abs("../../bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"syncer", "importer", "admwriter"} {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			t.Fatalf("%s missing in bin/: run `make build` first (make test does)", b)
+		}
+	}
+	// Trust authentication ignores the password, so a made-up one can ride
+	// along in DATABASE_URL and must never be printed.
+	const dbPassword = "pg-Pa55word-never-logged"
+	server, err := url.Parse(dbtest.ServerURL())
+	if err != nil || server.User == nil {
+		t.Skipf("TEST_DATABASE_URL is not a URL with a user: %v", err)
+	}
+	if _, has := server.User.Password(); !has {
+		server.User = url.UserPassword(server.User.Username(), dbPassword)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	st, err := harness.Start(ctx, harness.Options{ServerURL: server.String(), BinDir: bin, RateLimit: 50, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	book, ref := sampledata.Generate(sampledata.Options{Events: 3, Seed: 5})
+	if err := st.SeedTutorial(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+		t.Fatal(err)
+	}
+	debug := []string{"LOG_LEVEL=debug"}
+	for _, svc := range []string{"importer", "admwriter"} {
+		if _, err := st.Spawn(svc, svc, debug, "serve"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var outputs []string
+	run := func(extra []string, bin string, args ...string) {
+		out, _ := st.RunEnv(ctx, append(append([]string{}, debug...), extra...), bin, args...)
+		outputs = append(outputs, out)
+	}
+	run(nil, "syncer", "run", "all", "--no-prompt")
+	run(nil, "syncer", "doctor")
+	path := filepath.Join(dir, "book.xlsx")
+	if err := book.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	run(nil, "importer", "import", path)
+	if _, err := st.WaitDrained(ctx, 2*time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Failures are where secrets tend to leak: a refused credential and an
+	// unreachable database.
+	const wrongSecret = "wrong-client-secret-must-not-show"
+	run([]string{"ADMINISTRATE_CLIENT_SECRET=" + wrongSecret}, "syncer", "run", "locations", "--no-prompt")
+	run([]string{"DATABASE_URL=postgres://admsync:" + dbPassword + "@127.0.0.1:1/nowhere"}, "admwriter", "status")
+	st.Sim.ExpireTokens()
+	run(nil, "syncer", "run", "locations", "--no-prompt")
+	if st.Sim.TokensIssued() < 2 {
+		t.Fatalf("expected several tokens to be issued during the run, got %d", st.Sim.TokensIssued())
+	}
+
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, string(b))
+	}
+	all := strings.Join(outputs, "\n")
+	if !strings.Contains(all, `"level":"DEBUG"`) {
+		t.Fatal("no debug line was logged: the check would prove nothing")
+	}
+	_, clientSecret := st.Sim.Credentials()
+	forbidden := map[string]*regexp.Regexp{
+		"client secret":     regexp.MustCompile(regexp.QuoteMeta(clientSecret)),
+		"wrong secret":      regexp.MustCompile(regexp.QuoteMeta(wrongSecret)),
+		"database password": regexp.MustCompile(regexp.QuoteMeta(dbPassword)),
+		"bearer header":     regexp.MustCompile(`(?i)bearer [A-Za-z0-9._-]{8,}`),
+		"token field":       regexp.MustCompile(`access_token|client_secret=`),
+		"simulator token":   regexp.MustCompile(`\b[0-9a-f]{48}\b`),
+	}
+	for what, re := range forbidden {
+		if loc := re.FindStringIndex(all); loc != nil {
+			from, to := max(0, loc[0]-120), min(len(all), loc[1]+120)
+			t.Errorf("%s leaked: …%s…", what, all[from:to])
+		}
+	}
+}
