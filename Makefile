@@ -25,11 +25,15 @@ db: ## Print a PostgreSQL URL, starting a server if none answers
 migrate: build ## Apply the migrations to DATABASE_URL (or the local server); a second run is a no-op
 	@DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)} $(BIN)/syncer migrate
 
-test: ## Run every module's tests against a real PostgreSQL and embedded NATS
+test: build natscli ## Run every module's tests against a real PostgreSQL and embedded NATS
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); \
 	export PATH=$(BIN):$$PATH; \
-	$(MAKE) --no-print-directory natscli >/dev/null; \
 	for m in $(MODULES); do echo "== go test $${m#$(CURDIR)/}"; (cd $$m && go test $(GOTEST_FLAGS) ./...); done
+
+FUZZTIME ?= 10s
+fuzz: ## Run each Go fuzz target briefly (FUZZTIME, default 10s each)
+	@cd services/importer && for f in FuzzParseDate FuzzParseTime FuzzParseRow; do \
+	  echo "== fuzz $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/workbook/; done
 
 lint: ## go vet and gofmt over every module
 	@for m in $(MODULES); do (cd $$m && go vet ./...); done
@@ -60,4 +64,4 @@ tidy: ## go mod tidy in every module
 clean: ## Remove build output
 	rm -rf $(BIN)
 
-.PHONY: help build db migrate test lint generate generate-check natscli bench chaos demo tidy clean
+.PHONY: help build db migrate test fuzz lint generate generate-check natscli bench chaos demo tidy clean
