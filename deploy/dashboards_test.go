@@ -684,3 +684,42 @@ func TestDashboardAndAlertMetricsExist(t *testing.T) {
 			codeDirs, strings.Join(missing, "\n  "))
 	}
 }
+
+// The runbook links of the alerts point at sections that exist in
+// docs/operations.md (GitHub's heading anchors).
+func TestRunbookAnchorsExist(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatalf("the alerts link to docs/operations.md: %v", err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(line, "#"); ok {
+			anchors[headingAnchor(strings.TrimLeft(h, "#"))] = true
+		}
+	}
+	for _, g := range loadRules(t).Spec.Groups {
+		for _, r := range g.Rules {
+			_, anchor, _ := strings.Cut(r.Annotations["runbook_url"], "#")
+			if !anchors[anchor] {
+				t.Errorf("%s: docs/operations.md has no section #%s", r.Alert, anchor)
+			}
+		}
+	}
+}
+
+// headingAnchor is GitHub's anchor of a Markdown heading: lower case,
+// punctuation dropped, spaces to hyphens.
+func headingAnchor(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -448,7 +448,7 @@ func TestServiceDeployments(t *testing.T) {
 				t.Errorf("startup probe allows %ds, want at least 30s", c.StartupProbe.FailureThreshold*c.StartupProbe.PeriodSeconds)
 			}
 			if g := p.TerminationGracePeriodSeconds; g == nil || *g <= 30 {
-				t.Errorf("terminationGracePeriodSeconds %v, want above the 30 s drain timeout", g)
+				t.Errorf("terminationGracePeriodSeconds %v, want above the runner's 25 s drain timeout, with margin", g)
 			}
 			if !mountsEmptyDir(p, c, "/tmp") {
 				t.Error("no emptyDir mounted at /tmp")

@@ -1,0 +1,330 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"admsync/pkg/database"
+)
+
+const (
+	rolesSQL      = "k8s/base/postgres/sql/roles.sql"
+	grantsSQL     = "k8s/base/postgres/sql/grants.sql"
+	migrationsDir = "../pkg/database/migrations"
+)
+
+var (
+	tableRef    = regexp.MustCompile(`\b(acted|adm|admsync|public)\.([a-z_][a-z0-9_]*)\b`)
+	createTable = regexp.MustCompile(`(?i)CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_]+)\.([a-z_][a-z0-9_]*)`)
+)
+
+// Every table grants.sql names exists in the migrations, so a renamed or
+// dropped table fails here rather than in the migration Job.
+func TestGrantsNameExistingTables(t *testing.T) {
+	t.Parallel()
+	tables := map[string]bool{}
+	files, err := filepath.Glob(filepath.Join(migrationsDir, "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations in %s (%v)", migrationsDir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range createTable.FindAllStringSubmatch(string(b), -1) {
+			tables[m[1]+"."+m[2]] = true
+		}
+	}
+	b, err := os.ReadFile(grantsSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		for _, m := range tableRef.FindAllStringSubmatch(line, -1) {
+			named++
+			if !tables[m[1]+"."+m[2]] {
+				t.Errorf("grants.sql names %s.%s, which no migration creates", m[1], m[2])
+			}
+		}
+	}
+	if named < 10 {
+		t.Fatalf("only %d tables named in grants.sql; parsing broken?", named)
+	}
+}
+
+// TestPostgresRolesAndGrants runs roles.sql and grants.sql with psql against
+// a real PostgreSQL (TEST_DATABASE_URL, as `make test` sets it), the
+// migrations as the migrator role, and checks what each service role may
+// and may not do. Role names get a random prefix so parallel runs on one
+// server do not collide; everything is dropped afterwards.
+func TestPostgresRolesAndGrants(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql not installed")
+	}
+	serverURL := os.Getenv("TEST_DATABASE_URL")
+	if serverURL == "" {
+		serverURL = os.Getenv("DATABASE_URL")
+	}
+	explicit := serverURL != ""
+	if !explicit {
+		serverURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		if explicit {
+			t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+		}
+		t.Skipf("no PostgreSQL at the default URL (set TEST_DATABASE_URL): %v", err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) }) // after the drops below
+	var super bool
+	if err := admin.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil || !super {
+		t.Skipf("the test server's user is not a superuser (%v)", err)
+	}
+
+	suffix := randomHex(t, 4)
+	prefix := "admsync_t" + suffix
+	roles := map[string]string{} // admsync_<name> -> test role name
+	for _, r := range []string{"migrator", "syncer", "importer", "admwriter"} {
+		roles["admsync_"+r] = prefix + "_" + r
+	}
+	dbName := "admsync_deploytest_" + suffix
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(c, "DROP DATABASE IF EXISTS "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Logf("drop database %s: %v", dbName, err)
+		}
+		for _, r := range roles {
+			if _, err := admin.Exec(c, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize()); err != nil {
+				t.Logf("drop role %s: %v", r, err)
+			}
+		}
+	})
+
+	dir := t.TempDir()
+	sqlFile := func(src string) string {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for from, to := range roles {
+			s = regexp.MustCompile(`\b`+from+`\b`).ReplaceAllString(s, to)
+		}
+		out := filepath.Join(dir, filepath.Base(src))
+		if err := os.WriteFile(out, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	roleURL := func(role, password string) string {
+		u, err := url.Parse(serverURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/" + dbName
+		if role != "" {
+			u.User = url.UserPassword(role, password)
+		}
+		return u.String()
+	}
+	password := func(r string) string { return "pw-" + r + "-" + suffix }
+	runPSQL := func(dbURL, file string, vars ...string) {
+		t.Helper()
+		args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dbURL, "-f", file}
+		for _, v := range vars {
+			args = append(args, "-v", v)
+		}
+		cmd := exec.CommandContext(ctx, psql, args...)
+		cmd.Env = append(os.Environ(), "PGCONNECT_TIMEOUT=10")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("psql -f %s: %v\n%s", filepath.Base(file), err, out)
+		}
+	}
+
+	// roles.sql as the superuser, twice (idempotent), as initdb-roles.sh runs it.
+	roles1 := sqlFile(rolesSQL)
+	for range 2 {
+		runPSQL(roleURL("", ""), roles1,
+			"dbname="+dbName,
+			"migrator_password="+password("migrator"),
+			"syncer_password="+password("syncer"),
+			"importer_password="+password("importer"),
+			"admwriter_password="+password("admwriter"))
+	}
+
+	// The migrations as the migrator: it owns the database and what it creates.
+	migrator := roles["admsync_migrator"]
+	pool, err := database.Open(ctx, roleURL(migrator, password("migrator")))
+	if err != nil {
+		t.Fatalf("connect as the migrator: %v", err)
+	}
+	if _, err := database.Migrate(ctx, pool, database.MigrateOptions{}); err != nil {
+		pool.Close()
+		t.Fatalf("migrate as %s: %v", migrator, err)
+	}
+	pool.Close()
+
+	// grants.sql as the migrator, twice (the Job runs it after every migration).
+	grants := sqlFile(grantsSQL)
+	for range 2 {
+		runPSQL(roleURL(migrator, password("migrator")), grants)
+	}
+
+	db, err := pgx.Connect(ctx, roleURL("", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	check := func(query string, want bool, args ...any) {
+		t.Helper()
+		var got bool
+		if err := db.QueryRow(ctx, query, args...).Scan(&got); err != nil {
+			t.Fatalf("%s %v: %v", query, args, err)
+		}
+		if got != want {
+			fn, _, _ := strings.Cut(strings.TrimPrefix(query, "SELECT "), "(")
+			t.Errorf("%s%v = %v, want %v", fn, args, got, want)
+		}
+	}
+	table := func(role, tbl, priv string, want bool) {
+		t.Helper()
+		check(`SELECT has_table_privilege($1, $2, $3)`, want, roles[role], tbl, priv)
+	}
+	column := func(role, tbl, col, priv string, want bool) {
+		t.Helper()
+		check(`SELECT has_column_privilege($1, $2, $3, $4)`, want, roles[role], tbl, col, priv)
+	}
+
+	// Nobody but the migrator owns or creates anything.
+	for _, svc := range []string{"admsync_syncer", "admsync_importer", "admsync_admwriter"} {
+		for _, schema := range []string{"public", "acted", "adm", "admsync"} {
+			check(`SELECT has_schema_privilege($1, $2, 'CREATE')`, false, roles[svc], schema)
+		}
+		check(`SELECT has_database_privilege($1, $2, 'CREATE')`, false, roles[svc], dbName)
+		check(`SELECT has_database_privilege($1, $2, 'CONNECT')`, true, roles[svc], dbName)
+		check(`SELECT NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1)`, true, roles[svc])
+		// Everyone reads the reference data.
+		table(svc, "acted.tutorial_events", "SELECT", true)
+		table(svc, "adm.course_templates", "SELECT", true)
+		table(svc, "public.auth_user", "SELECT", true)
+		table(svc, "public.auth_user", "INSERT", false)
+		table(svc, "acted.tutorial_course_templates", "INSERT", false)
+		table(svc, "acted.tutorial_events", "DELETE", false)
+	}
+	check(`SELECT has_schema_privilege($1, 'admsync', 'CREATE')`, true, migrator)
+
+	// syncer: reference bridges and sync runs only.
+	table("admsync_syncer", "adm.locations", "INSERT", true)
+	table("admsync_syncer", "adm.course_templates", "UPDATE", true)
+	table("admsync_syncer", "adm.locations", "DELETE", false)
+	table("admsync_syncer", "adm.course_template_instructors", "DELETE", true)
+	table("admsync_syncer", "adm.events", "INSERT", false)
+	table("admsync_syncer", "adm.sessions", "UPDATE", false)
+	table("admsync_syncer", "admsync.sync_runs", "INSERT", true)
+	table("admsync_syncer", "admsync.sync_discrepancies", "INSERT", true)
+	table("admsync_syncer", "admsync.outbox", "INSERT", false)
+	table("admsync_syncer", "acted.tutorial_events", "INSERT", false)
+
+	// importer: tutorial events from the workbook, its runs, the outbox.
+	table("admsync_importer", "acted.tutorial_events", "INSERT", true)
+	table("admsync_importer", "acted.tutorial_sessions", "INSERT", true)
+	table("admsync_importer", "acted.tutorial_session_instructors", "INSERT", true)
+	table("admsync_importer", "acted.tutorial_events", "UPDATE", false)
+	table("admsync_importer", "admsync.import_runs", "UPDATE", true)
+	table("admsync_importer", "admsync.import_rows", "INSERT", true)
+	table("admsync_importer", "admsync.import_events", "INSERT", true)
+	table("admsync_importer", "admsync.outbox", "INSERT", true)
+	column("admsync_importer", "admsync.outbox", "published_at", "UPDATE", true)
+	column("admsync_importer", "admsync.outbox", "payload", "UPDATE", false)
+	table("admsync_importer", "adm.locations", "INSERT", false)
+	table("admsync_importer", "adm.events", "INSERT", false)
+	table("admsync_importer", "admsync.sync_runs", "INSERT", false)
+
+	// admwriter: event and session bridges, outbox (retry), DLQ replays.
+	table("admsync_admwriter", "adm.events", "INSERT", true)
+	table("admsync_admwriter", "adm.events", "UPDATE", true)
+	table("admsync_admwriter", "adm.sessions", "INSERT", true)
+	table("admsync_admwriter", "adm.locations", "INSERT", false)
+	table("admsync_admwriter", "admsync.import_events", "SELECT", true)
+	table("admsync_admwriter", "admsync.import_events", "UPDATE", false)
+	table("admsync_admwriter", "admsync.outbox", "INSERT", true)
+	column("admsync_admwriter", "admsync.outbox", "attempts", "UPDATE", true)
+	table("admsync_admwriter", "admsync.dlq_replays", "INSERT", true)
+	table("admsync_admwriter", "acted.tutorial_sessions", "INSERT", false)
+
+	// And for real, through each role's own login.
+	for _, c := range []struct {
+		role, sql string
+		denied    bool
+	}{
+		{"admsync_importer", `SELECT count(*) FROM acted.tutorial_events`, false},
+		{"admsync_importer", `INSERT INTO adm.locations (external_id, name) VALUES ('x', 'x')`, true},
+		{"admsync_importer", `CREATE TABLE admsync.scratch (i int)`, true},
+		{"admsync_syncer", `INSERT INTO adm.locations (external_id, name) VALUES ('x', 'x')`, false},
+		{"admsync_syncer", `DELETE FROM adm.locations`, true},
+		{"admsync_syncer", `INSERT INTO acted.tutorial_locations (name) VALUES ('x')`, true},
+		{"admsync_admwriter", `UPDATE adm.events SET state = 'done' WHERE false`, false},
+		{"admsync_admwriter", `DELETE FROM acted.tutorial_events`, true},
+		{"admsync_admwriter", `CREATE TABLE public.scratch (i int)`, true},
+	} {
+		role := roles[c.role]
+		conn, err := pgx.Connect(ctx, roleURL(role, password(strings.TrimPrefix(c.role, "admsync_"))))
+		if err != nil {
+			t.Fatalf("log in as %s: %v", c.role, err)
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(ctx, c.sql)
+		_ = tx.Rollback(ctx)
+		conn.Close(ctx)
+		var pgErr *pgconn.PgError
+		isDenied := errors.As(err, &pgErr) && pgErr.Code == "42501"
+		switch {
+		case c.denied && !isDenied:
+			t.Errorf("%s may run %q (err %v)", c.role, c.sql, err)
+		case !c.denied && err != nil:
+			t.Errorf("%s: %q: %v", c.role, c.sql, err)
+		}
+	}
+}
+
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
