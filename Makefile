@@ -28,7 +28,9 @@ migrate: build ## Apply the migrations to DATABASE_URL (or the local server); a 
 test: build natscli ## Run every module's tests against a real PostgreSQL and embedded NATS
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); \
 	export PATH=$(BIN):$$PATH; \
-	for m in $(MODULES); do echo "== go test $${m#$(CURDIR)/}"; (cd $$m && go test $(GOTEST_FLAGS) ./...); done
+	failed=""; for m in $(MODULES); do echo "== go test $${m#$(CURDIR)/}"; \
+	  (cd $$m && go test $(GOTEST_FLAGS) ./...) || failed="$$failed $${m#$(CURDIR)/}"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 FUZZTIME ?= 10s
 fuzz: ## Run each Go fuzz target briefly (FUZZTIME, default 10s each)

@@ -64,7 +64,9 @@ type Var struct {
 // Vars lists every variable the loader reads, for --help and the README.
 var Vars = []Var{
 	{Name: "DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", Help: "PostgreSQL connection string", Secret: true},
-	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated"},
+	// A NATS URL may carry the service's user and password, so it may come
+	// from a mounted file like the other secrets.
+	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated; may embed user:password", Secret: true},
 	{Name: "ADMINISTRATE_API_URL", Default: "", Help: "Administrate GraphQL endpoint, e.g. https://api.getadministrate.com/graphql"},
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},

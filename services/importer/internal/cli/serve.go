@@ -58,7 +58,12 @@ func Serve(ctx context.Context, e *service.Env, workers int) error {
 	if err != nil {
 		return err
 	}
-	if err := messaging.EnsureTopology(ctx, js); err != nil {
+	// Only the importer's own streams: its NATS user may not declare the
+	// admwriter's consumer. Until the admwriter has declared TUTORIAL_EVENTS
+	// the relay keeps its rows and retries.
+	topo := messaging.DefaultTopology().Only(messaging.StreamImportRequests, messaging.StreamImportResults,
+		messaging.StreamDLQ, messaging.BucketWorkbooks)
+	if err := topo.Ensure(ctx, js); err != nil {
 		return fmt.Errorf("declare streams: %w", err)
 	}
 	if _, err := e.StartHTTP(ctx); err != nil {
