@@ -492,13 +492,12 @@ func mountsEmptyDir(p corev1.PodSpec, c corev1.Container, at string) bool {
 
 // secretEnv are variables that hold a credential: they may only arrive as a
 // mounted file (NAME_FILE).
-var secretEnv = []string{"DATABASE_URL", "ADMINISTRATE_CLIENT_SECRET"}
+var secretEnv = []string{"DATABASE_URL", "ADMINISTRATE_CLIENT_SECRET", "NATS_URL"}
 
-// envFromSecretAllowed are the exceptions that come from a Secret as a
-// variable: NATS_URL carries the service's NATS password, and the services
-// read no NATS_URL_FILE (pkg/config marks only DATABASE_URL and
-// ADMINISTRATE_CLIENT_SECRET as secrets). Move it to a file when they do.
-var envFromSecretAllowed = map[string]bool{"NATS_URL": true}
+// envFromSecretAllowed are the exceptions that may come from a Secret as a
+// variable; none today (NATS_URL, which carries the NATS password, is read
+// from NATS_URL_FILE).
+var envFromSecretAllowed = map[string]bool{}
 
 var secretLooking = regexp.MustCompile(`(?i)(password|secret|token|credential|_url$)`)
 
