@@ -81,8 +81,14 @@ func Serve(ctx context.Context, e *service.Env, workers int) error {
 	if err != nil {
 		return err
 	}
+	monitor, err := messaging.NewMonitor(js, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{messaging.ImporterConsumer()},
+		Registerer: e.Registry, Logger: log})
+	if err != nil {
+		return err
+	}
 	log.Info("importer serving", "subject", messaging.SubjectImportRequests, "bucket", messaging.BucketWorkbooks)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { monitor.Run(gctx); return nil })
 	g.Go(func() error { return runner.Run(gctx) })
 	g.Go(func() error { return relay.Run(gctx) })
 	err = g.Wait()

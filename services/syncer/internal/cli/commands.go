@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -127,7 +129,14 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			h := &server.Handler{Pool: pool, JS: js, Metrics: syncer.NewMetrics(env.Registry), Logger: log,
+			metrics := syncer.NewMetrics(env.Registry)
+			go refreshFromRecords(ctx, log, func(ctx context.Context) error { return metrics.RefreshLastSuccess(ctx, pool) })
+			monitor, err := messaging.NewMonitor(js, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{messaging.SyncerConsumer()}, Registerer: env.Registry})
+			if err != nil {
+				return err
+			}
+			go monitor.Run(ctx)
+			h := &server.Handler{Pool: pool, JS: js, Metrics: metrics, Logger: log,
 				Source: sourcesByPageSize(env, base), MaxPayload: int(nc.MaxPayload())}
 			runner, err := messaging.NewRunner(js, messaging.RunnerOptions{Consumer: messaging.SyncerConsumer(),
 				Handler: h.Handle, Workers: 1, Logger: log, Registerer: env.Registry})
@@ -170,5 +179,22 @@ func consumerCheck(js jetstream.JetStream) func(context.Context) error {
 	return func(ctx context.Context) error {
 		_, err := js.Consumer(ctx, messaging.StreamSyncRequests, messaging.ConsumerSyncer)
 		return err
+	}
+}
+
+// refreshFromRecords runs fn now and every 30 seconds until ctx ends; a
+// failure is logged and retried on the next tick.
+func refreshFromRecords(ctx context.Context, log *slog.Logger, fn func(context.Context) error) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("refresh sync metrics from run records", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

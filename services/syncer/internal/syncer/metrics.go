@@ -1,7 +1,12 @@
 package syncer
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the syncer's Prometheus series. A nil *Metrics records nothing.
@@ -72,4 +77,44 @@ func (m *Metrics) observeAll(all *AllResult) {
 	if all.Outcome == OutcomeOK && !all.PlanOnly {
 		m.lastSuccess.WithLabelValues(All).Set(float64(all.StartedAt.Add(secondsDuration(all.DurationSeconds)).Unix()))
 	}
+}
+
+// RefreshLastSuccess sets admsync_sync_last_success_timestamp_seconds from
+// the run records, so runs made by other processes — the CronJob's
+// `syncer run all`, which serves no metrics — are seen too, and the value
+// survives a restart of the serving pod.
+func (m *Metrics) RefreshLastSuccess(ctx context.Context, db interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}) error {
+	if m == nil {
+		return nil
+	}
+	rows, err := db.Query(ctx, `SELECT stage, extract(epoch FROM max(finished_at))::float8
+		FROM admsync.sync_runs WHERE status = 'ok' AND NOT plan_only AND finished_at IS NOT NULL GROUP BY stage`)
+	if err != nil {
+		return fmt.Errorf("read last successful sync runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var stage string
+		var at float64
+		if err := rows.Scan(&stage, &at); err != nil {
+			return fmt.Errorf("read last successful sync runs: %w", err)
+		}
+		g := m.lastSuccess.WithLabelValues(stage)
+		// Never move the gauge backwards: this process may have seen a
+		// newer success than the one stored.
+		if cur := gaugeValue(g); at > cur {
+			g.Set(at)
+		}
+	}
+	return rows.Err()
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil || m.Gauge == nil {
+		return 0
+	}
+	return m.Gauge.GetValue()
 }
