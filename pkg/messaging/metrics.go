@@ -1,10 +1,9 @@
 package messaging
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/pkg/observability"
 )
 
 // metrics are shared by every runner and monitor of a process: each
@@ -38,35 +37,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"consumer"}),
 	}
 	var err error
-	if m.handled, err = register(reg, m.handled); err != nil {
+	if m.handled, err = observability.Register(reg, m.handled); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = observability.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
-	if m.dlqMessages, err = register(reg, m.dlqMessages); err != nil {
+	if m.dlqMessages, err = observability.Register(reg, m.dlqMessages); err != nil {
 		return nil, err
 	}
-	if m.consumerPending, err = register(reg, m.consumerPending); err != nil {
+	if m.consumerPending, err = observability.Register(reg, m.consumerPending); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the equal collector already registered.
-// A nil registerer leaves c unregistered (metrics off).
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register metric: %w", err)
-	}
-	return c, nil
 }

@@ -1,10 +1,9 @@
 package outbox
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/pkg/observability"
 )
 
 type metrics struct {
@@ -29,33 +28,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	var err error
-	if m.published, err = register(reg, m.published); err != nil {
+	if m.published, err = observability.Register(reg, m.published); err != nil {
 		return nil, err
 	}
-	if m.backlog, err = register(reg, m.backlog); err != nil {
+	if m.backlog, err = observability.Register(reg, m.backlog); err != nil {
 		return nil, err
 	}
-	if m.lag, err = register(reg, m.lag); err != nil {
+	if m.lag, err = observability.Register(reg, m.lag); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c or reuses the collector already registered under
-// its name, so a second relay in one process (a test, a standby) does not
-// fail. A nil registerer turns metrics off.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register metric: %w", err)
-	}
-	return c, nil
 }
