@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +66,7 @@ func (c *Config) defaults() {
 		c.Outage = 2 * time.Minute
 	}
 	if c.Pause <= 0 {
-		c.Pause = 100 * time.Second
+		c.Pause = 165 * time.Second
 	}
 	if c.Drain <= 0 {
 		c.Drain = 4 * time.Minute
@@ -122,21 +123,24 @@ type Scenario struct {
 	// What the scenario does, for --list and the log.
 	What string
 	run  func(ctx context.Context, r *run) error
+	// cost is the rough duration in seconds measured here; parallel runs
+	// start the longest first so the slots finish together.
+	cost int
 }
 
 // Scenarios lists every scenario in the order `make chaos` runs them.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{"importer-kill", "kill -9 `importer import` inside its write transaction, file after file; each file all or nothing; re-import", importerKill},
-		{"relay-kill", "kill -9 `importer serve` (the outbox relay) 20 times at random 0.2-1 s while imports keep adding outbox rows", relayKill},
-		{"admwriter-kill", "kill -9 `admwriter serve` 20 times at random, plus one run each of the failpoints after_create, before_bridge_commit, before_ack", admwriterKill},
-		{"admwriter-pause", "two admwriters; SIGSTOP one mid-call past AckWait and the claim lease, SIGCONT it after the other took its events over", admwriterPause},
-		{"nats-restart", "restart the embedded nats-server (graceful) 3 times while events flow", natsRestart},
-		{"nats-kill", "kill -9 nats-server (a child process) 3 times while events flow, restart on the same store", natsKill},
-		{"pg-restart", "pg_ctl restart -m immediate of a throw-away PostgreSQL cluster 3 times during imports and writes", pgRestart},
-		{"adm-outage", "Administrate answers 503 to everything for minutes mid-run; the breaker must hold the messages", admOutage},
-		{"adm-429", "the simulator's rate limit is below the services' rate: sustained 429 + Retry-After", adm429},
-		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison},
+		{"importer-kill", "kill -9 `importer import` inside its write transaction, file after file; each file all or nothing; re-import", importerKill, 25},
+		{"relay-kill", "kill -9 `importer serve` (the outbox relay) 20 times at random 0.2-1 s while imports keep adding outbox rows", relayKill, 35},
+		{"admwriter-kill", "kill -9 `admwriter serve` 20 times at random, plus one run each of the failpoints after_create, before_bridge_commit, before_ack", admwriterKill, 180},
+		{"admwriter-pause", "two admwriters; SIGSTOP one mid-call past AckWait and the claim lease, SIGCONT it after the other took its events over", admwriterPause, 150},
+		{"nats-restart", "restart the embedded nats-server (graceful) 3 times while events flow", natsRestart, 30},
+		{"nats-kill", "kill -9 nats-server (a child process) 3 times while events flow, restart on the same store", natsKill, 35},
+		{"pg-restart", "pg_ctl restart -m immediate of a throw-away PostgreSQL cluster 3 times during imports and writes", pgRestart, 120},
+		{"adm-outage", "Administrate answers 503 to everything for minutes mid-run; the breaker must hold the messages", admOutage, 170},
+		{"adm-429", "the simulator's rate limit is below the services' rate: sustained 429 + Retry-After", adm429, 65},
+		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison, 40},
 	}
 }
 
@@ -148,10 +152,18 @@ func Run(ctx context.Context, cfg Config, selected []Scenario, parallel int, onD
 		parallel = 1
 	}
 	results := make([]*Result, len(selected))
+	order := make([]int, len(selected))
+	for i := range order {
+		order[i] = i
+	}
+	if parallel > 1 {
+		sort.SliceStable(order, func(a, b int) bool { return selected[order[a]].cost > selected[order[b]].cost })
+	}
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i, sc := range selected {
+	for _, i := range order {
+		sc := selected[i]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"admsync/pkg/admsim"
@@ -198,9 +199,12 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 	// A stale worker could still act after the drain; give it a moment, then
 	// stop everything before counting.
 	sleep(ctx, 2*time.Second)
-	for i := len(r.procs) - 1; i >= 0; i-- {
-		r.procs[i].Stop(30 * time.Second)
+	var wg sync.WaitGroup
+	for _, p := range r.procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Stop(30 * time.Second) }()
 	}
+	wg.Wait()
 	if pending, ack, err := r.st.ConsumerBacklog(ctx); err == nil && pending+ack > 0 {
 		// Redeliveries of events already done: the admwriter skips them.
 		r.res.notef("consumer backlog %d+%d (done events awaiting redelivery)", pending, ack)

@@ -30,6 +30,18 @@ func (r *run) importLockHeld(ctx context.Context) (bool, error) {
 	return held, err
 }
 
+// waitImportLock waits up to timeout for an import's write transaction.
+func (r *run) waitImportLock(ctx context.Context, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if held, err := r.importLockHeld(ctx); err == nil && held {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
 // importerKill: R1. Each part of the workbook is imported by a real
 // `importer import` that is SIGKILLed a random few milliseconds after its
 // write transaction started; whatever the kill hit, the part must be in the
@@ -145,7 +157,10 @@ func relayKill(ctx context.Context, r *run) error {
 	backlog := 0
 	for range 20 {
 		sleep(ctx, r.jitter(200*time.Millisecond, time.Second))
-		if p, err := r.st.Progress(ctx); err == nil && p.Unsent > 0 {
+		// The relay drains a part in milliseconds: aim the kill at the moment
+		// an import has just committed rows it has not published yet.
+		if r.waitUnsent(ctx, time.Second) {
+			sleep(ctx, r.jitter(0, 5*time.Millisecond))
 			backlog++
 		}
 		relay.Kill()
@@ -156,8 +171,21 @@ func relayKill(ctx context.Context, r *run) error {
 	if err := <-imported; err != nil {
 		return err
 	}
-	r.res.notef("20 kills, %d with outbox rows unpublished", backlog)
+	r.res.notef("20 kills, %d aimed at unpublished outbox rows", backlog)
 	return r.finish(ctx, time.Now())
+}
+
+// waitUnsent waits up to timeout for outbox rows not yet published.
+func (r *run) waitUnsent(ctx context.Context, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		var n int
+		if err := r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM admsync.outbox WHERE published_at IS NULL`).Scan(&n); err == nil && n > 0 {
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return false
 }
 
 // claimsSince counts live claims taken since t: after a kill, the events
@@ -416,7 +444,11 @@ func pgRestart(ctx context.Context, r *run) error {
 			_, err := r.importFile(ctx, path)
 			imported <- err
 		}()
-		sleep(ctx, r.jitter(0, 400*time.Millisecond))
+		// Aim at the import's write transaction (it holds the import lock),
+		// a few milliseconds in.
+		if r.waitImportLock(ctx, 10*time.Second) {
+			sleep(ctx, r.jitter(0, 20*time.Millisecond))
+		}
 		if out, err := exec.CommandContext(ctx, r.cfg.PGRestart[0], r.cfg.PGRestart[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("restart PostgreSQL: %w: %s", err, out)
 		}
