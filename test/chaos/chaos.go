@@ -8,6 +8,13 @@
 // (extra events at the simulator for one natural key), unexpected (events
 // at the simulator that no import explains) and dead letters. Everything
 // runs on loopback and every wait is bounded, so a scenario always ends.
+// After the count, each scenario plants one duplicate, one unexpected and
+// one lost event and checks the oracle sees them, so a pass means
+// something.
+//
+// Run it with `make chaos`; `scripts/chaos.sh --only 'nats|pg' --keep`
+// runs a subset and keeps the databases, logs and workbooks (a failed
+// scenario keeps its directory anyway; its path is in the progress lines).
 package chaos
 
 import (

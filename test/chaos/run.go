@@ -221,7 +221,45 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 	if t.Accepted == 0 {
 		r.res.problemf("no event was accepted: the scenario tested nothing")
 	}
-	return r.checkStream(ctx)
+	if err := r.checkStream(ctx); err != nil {
+		return err
+	}
+	return r.selfCheck(ctx, t)
+}
+
+// selfCheck proves the oracle is not blind, after the real count: a second
+// copy of a created event must count as one duplicate, an event no import
+// explains as one unexpected, and a done bridge put back to pending as one
+// lost. The services are stopped, so the planted faults harm nothing; the
+// bridge is restored.
+func (r *run) selfCheck(ctx context.Context, real harness.Tally) error {
+	evs := r.st.Sim.Events()
+	if len(evs) == 0 {
+		return nil
+	}
+	e := evs[0]
+	for _, title := range []string{e.Title, "chaos self-check: explained by no import"} {
+		if _, err := r.st.Sim.AddEvent(admsim.EventSeed{CourseTemplate: e.CourseTemplateID, Title: title, LearningMode: e.LearningMode}); err != nil {
+			return fmt.Errorf("oracle self-check: %w", err)
+		}
+	}
+	var id int64
+	if err := r.st.Pool.QueryRow(ctx, `UPDATE adm.events SET state = 'pending'
+		WHERE id = (SELECT min(id) FROM adm.events WHERE state = 'done') RETURNING id`).Scan(&id); err != nil {
+		return fmt.Errorf("oracle self-check: %w", err)
+	}
+	t, err := r.st.Tally(ctx)
+	if _, rerr := r.st.Pool.Exec(ctx, `UPDATE adm.events SET state = 'done' WHERE id = $1`, id); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("oracle self-check: %w", err)
+	}
+	if t.Duplicated != real.Duplicated+1 || t.Unexpected != real.Unexpected+1 || t.Lost != real.Lost+1 {
+		r.res.problemf("oracle self-check: planted 1 duplicate, 1 unexpected, 1 lost; it counted %d, %d, %d",
+			t.Duplicated-real.Duplicated, t.Unexpected-real.Unexpected, t.Lost-real.Lost)
+	}
+	return nil
 }
 
 // checkStream compares the messages JetStream stored on TUTORIAL_EVENTS

@@ -117,7 +117,9 @@ server where it may create and drop databases. make chaos sets everything up.
 	// Rows appear on stderr as scenarios finish (in any order when
 	// parallel); stdout gets the whole table in scenario order at the end.
 	results := chaos.Run(ctx, cfg, selected, *parallel, func(r *chaos.Result) {
-		fmt.Fprintln(os.Stderr, "row: "+chaos.Row(r))
+		if !*quiet {
+			fmt.Fprintln(os.Stderr, "row: "+chaos.Row(r))
+		}
 	})
 	fmt.Println(chaos.Header())
 	for _, r := range results {
