@@ -304,42 +304,64 @@ func (r *run) liveClaims(ctx context.Context) map[int64]string {
 	return out
 }
 
-// admwriterPause: R5. Two admwriters share the consumer; one is stopped
-// (SIGSTOP) while its calls to a slow Administrate are in flight and left
-// stopped past AckWait (60 s, not configurable from the serve command) and
-// the claim lease (the same), so JetStream redelivers its events to the
-// other one, which takes the claims over. When the stopped one resumes,
-// its late answers and acks must change nothing: fenced bridge writes, no
-// second event.
+// admwriterPause: R5. One admwriter is stopped (SIGSTOP) the moment it has
+// marked an event "creating" and is about to send the create, and left
+// stopped past AckWait (60 s, not configurable from the serve command), the
+// busy retry and the claim lease, so JetStream redelivers its events to a
+// second admwriter started meanwhile, which takes the claims over,
+// reconciles and writes them. When the stopped one resumes, everything it
+// still had in hand must be fenced: no bridge write, no second event.
+//
+// The stopped writer runs with a small rate budget (3 requests/s), so its
+// workers spend most of their time waiting for budget just before a call:
+// that is where a stop lands, as it would behind Administrate's real limit.
+// The simulator answers at once; with artificial latency it would see the
+// client disconnect before applying a late create and hide the outcome.
+//
+// As of this writing it finds duplicates: the writer learns it lost the
+// claim only from its heartbeat or the next fenced write, so a create held
+// back by the rate budget goes out on resume, after the other writer has
+// reconciled (nothing found) and created the event itself.
 func admwriterPause(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{events: r.cfg.Events / 2,
-		faults: admsim.Faults{Latency: 150 * time.Millisecond, Jitter: 100 * time.Millisecond}}); err != nil {
+	if err := r.up(ctx, setup{events: r.cfg.Events / 2}); err != nil {
 		return err
 	}
-	_, ws, err := r.services(2)
+	if _, err := r.spawn("importer", "importer", nil, "serve"); err != nil {
+		return err
+	}
+	a, err := r.spawn("admwriter", "admwriter", []string{"ADMINISTRATE_RATE_LIMIT=3"}, "serve")
 	if err != nil {
 		return err
 	}
-	a, b := ws[0], ws[1]
 	if _, err := r.importBook(ctx, r.book, "all"); err != nil {
 		return err
 	}
-	if err := r.waitDone(ctx, 2, time.Minute); err != nil {
+	// Once a few events are done its budget is spent and every call waits
+	// for it; before that, the first calls go out at once.
+	if err := r.waitDone(ctx, 3, 2*time.Minute); err != nil {
 		return err
 	}
-	before := r.liveClaims(ctx)
-	a.Pause()
-	r.logf("admwriter stopped for %s", r.cfg.Pause)
-	// Claims the running writer holds finish within seconds; those still
-	// unchanged after a while belong to the stopped one.
-	sleep(ctx, 8*time.Second)
-	held := map[int64]string{}
-	for id, tok := range r.liveClaims(ctx) {
-		if before[id] == tok {
-			held[id] = tok
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM adm.events WHERE state = 'creating'`).Scan(&n); err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) || !sleep(ctx, 2*time.Millisecond) {
+			return fmt.Errorf("no event reached the creating state within a minute")
 		}
 	}
-	sleep(ctx, r.cfg.Pause-8*time.Second)
+	a.Pause()
+	paused := time.Now()
+	held := r.liveClaims(ctx)
+	var creating int
+	_ = r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM adm.events WHERE state = 'creating' AND attempt_token IS NOT NULL`).Scan(&creating)
+	r.logf("admwriter stopped for %s holding %d claims (%d creating); starting a second one", r.cfg.Pause, len(held), creating)
+	b, err := r.spawn("admwriter-2", "admwriter", nil, "serve")
+	if err != nil {
+		return err
+	}
+	sleep(ctx, r.cfg.Pause-time.Since(paused))
 	takenOver := 0
 	now := r.liveClaims(ctx)
 	for id, tok := range held {
@@ -351,15 +373,15 @@ func admwriterPause(ctx context.Context, r *run) error {
 	}
 	a.Resume()
 	healed := time.Now()
-	r.logf("admwriter resumed; it held %d claims, %d taken over by the other", len(held), takenOver)
+	r.logf("admwriter resumed; %d of its %d claims were taken over", takenOver, len(held))
 	// Let the resumed writer run into its fences before the count.
 	sleep(ctx, 5*time.Second)
 	err = r.finish(ctx, healed)
-	r.res.notef("stopped %s holding %d claims, %d taken over; other writer: %d busy retries, %d adopted; stopped writer fenced %d",
-		r.cfg.Pause, len(held), takenOver, countLines(b.Log, "event claimed by another worker"),
+	r.res.notef("stopped %s holding %d claims (%d creating), %d taken over; other writer: %d busy retries, %d adopted; stopped writer fenced %d",
+		r.cfg.Pause, len(held), creating, takenOver, countLines(b.Log, "event claimed by another worker"),
 		countLines(b.Log, "adopted the event an earlier attempt created"), countLines(a.Log, "claim lost to another worker"))
-	if len(held) == 0 {
-		r.res.problemf("the stopped admwriter held no claim: nothing was tested")
+	if takenOver == 0 {
+		r.res.problemf("the other writer took no claim over: the stale-worker case was not tested")
 	}
 	return err
 }
