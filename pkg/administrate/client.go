@@ -218,6 +218,9 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		if res.err == nil {
 			return nil
 		}
+		if res.aborted {
+			return res.err
+		}
 		last = res.err
 		if ctx.Err() != nil {
 			if mutation && res.sent {
@@ -293,6 +296,7 @@ type attemptResult struct {
 	transport  bool
 	timeout    bool
 	tokenErr   bool
+	aborted    bool // the before-send check stopped it: not sent, not retried
 	tokenGen   int
 	retryAfter time.Duration
 }
@@ -320,6 +324,12 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, resp *grap
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
 	tok.SetAuthHeader(hreq)
+	if check := beforeSend(ctx); check != nil {
+		if err := check(ctx); err != nil {
+			res.err, res.aborted = &NotSentError{Operation: op, Err: err}, true
+			return res
+		}
+	}
 
 	start := time.Now()
 	status := ""

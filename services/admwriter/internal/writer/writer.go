@@ -26,6 +26,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
 	"admsync/services/admwriter/internal/breaker"
 	"admsync/services/admwriter/internal/bridge"
@@ -254,7 +255,8 @@ func (a *attempt) call(fn func() error) error {
 		switch {
 		case err == nil, kindOf(err) == Rejected:
 			a.w.Breaker.Success()
-		case errors.Is(err, context.Canceled):
+		case errors.Is(err, context.Canceled), errors.Is(err, bridge.ErrFenced):
+			// Not Administrate's fault.
 		default:
 			a.w.Breaker.Failure()
 		}
@@ -459,6 +461,11 @@ func (a *attempt) classify(err error, what string) error {
 }
 
 func (a *attempt) create(ctx context.Context, p *plan.Plan) (Created, error) {
+	// A create is the one call that must never go out twice. It can wait
+	// long in the rate budget, and the process can be paused; re-check the
+	// claim at the last moment so a worker whose lease another one took over
+	// does not send it (the chaos scenario admwriter-pause).
+	ctx = administrate.WithBeforeSend(ctx, func(ctx context.Context) error { return a.st.Heartbeat(ctx, a.claim) })
 	var out Created
 	err := a.call(func() (err error) {
 		switch {
