@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pattern=${BENCH:-.}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.figures"' EXIT
 
 echo "== machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB, $(go version | cut -d' ' -f3)"
 echo "== settings: ADMSYNC_BENCH_* environment: $(env | grep '^ADMSYNC_BENCH_' | tr '\n' ' ' || true)"
@@ -31,5 +31,15 @@ awk '
       slug = u; gsub(/[^A-Za-z0-9]+/, "_", slug); sub(/_$/, "", slug)
       printf "bench: %s_%s %s %s\n", name, slug, v, u
     }
-  }' "$out"
+  }' "$out" | tee "$out.figures"
+# Ratios the goals are stated in: import speed against excelize's bare row
+# iterator on the same file (read+validate ≥ 0.9, full local write ≥ 0.75).
+bare=$(awk '$2 == "bare_rows_rows_s" {print $3}' "$out.figures")
+for f in read_validate full_write; do
+  v=$(awk -v n="${f}_rows_s" '$2 == n {print $3}' "$out.figures")
+  if [[ -n "$bare" && -n "$v" ]]; then
+    awk -v a="$v" -v b="$bare" -v n="$f" 'BEGIN {printf "bench: import_%s_vs_bare %.2f x\n", n, a / b}'
+  fi
+done
+rm -f "$out.figures"
 if grep -q '^--- FAIL\|^FAIL' "$out"; then echo "some benchmarks failed" >&2; exit 1; fi

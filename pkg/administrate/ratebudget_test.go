@@ -87,8 +87,11 @@ func BenchmarkRateBudget(b *testing.B) {
 	}
 	sim.ResetRequests()
 	time.Sleep(2 * time.Second) // let the warm-up request leave the window
+	// The figure needs several seconds of traffic whatever b.N is (make bench
+	// runs every benchmark once): at least 300 requests, six seconds at R.
+	n := max(int64(b.N), 300)
 	b.ResetTimer()
-	calls, elapsed, err := hammer(ctx, c, 4, 0, int64(b.N))
+	calls, elapsed, err := hammer(ctx, c, 4, 0, n)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
