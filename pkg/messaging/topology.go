@@ -216,9 +216,14 @@ func WorkbooksBucket() jetstream.ObjectStoreConfig {
 //     declared AckWait is then the real one. BackOff[0] must exceed the
 //     handler's p99; the runner's InProgress heartbeats (every AckWait/3)
 //     cover handlers that run longer.
+//     BackOff has that single entry: with more entries nats-server also
+//     stretches every NakWithDelay by BackOff[n-1]-AckWait (measured on
+//     2.15.2: AckWait 2s, BackOff [2s 6s], NakWithDelay(1s) redelivered
+//     after 1s, 5s, 5s; with BackOff [2s] after 1s, 1s, 1s), which would
+//     turn RetryBackoff's 30s into 90s and its 2m into 5m.
 //   - RetryBackoff is what the runner passes to NakWithDelay after a
 //     transient handler error, indexed by delivery count (the last entry
-//     repeats), because the server's BackOff does not apply to naks.
+//     repeats): the escalating schedule lives here, not in BackOff.
 type ConsumerSpec struct {
 	Stream       string
 	Config       jetstream.ConsumerConfig
@@ -258,8 +263,8 @@ func (c ConsumerSpec) Validate() error {
 		if cfg.BackOff[0] != cfg.AckWait {
 			errs = append(errs, fmt.Errorf("BackOff[0] (%s) must equal AckWait (%s): the server uses BackOff[0] as the ack wait", cfg.BackOff[0], cfg.AckWait))
 		}
-		if cfg.MaxDeliver > 0 && len(cfg.BackOff) > cfg.MaxDeliver {
-			errs = append(errs, fmt.Errorf("BackOff has %d entries, more than MaxDeliver %d", len(cfg.BackOff), cfg.MaxDeliver))
+		if len(cfg.BackOff) > 1 {
+			errs = append(errs, fmt.Errorf("BackOff has %d entries, want one entry equal to AckWait: more entries stretch every NakWithDelay (put the schedule in RetryBackoff)", len(cfg.BackOff)))
 		}
 	}
 	if len(c.RetryBackoff) == 0 {
@@ -287,7 +292,7 @@ func AdmWriterConsumer() ConsumerSpec {
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       60 * time.Second,
 			MaxDeliver:    20,
-			BackOff:       []time.Duration{60 * time.Second, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute},
+			BackOff:       []time.Duration{60 * time.Second},
 			MaxAckPending: 64,
 		},
 		RetryBackoff: []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute},
@@ -307,7 +312,7 @@ func SyncerConsumer() ConsumerSpec {
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       2 * time.Minute,
 			MaxDeliver:    3,
-			BackOff:       []time.Duration{2 * time.Minute, 5 * time.Minute},
+			BackOff:       []time.Duration{2 * time.Minute},
 			MaxAckPending: 1,
 		},
 		RetryBackoff: []time.Duration{30 * time.Second, 2 * time.Minute},
@@ -326,7 +331,7 @@ func ImporterConsumer() ConsumerSpec {
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       5 * time.Minute,
 			MaxDeliver:    3,
-			BackOff:       []time.Duration{5 * time.Minute, 10 * time.Minute},
+			BackOff:       []time.Duration{5 * time.Minute},
 			MaxAckPending: 1,
 		},
 		RetryBackoff: []time.Duration{30 * time.Second, 2 * time.Minute},

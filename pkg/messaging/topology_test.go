@@ -89,6 +89,7 @@ func TestConsumerSpecValidate(t *testing.T) {
 		"BackOff must":  func(s *messaging.ConsumerSpec) { s.Config.BackOff = nil },
 		"BackOff[0]":    func(s *messaging.ConsumerSpec) { s.Config.BackOff = []time.Duration{10 * time.Second} },
 		"RetryBackoff":  func(s *messaging.ConsumerSpec) { s.RetryBackoff = nil },
+		"one entry":     func(s *messaging.ConsumerSpec) { s.Config.BackOff = append(s.Config.BackOff, 10*time.Minute) },
 		"explicit":      func(s *messaging.ConsumerSpec) { s.Config.AckPolicy = jetstream.AckNonePolicy },
 	}
 	for want, mutate := range cases {

@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string) int {
 	fs.Float64Var(&cfg.Rate, "rate", 50, "ADMINISTRATE_RATE_LIMIT of the services (requests/s)")
 	fs.IntVar(&cfg.Events, "events", 100, "events per scenario (the pause scenario uses half, poison twice)")
 	fs.DurationVar(&cfg.Outage, "outage", 2*time.Minute, "length of the Administrate outage")
-	fs.DurationVar(&cfg.Pause, "pause", 165*time.Second, "how long one admwriter stays stopped: past AckWait (60s), the busy retry (30s, stretched to 90s by the consumer BackOff) and the lease")
+	fs.DurationVar(&cfg.Pause, "pause", 165*time.Second, "how long one admwriter stays stopped: past AckWait (60s), the busy retry (30s) and the lease")
 	fs.DurationVar(&cfg.Drain, "drain", 4*time.Minute, "longest wait for recovery after the faults are healed")
 	fs.Uint64Var(&cfg.Seed, "seed", 8, "seed for workbooks and fault timing")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep every scenario's database and logs (failed ones keep their logs anyway)")
