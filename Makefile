@@ -44,8 +44,11 @@ lint: ## go vet and gofmt over every module
 generate: ## Regenerate the GraphQL client and simulator code
 	@for m in $(MODULES); do (cd $$m && go generate ./...); done
 
+GENERATED := pkg/administrate pkg/admsim
 generate-check: generate ## Fail when generated code is not what is committed
-	@git diff --exit-code --stat -- '*.go' || { echo "generated code drifted: run make generate and commit"; exit 1; }
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated code drifted: run make generate and commit"; exit 1; }
+	@new=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
+	if [ -n "$$new" ]; then echo "generate wrote files that are not committed:"; echo "$$new"; exit 1; fi
 
 natscli: ## Install the nats CLI into bin/ (from the Go module proxy)
 	@mkdir -p $(BIN)

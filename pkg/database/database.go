@@ -49,18 +49,3 @@ func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
-
-// IsRetryable reports whether err is a transient PostgreSQL condition
-// (serialization failure, deadlock, admin shutdown, connection loss) worth
-// another try.
-func IsRetryable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006":
-			return true
-		}
-		return false
-	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
-}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,7 +99,6 @@ type Check struct {
 type Server struct {
 	srv    *http.Server
 	ln     net.Listener
-	mu     sync.Mutex
 	checks []Check
 }
 
@@ -121,26 +119,15 @@ func NewServer(addr string, reg *prometheus.Registry, checks ...Check) (*Server,
 	return s, nil
 }
 
-// AddCheck adds a readiness check after construction (e.g. once the
-// consumer is bound).
-func (s *Server) AddCheck(c Check) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.checks = append(s.checks, c)
-}
-
 // Addr is the address actually listened on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	s.mu.Lock()
-	checks := append([]Check(nil), s.checks...)
-	s.mu.Unlock()
 	failed := false
 	var body []byte
-	for _, c := range checks {
+	for _, c := range s.checks {
 		if err := c.Fn(ctx); err != nil {
 			failed = true
 			body = fmt.Appendf(body, "%s: not ready: %v\n", c.Name, err)

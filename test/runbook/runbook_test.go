@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,6 +126,19 @@ func TestRunbook(t *testing.T) {
 	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM adm.locations WHERE tutorial_location_id IS NOT NULL`).Scan(&locations); err != nil || locations != len(ref.Locations) {
 		t.Fatalf("after the sync %d locations are linked, want %d (%v)", locations, len(ref.Locations), err)
 	}
+	// One stage, with options in the body.
+	wait = r.subscribe("sync.result.locations")
+	r.nats("pub", "sync.request.locations", `{"page_size": 200}`)
+	var stage struct {
+		Stage  string `json:"stage"`
+		Counts struct {
+			Unchanged int `json:"unchanged"`
+		} `json:"counts"`
+	}
+	body = wait()
+	if err := json.Unmarshal(body, &stage); err != nil || stage.Stage != "locations" || stage.Counts.Unchanged != len(ref.Locations) {
+		t.Fatalf("sync.result.locations: want the locations stage with %d unchanged: %v\n%s", len(ref.Locations), err, body)
+	}
 
 	// Runbook: hand a workbook to the importer.
 	path := filepath.Join(t.TempDir(), "season.xlsx")
@@ -145,6 +159,20 @@ func TestRunbook(t *testing.T) {
 	if err := json.Unmarshal(body, &imported); err != nil || imported.Summary.Imported != 4 || imported.Summary.Rejected != 0 {
 		t.Fatalf("import.result.season: want 4 imported, 0 rejected: %v\n%s", err, body)
 	}
+	// A dry run of the same workbook: nothing new, reported as duplicates.
+	wait = r.subscribe("import.result.check-1")
+	r.nats("pub", "import.request.check-1", `{"object": "season.xlsx", "dry_run": true}`)
+	var dry struct {
+		Summary struct {
+			DryRun     bool `json:"dry_run"`
+			Imported   int  `json:"imported_events"`
+			Duplicates int  `json:"duplicate_events"`
+		} `json:"summary"`
+	}
+	body = wait()
+	if err := json.Unmarshal(body, &dry); err != nil || !dry.Summary.DryRun || dry.Summary.Imported != 0 || dry.Summary.Duplicates != 4 {
+		t.Fatalf("import.result.check-1: want a dry run with 4 duplicates: %v\n%s", err, body)
+	}
 
 	// Runbook: check consumer lag once the admwriter has caught up.
 	if _, err := st.WaitDrained(ctx, 2*time.Minute, nil); err != nil {
@@ -162,6 +190,12 @@ func TestRunbook(t *testing.T) {
 	}
 	if info.NumPending != 0 || info.NumAckPending != 0 || info.Delivered.Stream < 4 {
 		t.Fatalf("consumer admwriter after drain: %+v", info)
+	}
+	if out := r.nats("consumer", "report", "TUTORIAL_EVENTS"); !strings.Contains(out, "admwriter") {
+		t.Fatalf("consumer report does not list admwriter:\n%s", out)
+	}
+	if out := r.nats("stream", "info", "TUTORIAL_EVENTS"); !strings.Contains(out, "tutorial.event.>") {
+		t.Fatalf("stream info does not show the stream's subjects:\n%s", out)
 	}
 
 	// Runbook: Administrate refuses an event; inspect the DLQ, fix the cause,
@@ -200,6 +234,14 @@ func TestRunbook(t *testing.T) {
 	if !strings.Contains(msg, "Admsync-Dlq-Reason") || !strings.Contains(msg, "tutorial.event.created") {
 		t.Fatalf("dead letter lacks its reason or original subject:\n%s", msg)
 	}
+	seq := itoa(dlq.State.FirstSeq)
+	out, err := st.Run(ctx, "admwriter", "dlq", "list")
+	if err != nil || !strings.Contains(out, "rejected") || !strings.Contains(out, fmt.Sprintf("%d dead letters", p.Failed)) {
+		t.Fatalf("admwriter dlq list: %v\n%s", err, out)
+	}
+	if out, err := st.Run(ctx, "admwriter", "dlq", "show", seq); err != nil || !strings.Contains(out, seq) {
+		t.Fatalf("admwriter dlq show %s: %v\n%s", seq, err, out)
+	}
 	st.Sim.UpdateFaults(func(f *admsim.Faults) { f.Disabled = nil })
 	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all"); err != nil {
 		t.Fatalf("admwriter dlq replay --all: %v\n%s", err, out)
@@ -221,6 +263,15 @@ func TestRunbook(t *testing.T) {
 	}
 	if tally.Created != p.Accepted || tally.Duplicated != 0 || tally.DLQ != 0 {
 		t.Fatalf("after replay: %+v", tally)
+	}
+
+	// Runbook: after an outage, status and retry; with everything done the
+	// retry has nothing to queue.
+	if out, err := st.Run(ctx, "admwriter", "status"); err != nil || !strings.Contains(out, "done") {
+		t.Fatalf("admwriter status: %v\n%s", err, out)
+	}
+	if out, err := st.Run(ctx, "admwriter", "retry", "--all"); err != nil || !strings.Contains(out, "queued 0 tutorial events") {
+		t.Fatalf("admwriter retry --all: %v\n%s", err, out)
 	}
 }
 

@@ -58,7 +58,7 @@ func New(t testing.TB) *DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	name, url, err := Create(ctx)
+	name, url, err := create(ctx)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
@@ -68,16 +68,16 @@ func New(t testing.TB) *DB {
 	}
 	t.Cleanup(func() {
 		pool.Close()
-		if err := Drop(context.Background(), name); err != nil {
+		if err := drop(context.Background(), name); err != nil {
 			t.Logf("dbtest: drop %s: %v", name, err)
 		}
 	})
 	return &DB{Pool: pool, URL: url, Name: name}
 }
 
-// Create clones the migrated template into a new database and returns its
-// name and URL. Callers outside tests (benchmarks, chaos runs) drop it with Drop.
-func Create(ctx context.Context) (name, dbURL string, err error) {
+// create clones the migrated template into a new database and returns its
+// name and URL.
+func create(ctx context.Context) (name, dbURL string, err error) {
 	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx) })
 	if templateErr != nil {
 		return "", "", templateErr
@@ -104,8 +104,8 @@ func Create(ctx context.Context) (name, dbURL string, err error) {
 	return name, withDatabase(ServerURL(), name), nil
 }
 
-// Drop removes a database made by Create.
-func Drop(ctx context.Context, name string) error {
+// drop removes a database made by create.
+func drop(ctx context.Context, name string) error {
 	admin, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		return err
