@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"admsync/pkg/administrate"
+	"admsync/pkg/messaging"
 )
 
 func TestClassify(t *testing.T) {
@@ -14,21 +15,24 @@ func TestClassify(t *testing.T) {
 	cases := []struct {
 		name       string
 		err        error
-		kind       Kind
+		permanent  bool
+		unknown    bool
 		retryAfter time.Duration
 	}{
-		{"429 with Retry-After", &administrate.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}, Transient, 3 * time.Second},
-		{"503", fmt.Errorf("wrapped: %w", &administrate.HTTPError{StatusCode: 503}), Transient, 0},
-		{"connection refused", &administrate.TransportError{Err: errors.New("refused")}, Transient, 0},
-		{"sent, then dropped", &administrate.OutcomeUnknownError{Err: &administrate.TransportError{Sent: true}}, OutcomeUnknown, 0},
-		{"validation", &administrate.MutationError{Errors: []administrate.FieldError{{Field: "end", Message: "End must be after start"}}}, Rejected, 0},
-		{"bad document", &administrate.GraphQLError{}, Rejected, 0},
-		{"no such event", administrate.ErrNotFound, Rejected, 0},
+		{"429 with Retry-After", &administrate.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}, false, false, 3 * time.Second},
+		{"503", fmt.Errorf("wrapped: %w", &administrate.HTTPError{StatusCode: 503}), false, false, 0},
+		{"connection refused", &administrate.TransportError{Err: errors.New("refused")}, false, false, 0},
+		{"sent, then dropped", &administrate.OutcomeUnknownError{Err: &administrate.TransportError{Sent: true}}, false, true, 0},
+		{"validation", &administrate.MutationError{Errors: []administrate.FieldError{{Field: "end", Message: "End must be after start"}}}, true, false, 0},
+		{"bad document", &administrate.GraphQLError{}, true, false, 0},
+		{"no such event", administrate.ErrNotFound, true, false, 0},
 	}
 	for _, c := range cases {
 		err := classify("op", c.err)
-		if kindOf(err) != c.kind || retryAfterOf(err) != c.retryAfter {
-			t.Errorf("%s: kind %v retry-after %v, want %v %v", c.name, kindOf(err), retryAfterOf(err), c.kind, c.retryAfter)
+		delay, _ := messaging.RetryDelay(err)
+		if messaging.IsPermanent(err) != c.permanent || outcomeUnknown(err) != c.unknown || delay != c.retryAfter {
+			t.Errorf("%s: permanent %v, outcome unknown %v, retry after %v; want %v %v %v", c.name,
+				messaging.IsPermanent(err), outcomeUnknown(err), delay, c.permanent, c.unknown, c.retryAfter)
 		}
 		if !errors.Is(err, c.err) {
 			t.Errorf("%s: the original error is not wrapped", c.name)
@@ -36,8 +40,5 @@ func TestClassify(t *testing.T) {
 	}
 	if classify("op", nil) != nil {
 		t.Error("classify(nil) must be nil")
-	}
-	if kindOf(errors.New("database down")) != Transient {
-		t.Error("unclassified errors must count as transient")
 	}
 }
