@@ -43,6 +43,17 @@ func RetryAfter(err error, d time.Duration) error {
 	return &retryAfterError{err: err, delay: d}
 }
 
+// Malformed marks a message whose body or subject cannot be read (bad
+// JSON, a missing field, an unknown stage). Every service treats it the
+// same way: dead-lettered at once with the reason "malformed message: …",
+// since the producer must be fixed and the message replayed.
+func Malformed(err error) error {
+	if err == nil {
+		err = errors.New("unreadable message")
+	}
+	return Permanent(fmt.Errorf("malformed message: %w", err))
+}
+
 // IsPermanent reports whether err (or anything it wraps) was marked Permanent.
 func IsPermanent(err error) bool {
 	var p *permanentError

@@ -46,7 +46,16 @@ type RunnerOptions struct {
 	DrainTimeout time.Duration
 	// AckTimeout bounds DoubleAck and the dead-letter publish (default 10s).
 	AckTimeout time.Duration
-	Logger     *slog.Logger
+	// OnDeadLetter, if set, is called right before a message is
+	// dead-lettered, with the reason and the handler's error: a service
+	// records its own state there (the admwriter marks its bridge row
+	// failed), whichever way the message got there: a permanent error, the
+	// last allowed delivery, a panic. It runs first so a crash cannot leave
+	// a dead letter whose state says otherwise; should the DLQ publish fail,
+	// the message is redelivered and handled again, so the state it records
+	// must be one a later delivery can reopen. It runs under AckTimeout.
+	OnDeadLetter func(ctx context.Context, msg jetstream.Msg, reason string, err error)
+	Logger       *slog.Logger
 	// Registerer receives admsync_messages_handled_total and
 	// admsync_handler_duration_seconds; nil disables metrics.
 	Registerer prometheus.Registerer
@@ -274,6 +283,9 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg, policy Policy, h
 		}
 	case ActionDeadLetter:
 		log.Error("dead-lettering message", "reason", d.Reason, "error", herr)
+		if r.opts.OnDeadLetter != nil {
+			r.opts.OnDeadLetter(actx, msg, d.Reason, herr)
+		}
 		if err := deadLetter(actx, r.js, msg, meta, d.Reason); err != nil {
 			// Not in the DLQ, so keep it in the stream: retry later.
 			log.Error("dead-lettering failed; will retry", "error", err)

@@ -355,3 +355,63 @@ func TestRunnerDrainTimeoutCancelsHandlers(t *testing.T) {
 		t.Fatalf("DLQ has %d messages, want 0", n)
 	}
 }
+
+// OnDeadLetter is called once per dead letter, whichever way the message got
+// there (malformed, last delivery, panic), with the reason the DLQ records
+// and the handler's error; never for a message that is retried or acked.
+func TestRunnerOnDeadLetterSeesEveryDeadLetter(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil) // MaxDeliver 3
+	type call struct {
+		body, reason string
+		err          error
+	}
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	b.run(t, messaging.RunnerOptions{
+		Handler: func(_ context.Context, msg jetstream.Msg) error {
+			switch string(msg.Data()) {
+			case "malformed":
+				return messaging.Malformed(errors.New("tutorial_event_id missing"))
+			case "transient":
+				return errors.New("upstream 503")
+			case "panic":
+				panic("kaboom")
+			}
+			return nil
+		},
+		OnDeadLetter: func(_ context.Context, msg jetstream.Msg, reason string, err error) {
+			mu.Lock()
+			calls = append(calls, call{string(msg.Data()), reason, err})
+			mu.Unlock()
+		},
+	})
+	for _, body := range []string{"ok", "malformed", "transient", "panic"} {
+		b.publish(t, messaging.SubjectTutorialEventCreated, "odl-"+body, []byte(body), nil)
+	}
+	waitFor(t, "three dead letters", func() bool { return handledTotal(t, b, "dead_letter") == 3 })
+	waitFor(t, "one ack", func() bool { return handledTotal(t, b, "ack") == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	got := map[string]call{}
+	for _, c := range calls {
+		if _, dup := got[c.body]; dup {
+			t.Errorf("OnDeadLetter called twice for %q", c.body)
+		}
+		got[c.body] = c
+	}
+	if len(got) != 3 {
+		t.Fatalf("OnDeadLetter calls = %+v, want malformed, transient and panic", calls)
+	}
+	if c := got["malformed"]; c.reason != "permanent error: malformed message: tutorial_event_id missing" || !messaging.IsPermanent(c.err) {
+		t.Errorf("malformed: reason %q, err %v", c.reason, c.err)
+	}
+	if c := got["transient"]; !strings.Contains(c.reason, "max deliveries reached (3)") || c.err == nil || c.err.Error() != "upstream 503" {
+		t.Errorf("transient: reason %q, err %v", c.reason, c.err)
+	}
+	if c := got["panic"]; c.reason != "panic: kaboom" {
+		t.Errorf("panic: reason %q", c.reason)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,8 +49,44 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// newRelay builds a relay with test-sized intervals.
-func (e *env) newRelay(t *testing.T, opts RelayOptions) *Relay {
+// probe is the tests' Hook: it counts the relay's steps and can crash it
+// after a chosen row's PubAck.
+type probe struct {
+	cycles       atomic.Uint64 // completed drain passes while active
+	duplicates   atomic.Uint64 // PubAcks that reported a duplicate
+	lockAttempts atomic.Uint64 // pg_try_advisory_lock calls
+	active       atomic.Bool   // won the advisory lock
+	crashAfter   func(id uuid.UUID) error
+}
+
+func (p *probe) LockTried(locked bool) {
+	p.lockAttempts.Add(1)
+	if locked {
+		p.active.Store(true)
+	}
+}
+
+func (p *probe) Drained() { p.cycles.Add(1) }
+
+func (p *probe) Published(_ context.Context, id uuid.UUID, duplicate bool) error {
+	if duplicate {
+		p.duplicates.Add(1)
+	}
+	if p.crashAfter != nil {
+		return p.crashAfter(id)
+	}
+	return nil
+}
+
+// testRelay is a relay with its probe.
+type testRelay struct {
+	*Relay
+	*probe
+}
+
+// newRelay builds a relay with test-sized intervals and a probe (the one
+// in opts.Hook, if set).
+func (e *env) newRelay(t *testing.T, opts RelayOptions) *testRelay {
 	t.Helper()
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 20 * time.Millisecond
@@ -69,15 +106,20 @@ func (e *env) newRelay(t *testing.T, opts RelayOptions) *Relay {
 	if opts.Registerer == nil {
 		opts.Registerer = e.reg
 	}
+	p, _ := opts.Hook.(*probe)
+	if p == nil {
+		p = &probe{}
+	}
+	opts.Hook = p
 	r, err := NewRelay(e.db.Pool, e.js, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return &testRelay{Relay: r, probe: p}
 }
 
 // start runs r until the returned stop is called (or t ends).
-func start(t *testing.T, r *Relay) (stop func() error) {
+func start(t *testing.T, r *testRelay) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -101,7 +143,7 @@ func start(t *testing.T, r *Relay) (stop func() error) {
 
 // waitCycles waits until r has finished n more drain passes, so that at
 // least one whole pass started after the caller's last change.
-func waitCycles(t *testing.T, r *Relay, n uint64) {
+func waitCycles(t *testing.T, r *testRelay, n uint64) {
 	t.Helper()
 	target := r.cycles.Load() + n
 	waitFor(t, "relay drain passes", func() bool { return r.cycles.Load() >= target })

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,11 +44,29 @@ type RelayOptions struct {
 	LockKey    int64
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	// AfterPublish is a failpoint for fault-injection tests: it runs after a
-	// row's PubAck and before the row is marked sent. A non-nil error makes
-	// Run return it at once, as if the process had died in that window.
-	AfterPublish func(ctx context.Context, id uuid.UUID) error
+	// Hook observes the relay's steps; only tests set it.
+	Hook Hook
 }
+
+// Hook observes a relay at its steps, so tests can wait for them and
+// simulate a crash; production leaves RelayOptions.Hook nil.
+type Hook interface {
+	// LockTried follows every pg_try_advisory_lock with its answer.
+	LockTried(locked bool)
+	// Drained follows every drain pass of the active relay.
+	Drained()
+	// Published runs after a row's PubAck (duplicate: the stream already
+	// had it) and before the row is marked sent. A non-nil error makes Run
+	// return it at once, as if the process had died in that window.
+	Published(ctx context.Context, id uuid.UUID, duplicate bool) error
+}
+
+// noHook is the production Hook.
+type noHook struct{}
+
+func (noHook) LockTried(bool)                                   {}
+func (noHook) Drained()                                         {}
+func (noHook) Published(context.Context, uuid.UUID, bool) error { return nil }
 
 // Relay publishes committed outbox rows to JetStream.
 type Relay struct {
@@ -58,12 +75,6 @@ type Relay struct {
 	opts    RelayOptions
 	logger  *slog.Logger
 	metrics *metrics
-
-	// Observed by the package's tests.
-	cycles       atomic.Uint64 // completed drain passes while active
-	duplicates   atomic.Uint64 // PubAcks that reported a duplicate
-	lockAttempts atomic.Uint64 // pg_try_advisory_lock calls
-	active       atomic.Bool   // holds the advisory lock
 }
 
 // NewRelay prepares a relay; Run starts it. pool supplies the connection
@@ -91,6 +102,9 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, opts RelayOptions) (*R
 	if opts.LockKey == 0 {
 		opts.LockKey = DefaultLockKey
 	}
+	if opts.Hook == nil {
+		opts.Hook = noHook{}
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -102,7 +116,7 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, opts RelayOptions) (*R
 	return &Relay{pool: pool, js: js, opts: opts, logger: logger.With("component", "outbox-relay"), metrics: m}, nil
 }
 
-// failpointError is the AfterPublish hook's simulated crash.
+// failpointError is the Published hook's simulated crash.
 type failpointError struct {
 	id  uuid.UUID
 	err error
@@ -126,7 +140,7 @@ func (e *publishError) Unwrap() error { return e.err }
 
 // Run publishes until ctx is cancelled, reconnecting to PostgreSQL as
 // needed; it returns nil then. It returns early only with the error of the
-// AfterPublish failpoint.
+// Hook's Published step.
 func (r *Relay) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
@@ -206,8 +220,9 @@ func (r *Relay) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	active := false
 	defer func() {
-		if r.active.Swap(false) {
+		if active {
 			r.logger.Info("outbox relay no longer active")
 		}
 		closeConn(conn)
@@ -228,7 +243,7 @@ func (r *Relay) session(ctx context.Context) error {
 			return nil
 		}
 	}
-	r.active.Store(true)
+	active = true
 	r.logger.Info("outbox relay active")
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return fmt.Errorf("outbox relay: listen: %w", err)
@@ -241,7 +256,7 @@ func (r *Relay) session(ctx context.Context) error {
 			r.logger.Debug("outbox rows published", "rows", n)
 		}
 		r.refreshGauges(ctx, conn)
-		r.cycles.Add(1)
+		r.opts.Hook.Drained()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -327,13 +342,10 @@ func (r *Relay) publish(ctx context.Context, conn *pgx.Conn, row outboxRow) erro
 	if ack.Duplicate {
 		// Expected after a crash between PubAck and mark: the stream kept
 		// the first copy, this one was dropped.
-		r.duplicates.Add(1)
 		r.logger.Info("outbox row already in stream; marking it sent", "id", row.ID, "stream", ack.Stream, "seq", ack.Sequence)
 	}
-	if r.opts.AfterPublish != nil {
-		if err := r.opts.AfterPublish(ctx, row.ID); err != nil {
-			return &failpointError{id: row.ID, err: err}
-		}
+	if err := r.opts.Hook.Published(ctx, row.ID, ack.Duplicate); err != nil {
+		return &failpointError{id: row.ID, err: err}
 	}
 	// The PubAck is in hand: mark the row even if shutdown has begun, since
 	// an unmarked row would be published again.
@@ -431,11 +443,12 @@ func (r *Relay) connect(ctx context.Context) (*pgx.Conn, error) {
 }
 
 func (r *Relay) tryLock(ctx context.Context, conn *pgx.Conn) (bool, error) {
-	r.lockAttempts.Add(1)
 	var locked bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, r.opts.LockKey).Scan(&locked); err != nil {
+		r.opts.Hook.LockTried(false)
 		return false, fmt.Errorf("outbox relay: try advisory lock: %w", err)
 	}
+	r.opts.Hook.LockTried(locked)
 	return locked, nil
 }
 

@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -113,12 +112,12 @@ func TestRelayCrashBetweenPubAckAndMark(t *testing.T) {
 	e := newEnv(t)
 	ids := e.enqueueCommitted(t, 5)
 	crash := errors.New("simulated crash after PubAck")
-	r1 := e.newRelay(t, RelayOptions{AfterPublish: func(_ context.Context, id uuid.UUID) error {
+	r1 := e.newRelay(t, RelayOptions{Hook: &probe{crashAfter: func(id uuid.UUID) error {
 		if id == ids[2] {
 			return crash
 		}
 		return nil
-	}})
+	}}})
 	if err := r1.Run(ctxFor(t)); !errors.Is(err, crash) {
 		t.Fatalf("Run = %v, want the failpoint error", err)
 	}

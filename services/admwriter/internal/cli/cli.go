@@ -6,7 +6,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,17 +72,15 @@ succeeds, so an outage does not use up deliveries. Validation errors and
 missing bridges are dead-lettered with the reason.
 
 Serves /metrics, /livez and /readyz on METRICS_ADDR. On SIGINT/SIGTERM it stops
-fetching and waits up to --drain-timeout for events in flight.
-
-ADMWRITER_CRASH_AT=after_create|before_bridge_commit|before_ack makes the
-process exit with status 137 at that point (fault-injection tests only).`,
+fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if workers < 1 {
 				return service.Usagef("--workers must be at least 1")
 			}
-			if v := os.Getenv(failpoint.EnvVar); v != "" && !failpoint.Valid(v) {
-				return service.Usagef("%s=%q: want after_create, before_bridge_commit or before_ack", failpoint.EnvVar, v)
+			crash, err := failpoint.FromEnv()
+			if err != nil {
+				return service.UsageError{Err: err}
 			}
 			e, err := env()
 			if err != nil {
@@ -114,7 +111,7 @@ process exit with status 137 at that point (fault-injection tests only).`,
 			return serve.Run(ctx, serve.Options{
 				Pool: pool, JS: js, API: api, Logger: e.Logger, Registry: e.Registry,
 				Workers: workers, Plan: plan.Options{TaxTypeID: taxType},
-				Failpoint: failpoint.FromEnv(), DrainTimeout: drainTimeout,
+				Failpoint: crash, DrainTimeout: drainTimeout,
 			})
 		},
 	}

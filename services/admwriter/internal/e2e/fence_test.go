@@ -31,7 +31,7 @@ func TestStaleWorkerDoesNotSendCreate(t *testing.T) {
 	if _, err := c.ListLocations(b.ctx); err != nil { // spend the budget: the create will wait
 		t.Fatal(err)
 	}
-	w := &writer.Writer{Pool: b.db.Pool, API: writer.NewClient(c), Metrics: writer.NewMetrics(prometheus.NewRegistry()), Logger: testLogger(), Lease: time.Minute, MaxDeliver: 5}
+	w := &writer.Writer{Pool: b.db.Pool, API: writer.NewClient(c), Metrics: writer.NewMetrics(prometheus.NewRegistry()), Logger: testLogger(), Lease: time.Minute}
 
 	go func() {
 		// While the create waits for the budget, another worker takes over.

@@ -23,9 +23,14 @@ import (
 
 const childEnv = "ADMWRITER_E2E_CHILD"
 
+// crashEnv names the failpoint at which the child process exits with status
+// 137, as kill -9 would. The child sets its own hook (what the build tag
+// "failpoints" does for the binary), so these tests need no tag.
+const crashEnv = "ADMWRITER_E2E_CRASH_AT"
+
 // TestMain lets the test binary act as an admwriter process for the
-// crash tests: with ADMWRITER_E2E_CHILD set it runs the consumer (with the
-// ADMWRITER_CRASH_AT failpoint) instead of the tests.
+// crash tests: with ADMWRITER_E2E_CHILD set it runs the consumer (crashing
+// at the point named by ADMWRITER_E2E_CRASH_AT) instead of the tests.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(childMain())
@@ -65,14 +70,24 @@ func childMain() int {
 	}
 	spec := testConsumer(2*time.Second, 5)
 	err = serve.Run(ctx, serve.Options{Pool: pool, JS: js, API: writer.NewClient(c), Logger: testLogger(),
-		Workers: 1, Consumer: &spec, Failpoint: failpoint.FromEnv(), FetchWait: 200 * time.Millisecond})
+		Workers: 1, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond})
 	if err != nil {
 		return fail(err)
 	}
 	return 0
 }
 
-// A real admwriter process is killed by ADMWRITER_CRASH_AT right after the
+// exitAt is a failpoint hook that ends the process at point.
+func exitAt(point string) failpoint.Func {
+	return func(p string) error {
+		if p == point {
+			os.Exit(137)
+		}
+		return nil
+	}
+}
+
+// A real admwriter process is killed by its failpoint right after the
 // create (exit status 137, nothing written, nothing acked); a restarted
 // consumer finishes the event without creating it again.
 func TestProcessKilledAfterCreate(t *testing.T) {
@@ -86,7 +101,7 @@ func TestProcessKilledAfterCreate(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		childEnv+"=1",
-		failpoint.EnvVar+"="+failpoint.AfterCreate,
+		crashEnv+"="+failpoint.AfterCreate,
 		"DATABASE_URL="+b.db.URL,
 		"NATS_URL="+b.nats.URL(),
 		"ADMINISTRATE_API_URL="+b.sim.APIURL,

@@ -1,14 +1,16 @@
 // Package failpoint lets chaos tests stop the admwriter at the exact lines
 // where a crash is most dangerous. Random kills rarely land in the few
 // milliseconds between an Administrate create and the bridge commit, so the
-// tests name the point instead: ADMWRITER_CRASH_AT=after_create makes the
-// process exit with status 137 (what kill -9 reports) right there.
+// tests name the point instead.
+//
+// The writer calls its Failpoint hook (nil in production) at each point.
+// Reading the points from the environment and exiting the process there is
+// compiled only with the build tag "failpoints" (env.go), which the chaos
+// runs use (scripts/chaos.sh): the shipped binary cannot be made to crash on
+// purpose.
 package failpoint
 
-import (
-	"os"
-	"strings"
-)
+import "strings"
 
 // The points the writer passes through, in order.
 const (
@@ -22,33 +24,9 @@ const (
 	BeforeAck = "before_ack"
 )
 
-// EnvVar names the environment variable read by FromEnv.
-const EnvVar = "ADMWRITER_CRASH_AT"
-
 // Func is called at every point; a non-nil error aborts the handler as a
 // crash would (no further writes, no release of the claim).
 type Func func(point string) error
-
-// FromEnv returns the failpoint configured by ADMWRITER_CRASH_AT (a comma
-// separated list), or nil when none is set. The returned func never returns
-// at a listed point: it exits the process with status 137.
-func FromEnv() Func {
-	v := strings.TrimSpace(os.Getenv(EnvVar))
-	if v == "" {
-		return nil
-	}
-	points := map[string]bool{}
-	for _, p := range strings.Split(v, ",") {
-		points[strings.TrimSpace(p)] = true
-	}
-	return func(point string) error {
-		if points[point] {
-			// Deliberately abrupt: no deferred cleanup, no flush, no ack.
-			os.Exit(137)
-		}
-		return nil
-	}
-}
 
 // Valid reports whether v (one point or a comma separated list) names
 // only known points.

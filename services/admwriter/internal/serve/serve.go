@@ -87,12 +87,13 @@ func Run(ctx context.Context, o Options) error {
 	br := breaker.New(bcfg)
 	w := &writer.Writer{
 		Pool: o.Pool, API: o.API, JS: o.JS, Breaker: br, Metrics: m, Logger: log,
-		Options: o.Plan, Lease: lease, MaxDeliver: spec.Config.MaxDeliver, Failpoint: o.Failpoint,
+		Options: o.Plan, Lease: lease, Failpoint: o.Failpoint,
 	}
 	runner, err := messaging.NewRunner(o.JS, messaging.RunnerOptions{
-		Consumer: spec,
-		Handler:  w.Handle,
-		Workers:  o.Workers,
+		Consumer:     spec,
+		Handler:      w.Handle,
+		OnDeadLetter: w.OnDeadLetter,
+		Workers:      o.Workers,
 		// While the breaker is open nothing is fetched, so an outage burns no deliveries.
 		Gate:         func(ctx context.Context) error { return br.Wait(ctx, o.API.Probe) },
 		FetchWait:    o.FetchWait,

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"admsync/pkg/administrate"
+	"admsync/pkg/messaging"
 )
 
 // API is the part of Administrate the writer calls. The production
@@ -41,55 +41,36 @@ type Created struct {
 	Complete   bool
 }
 
-// Kind classifies an Administrate failure for the failure policy.
-type Kind int
+// Errors of API calls follow pkg/messaging's taxonomy, so the writer and
+// the runner read them the same way:
+//   - messaging.IsPermanent: Administrate refused the request (validation,
+//     an unknown id, a document it rejects); retrying cannot help.
+//   - messaging.RetryDelay: Administrate asked to come back later (429 with
+//     Retry-After).
+//   - errors.Is(err, administrate.ErrOutcomeUnknown): a mutation was sent
+//     and may have been applied; reconcile before trying again.
+//   - anything else is transient (timeout, connection, 5xx) and feeds the
+//     circuit breaker.
 
-const (
-	// Transient: timeout, connection error, 429, 5xx. Retry later; feeds the breaker.
-	Transient Kind = iota
-	// OutcomeUnknown: a mutation was sent and may have been applied.
-	OutcomeUnknown
-	// Rejected: Administrate answered with a validation error. Permanent.
-	Rejected
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Transient:
-		return "transient"
-	case OutcomeUnknown:
-		return "outcome unknown"
-	default:
-		return "rejected"
+// classify wraps an Administrate error of op in those terms.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
 	}
-}
-
-// APIError is an Administrate failure with its class.
-type APIError struct {
-	Kind Kind
-	Op   string
-	// RetryAfter is Administrate's Retry-After, when it sent one.
-	RetryAfter time.Duration
-	Err        error
-}
-
-func (e *APIError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Op, e.Kind, e.Err) }
-func (e *APIError) Unwrap() error { return e.Err }
-
-// kindOf returns err's class; errors that are not *APIError (context
-// cancellation, programming errors) count as transient.
-func kindOf(err error) Kind {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Kind
+	err = fmt.Errorf("%s: %w", op, err)
+	var (
+		me *administrate.MutationError
+		ge *administrate.GraphQLError
+		he *administrate.HTTPError
+	)
+	switch {
+	case errors.As(err, &me), errors.As(err, &ge), errors.Is(err, administrate.ErrNotFound):
+		return messaging.Permanent(err)
+	case errors.As(err, &he) && he.RetryAfter > 0:
+		return messaging.RetryAfter(err, he.RetryAfter)
 	}
-	return Transient
+	return err
 }
 
-func retryAfterOf(err error) time.Duration {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.RetryAfter
-	}
-	return 0
-}
+// outcomeUnknown reports whether a mutation may have been applied.
+func outcomeUnknown(err error) bool { return errors.Is(err, administrate.ErrOutcomeUnknown) }

@@ -8,6 +8,7 @@ import (
 	"github.com/Khan/genqlient/graphql"
 
 	"admsync/pkg/administrate"
+	"admsync/pkg/messaging"
 )
 
 // sessionsPage is how many sessions a create asks back in its response; a
@@ -22,31 +23,6 @@ type Client struct {
 
 // NewClient wraps an administrate client.
 func NewClient(c *administrate.Client) *Client { return &Client{GQL: c.GraphQL()} }
-
-// classify maps pkg/administrate's error taxonomy onto the writer's.
-func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var (
-		me *administrate.MutationError
-		ge *administrate.GraphQLError
-		he *administrate.HTTPError
-	)
-	ae := &APIError{Op: op, Err: err, Kind: Transient}
-	switch {
-	case errors.Is(err, administrate.ErrOutcomeUnknown):
-		ae.Kind = OutcomeUnknown
-	case errors.As(err, &me), errors.As(err, &ge):
-		ae.Kind = Rejected
-	case errors.Is(err, administrate.ErrNotFound):
-		ae.Kind = Rejected
-	}
-	if errors.As(err, &he) {
-		ae.RetryAfter = he.RetryAfter
-	}
-	return ae
-}
 
 type fieldErr interface {
 	GetLabel() string
@@ -222,7 +198,7 @@ func (c *Client) EventSessions(ctx context.Context, eventID string) ([]string, e
 // Probe asks for one event: the cheapest read that proves Administrate answers.
 func (c *Client) Probe(ctx context.Context) error {
 	_, err := administrate.Events(ctx, c.GQL, nil, 1, 0)
-	if err != nil && kindOf(classify("probe", err)) == Rejected {
+	if err != nil && messaging.IsPermanent(classify("probe", err)) {
 		// Administrate answered; the breaker only cares that it is up.
 		return nil
 	}

@@ -72,9 +72,6 @@ type Writer struct {
 	Options plan.Options
 	// Lease is how long a claim survives without a heartbeat (default 60s).
 	Lease time.Duration
-	// MaxDeliver is the consumer's limit, so the last failing delivery
-	// marks the bridge failed before the runner dead-letters it.
-	MaxDeliver int
 	// Failpoint, if set, is called at the failpoint package's points.
 	Failpoint failpoint.Func
 }
@@ -87,14 +84,15 @@ func (w *Writer) store() *bridge.Store {
 	return &bridge.Store{Pool: w.Pool, Lease: lease}
 }
 
-// permanent marks a failure that must be dead-lettered.
-type permanent struct {
-	err           error
-	sessionErrors map[string]string
+// sessionsError is an event created in Administrate whose sessions were
+// (partly) refused; byDay names them in adm.event.failed.
+type sessionsError struct {
+	err   error
+	byDay map[string]string
 }
 
-func (p *permanent) Error() string { return p.err.Error() }
-func (p *permanent) Unwrap() error { return p.err }
+func (e *sessionsError) Error() string { return e.err.Error() }
+func (e *sessionsError) Unwrap() error { return e.err }
 
 // errCrashed is what an in-process failpoint returns: the handler stops as
 // if the process had died (no bridge write, no release).
@@ -107,7 +105,7 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 		if err == nil {
 			err = errors.New("tutorial_event_id missing")
 		}
-		return messaging.Permanent(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
+		return messaging.Malformed(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
 	}
 	delivered := uint64(1)
 	if meta, err := msg.Metadata(); err == nil {
@@ -126,8 +124,6 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 	claim, err := st.Claim(ctx, p.TutorialEventID)
 	switch {
 	case errors.Is(err, bridge.ErrNoEvent):
-		w.publishFailed(ctx, Failed{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID, Reason: err.Error()})
-		w.Metrics.Events.WithLabelValues("failed").Inc()
 		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
 	case errors.Is(err, bridge.ErrBusy):
 		log.Info("event claimed by another worker; retrying after its lease")
@@ -171,16 +167,17 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 		err = fmt.Errorf("%w: %w", bridge.ErrFenced, err)
 	}
 	w.Metrics.Duration.Observe(time.Since(start).Seconds())
-	return w.settle(ctx, a, err, delivered)
+	return w.settle(ctx, a, err)
 }
 
-// settle applies the failure policy to an attempt's result.
-func (w *Writer) settle(ctx context.Context, a *attempt, err error, delivered uint64) error {
+// settle applies the failure policy to an attempt's result. Whether a
+// failure is retried or dead-lettered is the runner's decision (it knows
+// the consumer's MaxDeliver); a dead letter reaches OnDeadLetter.
+func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 	log, st, claim := a.log, a.st, a.claim
 	// Bookkeeping must happen even when shutdown cancelled ctx.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var perm *permanent
 	switch {
 	case err == nil:
 		w.Metrics.Events.WithLabelValues("linked").Inc()
@@ -197,36 +194,46 @@ func (w *Writer) settle(ctx context.Context, a *attempt, err error, delivered ui
 		// Another worker owns the event now; come back to see it done.
 		log.Warn("claim lost to another worker; stopping", "error", err)
 		return messaging.RetryAfter(err, st.Lease/2)
-	case errors.As(err, &perm):
-		reason := perm.Error()
-		if ferr := st.Fail(bctx, claim, reason); ferr != nil {
-			log.Error("could not mark the bridge failed", "error", ferr)
-		}
-		w.publishFailed(bctx, Failed{TutorialEventID: claim.TutorialEventID, ImportRunID: a.payload.ImportRunID, Reason: reason,
-			ExternalID: claim.ExternalID, SessionErrors: perm.sessionErrors, Attempts: claim.Attempts})
-		w.Metrics.Events.WithLabelValues("failed").Inc()
-		log.Error("event failed permanently; dead-lettering", "reason", reason, "external_id", claim.ExternalID)
-		return messaging.Permanent(err)
 	}
-	// Transient.
-	if w.MaxDeliver > 0 && delivered >= uint64(w.MaxDeliver) {
-		reason := fmt.Sprintf("gave up after %d deliveries: %v", delivered, err)
-		if ferr := st.Fail(bctx, claim, reason); ferr != nil {
-			log.Error("could not mark the bridge failed", "error", ferr)
-		}
-		w.publishFailed(bctx, Failed{TutorialEventID: claim.TutorialEventID, ImportRunID: a.payload.ImportRunID, Reason: reason,
-			ExternalID: claim.ExternalID, Attempts: claim.Attempts})
-		w.Metrics.Events.WithLabelValues("failed").Inc()
-		return err // the runner dead-letters the last delivery
-	}
+	// Give the claim up, keeping the state, so the next delivery resumes
+	// where this one stopped; a dead-lettered event is marked failed by
+	// OnDeadLetter.
 	if rerr := st.Release(bctx, claim, err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
 		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
 	}
-	log.Warn("transient failure; will retry", "error", err, "kind", kindOf(err).String())
-	if d := retryAfterOf(err); d > 0 {
-		return messaging.RetryAfter(err, d)
+	if messaging.IsPermanent(err) {
+		log.Error("event failed permanently", "error", err, "external_id", claim.ExternalID)
+	} else {
+		log.Warn("transient failure", "error", err, "outcome_unknown", outcomeUnknown(err))
 	}
 	return err
+}
+
+// OnDeadLetter is the runner's hook for a tutorial.event.created message it
+// is about to dead-letter, however it got there (a permanent failure, the
+// last allowed delivery, a panic): the bridge row is marked failed with the
+// reason and adm.event.failed is published. A message whose payload cannot
+// be read names no event; the dead letter alone records it.
+func (w *Writer) OnDeadLetter(ctx context.Context, msg jetstream.Msg, reason string, herr error) {
+	var p Payload
+	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
+		return
+	}
+	log := w.logger().With("tutorial_event_id", p.TutorialEventID)
+	f := Failed{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID, Reason: reason}
+	row, err := w.store().Abandon(ctx, p.TutorialEventID, reason)
+	if err != nil {
+		log.Error("could not mark the bridge failed", "error", err)
+	}
+	if row != nil {
+		f.ExternalID, f.Attempts = row.ExternalID, row.Attempts
+	}
+	var se *sessionsError
+	if errors.As(herr, &se) {
+		f.SessionErrors = se.byDay
+	}
+	w.publishFailed(ctx, f)
+	w.Metrics.Events.WithLabelValues("failed").Inc()
 }
 
 func (w *Writer) logger() *slog.Logger {
@@ -253,7 +260,7 @@ func (a *attempt) call(fn func() error) error {
 	err := fn()
 	if a.w.Breaker != nil {
 		switch {
-		case err == nil, kindOf(err) == Rejected:
+		case err == nil, messaging.IsPermanent(err):
 			a.w.Breaker.Success()
 		case errors.Is(err, context.Canceled), errors.Is(err, bridge.ErrFenced):
 			// Not Administrate's fault.
@@ -279,14 +286,14 @@ func (a *attempt) run(ctx context.Context) error {
 	w, st, c := a.w, a.st, a.claim
 	ev, err := Load(ctx, w.Pool, c.TutorialEventID)
 	if errors.Is(err, ErrNotImported) {
-		return &permanent{err: fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err)}
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err))
 	}
 	if err != nil {
 		return fmt.Errorf("load tutorial event %d: %w", c.TutorialEventID, err)
 	}
 	p, err := plan.Build(ev, w.Options)
 	if err != nil {
-		return &permanent{err: err}
+		return messaging.Permanent(err)
 	}
 
 	// 1. Find or create the Administrate event.
@@ -310,7 +317,7 @@ func (a *attempt) run(ctx context.Context) error {
 			return err
 		}
 		created, err := a.create(ctx, p)
-		if kindOf(err) == OutcomeUnknown {
+		if outcomeUnknown(err) {
 			// The create may have been applied: only Administrate can tell.
 			a.log.Warn("create outcome unknown; reconciling", "error", err)
 			id, rerr := a.reconcile(ctx, p)
@@ -324,14 +331,14 @@ func (a *attempt) run(ctx context.Context) error {
 			created, err = Created{EventID: id}, nil
 		}
 		if err != nil {
-			if kindOf(err) == Rejected {
+			if messaging.IsPermanent(err) {
 				if created.EventID != "" {
 					// Administrate created it despite the errors: keep the id.
 					if serr := st.Created(ctx, c, created.EventID); serr != nil {
 						return serr
 					}
 				}
-				return &permanent{err: fmt.Errorf("%s rejected %q: %w", p.Create(), p.Title, err)}
+				return fmt.Errorf("%s rejected %q: %w", p.Create(), p.Title, err)
 			}
 			return err
 		}
@@ -362,7 +369,7 @@ func (a *attempt) run(ctx context.Context) error {
 				}
 			}
 			if byDay, err = p.Assign(sessionIDs); err != nil {
-				return &permanent{err: err}
+				return messaging.Permanent(err)
 			}
 		}
 		for _, s := range p.Sessions {
@@ -372,7 +379,7 @@ func (a *attempt) run(ctx context.Context) error {
 				sid = byDay[s.Day]
 				err := a.call(func() error { return w.API.UpdateSession(ctx, sid, s.Update) })
 				if err != nil {
-					if kindOf(err) == Rejected {
+					if messaging.IsPermanent(err) {
 						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
 						a.log.Error("session update rejected", "day", s.Day, "session_id", sid, "error", err)
 						continue
@@ -389,7 +396,7 @@ func (a *attempt) run(ctx context.Context) error {
 			if !done.StaffDone {
 				err := a.call(func() error { return w.API.AddSessionStaff(ctx, sid, s.InstructorIDs) })
 				if err != nil {
-					if kindOf(err) == Rejected {
+					if messaging.IsPermanent(err) {
 						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
 						a.log.Error("session staff rejected", "day", s.Day, "session_id", sid, "error", err)
 						continue
@@ -410,11 +417,11 @@ func (a *attempt) run(ctx context.Context) error {
 				days = append(days, fmt.Sprintf("Day %d: %s", s.Day, msg))
 			}
 		}
-		return &permanent{
+		return messaging.Permanent(&sessionsError{
 			err: fmt.Errorf("event %s was created but %d session(s) failed: %s",
 				c.ExternalID, len(sessionErrors), strings.Join(days, "; ")),
-			sessionErrors: sessionErrors,
-		}
+			byDay: sessionErrors,
+		})
 	}
 
 	// 3. Event administrators (done last, so a session retry does not repeat them).
@@ -445,16 +452,14 @@ func (a *attempt) run(ctx context.Context) error {
 // the same event again.
 func linkErr(err error) error {
 	if errors.Is(err, bridge.ErrLinkedElsewhere) {
-		return &permanent{err: err}
+		return messaging.Permanent(err)
 	}
 	return err
 }
 
-// classify turns a non-create call's error into the policy's terms.
+// classify names what a non-create call was doing; the error keeps its
+// class (a rejection stays permanent).
 func (a *attempt) classify(err error, what string) error {
-	if kindOf(err) == Rejected {
-		return &permanent{err: fmt.Errorf("%s: %w", what, err)}
-	}
 	// Outcome unknown on an update or addStaff is safe to retry: both are
 	// idempotent (addStaff's "already staff" counts as done).
 	return fmt.Errorf("%s: %w", what, err)
@@ -479,7 +484,7 @@ func (a *attempt) create(ctx context.Context, p *plan.Plan) (Created, error) {
 		return err
 	})
 	if err == nil && out.EventID == "" {
-		return out, &APIError{Kind: Rejected, Op: p.Create(), Err: errors.New("no event in the response")}
+		return out, messaging.Permanent(fmt.Errorf("%s: no event in the response", p.Create()))
 	}
 	return out, err
 }
@@ -498,8 +503,8 @@ func (a *attempt) reconcile(ctx context.Context, p *plan.Plan) (string, error) {
 	case 1:
 		return ids[0], nil
 	default:
-		return "", &permanent{err: fmt.Errorf("Administrate already has %d events titled %q for course template %q (%s): adopting none; remove the duplicates and replay",
-			len(ids), p.Title, p.CourseTemplateCode, strings.Join(ids, ", "))}
+		return "", messaging.Permanent(fmt.Errorf("Administrate already has %d events titled %q for course template %q (%s): adopting none; remove the duplicates and replay",
+			len(ids), p.Title, p.CourseTemplateCode, strings.Join(ids, ", ")))
 	}
 }
 

@@ -57,17 +57,23 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 	req, err := parseRequest(msg.Data(), id)
 	log := s.Logger.With("request_id", id)
 	if err != nil {
-		return s.publish(ctx, Result{RequestID: id, Status: "refused", Error: err.Error()})
+		// Malformed, like in every service: dead-lettered with the reason.
+		// The requester still gets an answer on import.result.<id>.
+		if perr := s.publish(ctx, Result{RequestID: id, Status: "refused", Error: err.Error()}); perr != nil {
+			return perr
+		}
+		return messaging.Malformed(err)
 	}
 	res := Result{RequestID: id, Object: req.Object}
 	out, err := s.importObject(ctx, req)
 	var fe *workbook.FileError
-	var perm *permanent
 	switch {
 	case errors.As(err, &fe):
 		res.Status, res.Error = "refused", fe.Error()
-	case errors.As(err, &perm):
-		res.Status, res.Error = "refused", perm.Error()
+	case messaging.IsPermanent(err):
+		// The request can never succeed (no such object, too large): the
+		// result says so and the request is done; nothing to dead-letter.
+		res.Status, res.Error = "refused", err.Error()
 	case err != nil:
 		// Database or NATS trouble: let the runner retry with backoff.
 		log.Warn("import failed; will retry", "object", req.Object, "error", err)
@@ -82,8 +88,6 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 	log.Info("import request handled", "object", req.Object, "status", res.Status)
 	return s.publish(ctx, res)
 }
-
-type permanent struct{ error }
 
 func parseRequest(data []byte, id string) (Request, error) {
 	var req Request
@@ -111,7 +115,7 @@ func (s *Server) importObject(ctx context.Context, req Request) (*pipeline.Outco
 	}
 	info, err := store.GetInfo(ctx, req.Object)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, &permanent{fmt.Errorf("no object %q in bucket %s", req.Object, messaging.BucketWorkbooks)}
+		return nil, messaging.Permanent(fmt.Errorf("no object %q in bucket %s", req.Object, messaging.BucketWorkbooks))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up %s: %w", req.Object, err)
@@ -123,7 +127,7 @@ func (s *Server) importObject(ctx context.Context, req Request) (*pipeline.Outco
 	}
 	// Refuse before downloading: the object's size is in its metadata.
 	if int64(info.Size) > max {
-		return nil, &permanent{fmt.Errorf("%s is %d MiB; the limit is %d MiB", req.Object, info.Size>>20, max>>20)}
+		return nil, messaging.Permanent(fmt.Errorf("%s is %d MiB; the limit is %d MiB", req.Object, info.Size>>20, max>>20))
 	}
 	path, err := s.download(ctx, store, req.Object, max)
 	if err != nil {
@@ -153,7 +157,7 @@ func (s *Server) download(ctx context.Context, store jetstream.ObjectStore, name
 	}
 	if n > max {
 		removeFile(f.Name())
-		return "", &permanent{fmt.Errorf("%s is larger than %d MiB", name, max>>20)}
+		return "", messaging.Permanent(fmt.Errorf("%s is larger than %d MiB", name, max>>20))
 	}
 	return f.Name(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,13 +69,13 @@ func TestImportRequestsOverNATS(t *testing.T) {
 	go func() { done <- runner.Run(rctx) }()
 	defer func() { stop(); <-done }()
 
-	for id, body := range map[string]string{"r1": `{"object":"events.xlsx"}`, "r2": "notes.xlsx", "r3": `{"object":"missing.xlsx"}`} {
+	for id, body := range map[string]string{"r1": `{"object":"events.xlsx"}`, "r2": "notes.xlsx", "r3": `{"object":"missing.xlsx"}`, "r4": `{"object":`} {
 		if _, err := js.Publish(ctx, messaging.SubjectImportRequestPrefix+id, []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := map[string]server.Result{}
-	for len(got) < 3 {
+	for len(got) < 4 {
 		select {
 		case m := <-results:
 			var r server.Result
@@ -94,6 +95,21 @@ func TestImportRequestsOverNATS(t *testing.T) {
 	}
 	if r := got["r3"]; r.Status != "refused" || !bytes.Contains([]byte(r.Error), []byte("no object")) {
 		t.Fatalf("r3: %+v", r)
+	}
+	// A malformed request is answered and dead-lettered, as in every
+	// service; a refused workbook is only answered.
+	if r := got["r4"]; r.Status != "refused" || !bytes.Contains([]byte(r.Error), []byte("not valid JSON")) {
+		t.Fatalf("r4: %+v", r)
+	}
+	var dls []messaging.DeadLetter
+	for deadline := time.Now().Add(30 * time.Second); len(dls) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if dls, err = messaging.NewDLQ(js).List(ctx, messaging.ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(dls) != 1 || dls[0].OriginalSubject != messaging.SubjectImportRequestPrefix+"r4" ||
+		!strings.HasPrefix(dls[0].Reason, "permanent error: malformed message: ") {
+		t.Fatalf("dead letters = %+v, want only r4's, as a malformed message", dls)
 	}
 
 	// The outbox holds one row per event, and the relay puts each on

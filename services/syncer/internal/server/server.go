@@ -90,7 +90,7 @@ type SourceCreator interface {
 func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 	stage, opts, err := ParseRequest(msg.Subject(), msg.Data())
 	if err != nil {
-		return messaging.Permanent(err)
+		return messaging.Malformed(err)
 	}
 	src, err := h.Source(opts.PageSize)
 	if err != nil {
