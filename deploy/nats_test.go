@@ -272,6 +272,10 @@ func TestNATSPermissions(t *testing.T) {
 		mon, err := messaging.NewMonitor(u.js, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{spec}})
 		must(u, "monitor", err)
 		must(u, "monitor refresh", mon.Refresh(ctx))
+		// The max-deliveries capture the monitor runs declares its own stream and consumer.
+		capture, err := messaging.NewCapture(u.js, messaging.CaptureOptions{Consumer: spec})
+		must(u, "max-deliveries capture", err)
+		must(u, "declare max-deliveries capture", capture.Ensure(ctx))
 	}
 	topo := messaging.DefaultTopology()
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"admsync/pkg/messaging"
 )
 
 // Secret holds a credential. It prints as [redacted] through fmt, slog and
@@ -42,6 +44,9 @@ func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)
 type Config struct {
 	DatabaseURL Secret // DATABASE_URL (may embed a password, hence secret)
 	NATSURL     string // NATS_URL
+	// NATSReplicas is NATS_REPLICAS, the replicas of every stream;
+	// messaging.DefaultTopology reads the same variable.
+	NATSReplicas int
 
 	AdministrateAPIURL       string  // ADMINISTRATE_API_URL
 	AdministrateTokenURL     string  // ADMINISTRATE_TOKEN_URL
@@ -67,6 +72,7 @@ var Vars = []Var{
 	// A NATS URL may carry the service's user and password, so it may come
 	// from a mounted file like the other secrets.
 	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated; may embed user:password", Secret: true},
+	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of every JetStream stream and bucket: 1, or 3 on a production cluster"},
 	{Name: "ADMINISTRATE_API_URL", Default: "", Help: "Administrate GraphQL endpoint, e.g. https://api.getadministrate.com/graphql"},
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
@@ -110,6 +116,11 @@ func LoadWith(look Lookuper) (*Config, error) {
 		MetricsAddr:              get("METRICS_ADDR"),
 		LogFormat:                strings.ToLower(get("LOG_FORMAT")),
 	}
+	replicas, err := messaging.ParseReplicas(get("NATS_REPLICAS"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.NATSReplicas = replicas
 	if r := get("ADMINISTRATE_RATE_LIMIT"); r != "" {
 		f, err := strconv.ParseFloat(r, 64)
 		if err != nil || f <= 0 {

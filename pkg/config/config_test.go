@@ -57,3 +57,16 @@ func TestBadValuesAreReportedTogether(t *testing.T) {
 		}
 	}
 }
+
+func TestNATSReplicas(t *testing.T) {
+	c, err := LoadWith(MapLookuper(map[string]string{"NATS_REPLICAS": "3"}))
+	if err != nil || c.NATSReplicas != 3 {
+		t.Fatalf("NATS_REPLICAS=3: %+v, %v", c, err)
+	}
+	if c, err := LoadWith(MapLookuper(nil)); err != nil || c.NATSReplicas != 1 {
+		t.Fatalf("unset NATS_REPLICAS: %+v, %v", c, err)
+	}
+	if _, err := LoadWith(MapLookuper(map[string]string{"NATS_REPLICAS": "2"})); err == nil || !strings.Contains(err.Error(), "NATS_REPLICAS") {
+		t.Fatalf("NATS_REPLICAS=2: %v, want an error naming it", err)
+	}
+}

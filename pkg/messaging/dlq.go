@@ -29,11 +29,59 @@ type DeadLetter struct {
 	OriginalSequence uint64
 	OriginalMsgID    string
 	Reason           string
+	Cause            Cause // what Reason says about the letter, see ReasonCause
 	Deliveries       uint64
 	FailedAt         time.Time
 	Header           nats.Header
 	Payload          []byte
 }
+
+// Cause classifies a dead letter by why it was given up on, which decides
+// whether replaying it without a change can help.
+type Cause string
+
+const (
+	// CausePermanent: the handler refused the message itself (malformed,
+	// invalid, or a business error from Administrate). Replaying it
+	// unchanged fails again; only a change to the data it names can help.
+	CausePermanent Cause = "permanent"
+	// CauseRetriesExhausted: transient failures outlasted every delivery.
+	CauseRetriesExhausted Cause = "retries exhausted"
+	// CauseNoAnswer: deliveries ran out without the handler answering
+	// (crashes or ack timeouts), moved here by the max-deliveries capture.
+	CauseNoAnswer Cause = "no answer"
+	// CausePanic: the handler panicked (a bug: replay once it is fixed).
+	CausePanic Cause = "panic"
+	// CauseOther: a reason this version does not recognise.
+	CauseOther Cause = "other"
+)
+
+// Reason prefixes the runner's Policy writes (policy.go); ReasonCause
+// reads them back. TestReasonCauseOfPolicyDecisions keeps the two in step.
+const (
+	reasonPrefixPermanent = "permanent error: "
+	reasonPrefixExhausted = "max deliveries reached ("
+	reasonPrefixPanic     = "panic: "
+)
+
+// ReasonCause classifies a dead letter's reason header.
+func ReasonCause(reason string) Cause {
+	switch {
+	case reason == ReasonNoAnswer:
+		return CauseNoAnswer
+	case strings.HasPrefix(reason, reasonPrefixPermanent):
+		return CausePermanent
+	case strings.HasPrefix(reason, reasonPrefixExhausted):
+		return CauseRetriesExhausted
+	case strings.HasPrefix(reason, reasonPrefixPanic):
+		return CausePanic
+	}
+	return CauseOther
+}
+
+// Poison reports whether the letter failed for a reason in the message
+// itself, so a replay without a change would only fail again.
+func (d DeadLetter) Poison() bool { return d.Cause == CausePermanent }
 
 // DLQ gives operators list, get, delete and replay over the DLQ stream.
 type DLQ struct {
@@ -52,8 +100,28 @@ type ListOptions struct {
 	FromSequence uint64
 	// OriginalSubject keeps only dead letters of this subject (wildcards allowed).
 	OriginalSubject string
+	// ReasonContains keeps only dead letters whose reason contains it
+	// (case-insensitive).
+	ReasonContains string
+	// Cause keeps only dead letters of this cause.
+	Cause Cause
+	// OlderThan keeps only dead letters stored before this time.
+	OlderThan time.Time
 	// Limit caps the result (default 100).
 	Limit int
+}
+
+func (o ListOptions) match(dl DeadLetter) bool {
+	if o.ReasonContains != "" && !strings.Contains(strings.ToLower(dl.Reason), strings.ToLower(o.ReasonContains)) {
+		return false
+	}
+	if o.Cause != "" && dl.Cause != o.Cause {
+		return false
+	}
+	if !o.OlderThan.IsZero() && !dl.Time.Before(o.OlderThan) {
+		return false
+	}
+	return true
 }
 
 // List returns dead letters in sequence order.
@@ -81,7 +149,9 @@ func (d *DLQ) List(ctx context.Context, opts ListOptions) ([]DeadLetter, error) 
 		if err != nil {
 			return out, fmt.Errorf("list dead letters at sequence %d: %w", seq, err)
 		}
-		out = append(out, decodeDeadLetter(raw))
+		if dl := decodeDeadLetter(raw); opts.match(dl) {
+			out = append(out, dl)
+		}
 		seq = raw.Sequence + 1
 	}
 	return out, nil
@@ -185,6 +255,7 @@ func decodeDeadLetter(raw *jetstream.RawStreamMsg) DeadLetter {
 		OriginalStream:  h.Get(HeaderOriginalStream),
 		OriginalMsgID:   h.Get(HeaderOriginalMsgID),
 		Reason:          h.Get(HeaderDLQReason),
+		Cause:           ReasonCause(h.Get(HeaderDLQReason)),
 		Header:          h,
 		Payload:         raw.Data,
 	}

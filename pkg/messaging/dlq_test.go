@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -115,5 +116,43 @@ func TestMonitorRefreshesGauges(t *testing.T) {
 	// A second runner or monitor on the same registry reuses the collectors.
 	if _, err := messaging.NewMonitor(b.js, messaging.MonitorOptions{Registerer: b.reg}); err != nil {
 		t.Fatalf("second NewMonitor on one registry: %v", err)
+	}
+}
+
+// The DLQ tools classify letters by the reasons the runner's Policy
+// writes; if a reason's wording changes, this fails rather than letting
+// replay treat poison as retryable.
+func TestReasonCauseOfPolicyDecisions(t *testing.T) {
+	t.Parallel()
+	p := messaging.Policy{MaxDeliver: 3}
+	cases := []struct {
+		err       error
+		delivered uint64
+		want      messaging.Cause
+	}{
+		{messaging.Permanent(errors.New("validation failed: title too long")), 1, messaging.CausePermanent},
+		{messaging.Permanent(errors.New("decode payload")), 3, messaging.CausePermanent},
+		{errors.New("administrate: 503"), 3, messaging.CauseRetriesExhausted},
+		{messaging.RetryAfter(errors.New("429"), time.Second), 3, messaging.CauseRetriesExhausted},
+	}
+	for _, c := range cases {
+		d := p.Decide(c.err, c.delivered)
+		if d.Action != messaging.ActionDeadLetter {
+			t.Fatalf("Decide(%v, %d) = %v, want a dead letter", c.err, c.delivered, d.Action)
+		}
+		if got := messaging.ReasonCause(d.Reason); got != c.want {
+			t.Errorf("ReasonCause(%q) = %q, want %q", d.Reason, got, c.want)
+		}
+	}
+	for reason, want := range map[string]messaging.Cause{
+		messaging.ReasonNoAnswer:     messaging.CauseNoAnswer,
+		"panic: nil map":             messaging.CausePanic,
+		"something else":             messaging.CauseOther,
+		"":                           messaging.CauseOther,
+		"Permanent error: not quite": messaging.CauseOther,
+	} {
+		if got := messaging.ReasonCause(reason); got != want {
+			t.Errorf("ReasonCause(%q) = %q, want %q", reason, got, want)
+		}
 	}
 }

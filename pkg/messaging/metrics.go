@@ -14,6 +14,7 @@ type metrics struct {
 	duration        *prometheus.HistogramVec
 	dlqMessages     prometheus.Gauge
 	consumerPending *prometheus.GaugeVec
+	maxDeliveries   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,6 +36,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "admsync_consumer_pending",
 			Help: "Messages a consumer has not finished: num_pending + num_ack_pending.",
 		}, []string{"consumer"}),
+		maxDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "admsync_max_deliveries_dead_lettered_total",
+			Help: "Messages whose deliveries ran out without a handler answer (crash or ack timeout on each), moved to the DLQ, by consumer.",
+		}, []string{"consumer"}),
 	}
 	var err error
 	if m.handled, err = observability.Register(reg, m.handled); err != nil {
@@ -47,6 +52,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.consumerPending, err = observability.Register(reg, m.consumerPending); err != nil {
+		return nil, err
+	}
+	if m.maxDeliveries, err = observability.Register(reg, m.maxDeliveries); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,17 +14,25 @@ import (
 
 // MonitorOptions configures a Monitor.
 type MonitorOptions struct {
-	// Consumers whose backlog is exported as admsync_consumer_pending.
+	// Consumers whose backlog is exported as admsync_consumer_pending and
+	// whose max-deliveries advisories Run captures into the DLQ.
 	Consumers []ConsumerSpec
+	// Replicas of the advisory streams Run declares (0: NATS_REPLICAS).
+	Replicas int
 	// Interval between refreshes (default 15s, a typical scrape interval).
 	Interval   time.Duration
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
 
-// Monitor refreshes the gauges that come from the server rather than from
-// this process: DLQ depth and consumer backlog. Polling on an interval,
-// not on scrape, keeps a slow or absent NATS from stalling /metrics.
+// Monitor watches a service's consumers from the server's side: it
+// refreshes the gauges that come from the server rather than from this
+// process (DLQ depth, consumer backlog), and Run also runs each consumer's
+// max-deliveries Capture, which moves messages the consumer gave up on
+// without an answer to the DLQ. Every serve command runs a Monitor for its
+// own consumer, which is what puts the capture in every service. Polling
+// on an interval, not on scrape, keeps a slow or absent NATS from stalling
+// /metrics.
 type Monitor struct {
 	js      jetstream.JetStream
 	opts    MonitorOptions
@@ -83,9 +92,35 @@ func (m *Monitor) consumerInfo(ctx context.Context, c ConsumerSpec) (*jetstream.
 	return info, nil
 }
 
-// Run refreshes every Interval until ctx ends. Failures are logged, not
-// returned: stale gauges beat a crashed service.
+// Run refreshes every Interval and runs the max-deliveries captures until
+// ctx ends. Failures are logged, not returned: stale gauges beat a crashed
+// service.
 func (m *Monitor) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	replicas := m.opts.Replicas
+	if replicas <= 0 {
+		r, err := ReplicasFromEnv()
+		if err != nil {
+			m.logger.Error("advisory streams declared with one replica", "error", err)
+		}
+		replicas = r
+	}
+	for _, c := range m.opts.Consumers {
+		capture, err := NewCapture(m.js, CaptureOptions{Consumer: c, Replicas: replicas,
+			Registerer: m.opts.Registerer, Logger: m.logger})
+		if err != nil {
+			m.logger.Error("max-deliveries capture not started", "consumer", c.Durable(), "error", err)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := capture.Run(ctx); err != nil {
+				m.logger.Error("max-deliveries capture stopped", "consumer", c.Durable(), "error", err)
+			}
+		}()
+	}
 	t := time.NewTicker(m.opts.Interval)
 	defer t.Stop()
 	for {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -88,111 +91,136 @@ const (
 	defaultDupesWindow = 2 * time.Minute
 )
 
-// TutorialEventsStream carries tutorial.event.* work for the admwriter. It is
-// a work queue: an acked or terminated message is deleted, which is why dead
-// letters are copied to DLQ before Term.
-func TutorialEventsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamTutorialEvents,
-		Description: "tutorial events imported from workbooks, to be written to Administrate",
-		Subjects:    []string{SubjectTutorialEvents},
-		Retention:   jetstream.WorkQueuePolicy,
+// EnvReplicas names the environment variable that sets the replicas of
+// every stream, consumer and bucket DefaultTopology declares: 1 (the
+// default) on a single node, 3 on a production cluster.
+const EnvReplicas = "NATS_REPLICAS"
+
+// Work-queue limits. A full work queue refuses the publish (DiscardNew)
+// rather than dropping queued work: the outbox relay keeps the row and
+// retries until the consumer has made room, so nothing is lost.
+const (
+	TutorialEventsMaxMsgs  = 1_000_000
+	TutorialEventsMaxBytes = 512 << 20
+	RequestsMaxMsgs        = 10_000
+	RequestsMaxBytes       = 64 << 20
+)
+
+// Workbooks bucket limits: a workbook is read within minutes of its upload;
+// a week covers a stopped importer, and the cap bounds what uploads can take.
+const (
+	WorkbooksTTL      = 7 * 24 * time.Hour
+	WorkbooksMaxBytes = 2 << 30
+)
+
+// streamDef is what differs between admsync's streams; config fills in the
+// rest the same way for all of them.
+type streamDef struct {
+	name, subject, description string
+	// workQueue streams delete a message once acked or terminated and
+	// refuse publishes when full; the others keep history for maxAge and
+	// drop the oldest when full.
+	workQueue bool
+	// dropOldest makes a full work queue drop its oldest message instead.
+	dropOldest         bool
+	maxAge, duplicates time.Duration
+	maxMsgs, maxBytes  int64
+	allowDirect        bool
+}
+
+func (d streamDef) config(replicas int) jetstream.StreamConfig {
+	cfg := jetstream.StreamConfig{
+		Name:        d.name,
+		Description: d.description,
+		Subjects:    []string{d.subject},
+		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,
-		Duplicates:  DuplicateWindow,
-		Replicas:    1,
+		MaxAge:      d.maxAge,
+		MaxMsgs:     d.maxMsgs,
+		MaxBytes:    d.maxBytes,
+		Duplicates:  d.duplicates,
+		AllowDirect: d.allowDirect,
+		Replicas:    max(replicas, 1),
 	}
+	if cfg.MaxMsgs == 0 {
+		cfg.MaxMsgs = -1
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = -1
+	}
+	if d.workQueue {
+		cfg.Retention = jetstream.WorkQueuePolicy
+		if !d.dropOldest {
+			cfg.Discard = jetstream.DiscardNew
+		}
+	}
+	return cfg
 }
+
+// streamDefs are admsync's streams, in declaration order.
+var streamDefs = []streamDef{{
+	// A work queue: an acked or terminated message is deleted, which is why
+	// dead letters are copied to DLQ before Term.
+	name: StreamTutorialEvents, subject: SubjectTutorialEvents, workQueue: true,
+	description: "tutorial events imported from workbooks, to be written to Administrate",
+	duplicates:  DuplicateWindow, maxMsgs: TutorialEventsMaxMsgs, maxBytes: TutorialEventsMaxBytes,
+}, {
+	name: StreamAdmResults, subject: SubjectAdmEvents,
+	description: "admwriter outcomes: adm.event.linked / adm.event.failed",
+	maxAge:      AdmResultsMaxAge, duplicates: defaultDupesWindow,
+}, {
+	// Direct get lets the operator helpers walk it by sequence cheaply.
+	name: StreamDLQ, subject: SubjectDLQ,
+	description: "dead letters: dlq.<original subject>, with Admsync-* headers",
+	maxAge:      DLQMaxAge, duplicates: DuplicateWindow, allowDirect: true,
+}, {
+	name: StreamSyncRequests, subject: SubjectSyncRequests, workQueue: true,
+	description: "requests to run a sync stage (sync.request.<stage>|all)",
+	duplicates:  defaultDupesWindow, maxMsgs: RequestsMaxMsgs, maxBytes: RequestsMaxBytes,
+}, {
+	name: StreamSyncResults, subject: SubjectSyncResults,
+	description: "sync stage results (sync.result.<stage>)",
+	maxAge:      ResultsMaxAge, duplicates: defaultDupesWindow,
+}, {
+	name: StreamImportRequests, subject: SubjectImportRequests, workQueue: true,
+	description: "requests to import a workbook (import.request.>)",
+	duplicates:  defaultDupesWindow, maxMsgs: RequestsMaxMsgs, maxBytes: RequestsMaxBytes,
+}, {
+	name: StreamImportResults, subject: SubjectImportResults,
+	description: "workbook import results (import.result.>)",
+	maxAge:      ResultsMaxAge, duplicates: defaultDupesWindow,
+}}
+
+func streamConfig(name string) jetstream.StreamConfig {
+	for _, d := range streamDefs {
+		if d.name == name {
+			return d.config(1)
+		}
+	}
+	panic("messaging: no stream " + name)
+}
+
+// TutorialEventsStream carries tutorial.event.* work for the admwriter (one replica).
+func TutorialEventsStream() jetstream.StreamConfig { return streamConfig(StreamTutorialEvents) }
 
 // AdmResultsStream keeps the admwriter's per-event outcomes for a week.
-func AdmResultsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamAdmResults,
-		Description: "admwriter outcomes: adm.event.linked / adm.event.failed",
-		Subjects:    []string{SubjectAdmEvents},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      AdmResultsMaxAge,
-		Duplicates:  defaultDupesWindow,
-		Replicas:    1,
-	}
-}
+func AdmResultsStream() jetstream.StreamConfig { return streamConfig(StreamAdmResults) }
 
-// DLQStream holds dead letters for 30 days. Direct get is enabled so the
-// operator helpers can walk it by sequence cheaply.
-func DLQStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamDLQ,
-		Description: "dead letters: dlq.<original subject>, with Admsync-* headers",
-		Subjects:    []string{SubjectDLQ},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      DLQMaxAge,
-		Duplicates:  DuplicateWindow,
-		AllowDirect: true,
-		Replicas:    1,
-	}
-}
+// DLQStream holds dead letters for 30 days.
+func DLQStream() jetstream.StreamConfig { return streamConfig(StreamDLQ) }
 
 // SyncRequestsStream queues sync.request.<stage> runs for the syncer.
-func SyncRequestsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamSyncRequests,
-		Description: "requests to run a sync stage (sync.request.<stage>|all)",
-		Subjects:    []string{SubjectSyncRequests},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		Duplicates:  defaultDupesWindow,
-		Replicas:    1,
-	}
-}
+func SyncRequestsStream() jetstream.StreamConfig { return streamConfig(StreamSyncRequests) }
 
 // SyncResultsStream keeps structured sync results for 30 days.
-func SyncResultsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamSyncResults,
-		Description: "sync stage results (sync.result.<stage>)",
-		Subjects:    []string{SubjectSyncResults},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      ResultsMaxAge,
-		Duplicates:  defaultDupesWindow,
-		Replicas:    1,
-	}
-}
+func SyncResultsStream() jetstream.StreamConfig { return streamConfig(StreamSyncResults) }
 
 // ImportRequestsStream queues workbook imports for the importer.
-func ImportRequestsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamImportRequests,
-		Description: "requests to import a workbook (import.request.>)",
-		Subjects:    []string{SubjectImportRequests},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		Duplicates:  defaultDupesWindow,
-		Replicas:    1,
-	}
-}
+func ImportRequestsStream() jetstream.StreamConfig { return streamConfig(StreamImportRequests) }
 
 // ImportResultsStream keeps import results for 30 days.
-func ImportResultsStream() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        StreamImportResults,
-		Description: "workbook import results (import.result.>)",
-		Subjects:    []string{SubjectImportResults},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      ResultsMaxAge,
-		Duplicates:  defaultDupesWindow,
-		Replicas:    1,
-	}
-}
+func ImportResultsStream() jetstream.StreamConfig { return streamConfig(StreamImportResults) }
 
 // WorkbooksBucket is the object store a workbook is put into before an
 // import request names it.
@@ -201,6 +229,8 @@ func WorkbooksBucket() jetstream.ObjectStoreConfig {
 		Bucket:      BucketWorkbooks,
 		Description: "uploaded workbooks awaiting or after import",
 		Storage:     jetstream.FileStorage,
+		TTL:         WorkbooksTTL,
+		MaxBytes:    WorkbooksMaxBytes,
 		Replicas:    1,
 	}
 }
@@ -343,29 +373,74 @@ type Topology struct {
 	Streams      []jetstream.StreamConfig
 	Consumers    []ConsumerSpec
 	ObjectStores []jetstream.ObjectStoreConfig
+	// err is a configuration error found while building it (a bad
+	// NATS_REPLICAS), reported by Ensure.
+	err error
 }
 
-// DefaultTopology is everything admsync uses.
-func DefaultTopology() Topology {
-	return Topology{
-		Streams: []jetstream.StreamConfig{
-			TutorialEventsStream(),
-			AdmResultsStream(),
-			DLQStream(),
-			SyncRequestsStream(),
-			SyncResultsStream(),
-			ImportRequestsStream(),
-			ImportResultsStream(),
-		},
-		Consumers:    []ConsumerSpec{AdmWriterConsumer(), SyncerConsumer(), ImporterConsumer()},
-		ObjectStores: []jetstream.ObjectStoreConfig{WorkbooksBucket()},
+// TopologyOptions shapes NewTopology.
+type TopologyOptions struct {
+	// Replicas of every stream and bucket (default 1). Consumers inherit
+	// their stream's, which is what the server does for a replicas of 0.
+	Replicas int
+}
+
+// NewTopology is everything admsync uses: the streams, the durable
+// consumers, the max-deliveries capture of each work-queue consumer
+// (advisory.go) and the workbooks bucket.
+func NewTopology(opts TopologyOptions) Topology {
+	r := max(opts.Replicas, 1)
+	var t Topology
+	for _, d := range streamDefs {
+		t.Streams = append(t.Streams, d.config(r))
 	}
+	work := []ConsumerSpec{AdmWriterConsumer(), SyncerConsumer(), ImporterConsumer()}
+	t.Consumers = append(t.Consumers, work...)
+	for _, c := range work {
+		s := MaxDeliveriesStream(c.Stream)
+		s.Replicas = r
+		t.Streams = append(t.Streams, s)
+		t.Consumers = append(t.Consumers, MaxDeliveriesConsumer(c))
+	}
+	wb := WorkbooksBucket()
+	wb.Replicas = r
+	t.ObjectStores = []jetstream.ObjectStoreConfig{wb}
+	return t
+}
+
+// DefaultTopology is NewTopology with the replicas NATS_REPLICAS asks for
+// (1 when unset). An invalid value is returned by Ensure, so a service
+// refuses to start rather than declaring streams it was not asked for.
+func DefaultTopology() Topology {
+	r, err := ReplicasFromEnv()
+	t := NewTopology(TopologyOptions{Replicas: r})
+	t.err = err
+	return t
+}
+
+// ReplicasFromEnv reads NATS_REPLICAS: 1 when unset, else an odd number
+// from 1 to 5 (JetStream's raft groups want a majority; 5 is its maximum).
+func ReplicasFromEnv() (int, error) {
+	return ParseReplicas(os.Getenv(EnvReplicas))
+}
+
+// ParseReplicas checks a NATS_REPLICAS value ("" means 1).
+func ParseReplicas(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 5 || n%2 == 0 {
+		return 1, fmt.Errorf("%s=%q: want 1, 3 or 5 (stream replicas; 3 on a production cluster)", EnvReplicas, v)
+	}
+	return n, nil
 }
 
 // Only keeps the streams, consumers (by stream) and buckets named, for a
 // service whose credentials may only manage its own subset.
 func (t Topology) Only(names ...string) Topology {
-	var out Topology
+	out := Topology{err: t.err}
 	for _, s := range t.Streams {
 		if slices.Contains(names, s.Name) {
 			out.Streams = append(out.Streams, s)
@@ -389,6 +464,9 @@ func (t Topology) Only(names ...string) Topology {
 // incompatible change (e.g. retention of an existing stream) fails here, at
 // start-up, rather than at the first publish.
 func (t Topology) Ensure(ctx context.Context, js jetstream.JetStream) error {
+	if t.err != nil {
+		return fmt.Errorf("declare streams: %w", t.err)
+	}
 	for _, c := range t.Consumers {
 		if err := c.Validate(); err != nil {
 			return err

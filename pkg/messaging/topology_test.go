@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -70,8 +71,78 @@ func TestEnsureTopologyIsIdempotent(t *testing.T) {
 			t.Errorf("consumer %s config = %+v", w.durable, cfg)
 		}
 	}
-	if _, err := js.ObjectStore(ctx, messaging.BucketWorkbooks); err != nil {
+	// Work queues refuse a publish when full instead of dropping queued work.
+	for _, name := range []string{messaging.StreamTutorialEvents, messaging.StreamSyncRequests, messaging.StreamImportRequests} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := s.CachedInfo().Config
+		if c.Discard != jetstream.DiscardNew || c.MaxMsgs <= 0 || c.MaxBytes <= 0 {
+			t.Errorf("work queue %s: discard %v max msgs %d max bytes %d, want DiscardNew with both limits", name, c.Discard, c.MaxMsgs, c.MaxBytes)
+		}
+	}
+	// Each work consumer's max-deliveries advisories are kept and captured.
+	for _, w := range consumers {
+		s, err := js.Stream(ctx, messaging.MaxDeliveriesStreamName(w.stream))
+		if err != nil {
+			t.Fatalf("advisory stream of %s: %v", w.stream, err)
+		}
+		if subj := s.CachedInfo().Config.Subjects; !slices.Equal(subj, []string{"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + w.stream + ".>"}) {
+			t.Errorf("advisory stream of %s binds %v", w.stream, subj)
+		}
+		c, err := js.Consumer(ctx, messaging.MaxDeliveriesStreamName(w.stream), w.durable+"-max-deliveries")
+		if err != nil {
+			t.Fatalf("capture consumer of %s: %v", w.durable, err)
+		}
+		if f := c.CachedInfo().Config.FilterSubject; f != "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+w.stream+"."+w.durable {
+			t.Errorf("capture consumer of %s filters %s", w.durable, f)
+		}
+	}
+	obs, err := js.ObjectStore(ctx, messaging.BucketWorkbooks)
+	if err != nil {
 		t.Fatalf("object store %s: %v", messaging.BucketWorkbooks, err)
+	}
+	st, err := obs.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != messaging.WorkbooksTTL || st.(*jetstream.ObjectBucketStatus).StreamInfo().Config.MaxBytes != messaging.WorkbooksMaxBytes {
+		t.Errorf("workbooks bucket TTL %s max bytes %d, want %s and %d", st.TTL(),
+			st.(*jetstream.ObjectBucketStatus).StreamInfo().Config.MaxBytes, messaging.WorkbooksTTL, messaging.WorkbooksMaxBytes)
+	}
+}
+
+// NATS_REPLICAS sets every stream's and bucket's replicas; consumers
+// inherit them; a bad value stops Ensure before anything is declared.
+func TestTopologyReplicasFromEnvironment(t *testing.T) {
+	t.Setenv(messaging.EnvReplicas, "3")
+	topo := messaging.DefaultTopology()
+	for _, s := range topo.Streams {
+		if s.Replicas != 3 {
+			t.Errorf("stream %s replicas %d, want 3", s.Name, s.Replicas)
+		}
+	}
+	for _, o := range topo.ObjectStores {
+		if o.Replicas != 3 {
+			t.Errorf("bucket %s replicas %d, want 3", o.Bucket, o.Replicas)
+		}
+	}
+	for _, c := range topo.Consumers {
+		if c.Config.Replicas != 0 {
+			t.Errorf("consumer %s replicas %d, want 0 (the stream's)", c.Durable(), c.Config.Replicas)
+		}
+	}
+	t.Setenv(messaging.EnvReplicas, "")
+	if s := messaging.DefaultTopology().Streams[0]; s.Replicas != 1 {
+		t.Errorf("unset %s gives %d replicas, want 1", messaging.EnvReplicas, s.Replicas)
+	}
+	for _, bad := range []string{"two", "0", "2", "7", "-1"} {
+		t.Setenv(messaging.EnvReplicas, bad)
+		err := messaging.DefaultTopology().Only(messaging.StreamDLQ).Ensure(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error(), messaging.EnvReplicas) {
+			t.Errorf("%s=%q: Ensure = %v, want an error naming the variable", messaging.EnvReplicas, bad, err)
+		}
 	}
 }
 

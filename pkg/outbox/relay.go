@@ -271,7 +271,14 @@ func (r *Relay) session(ctx context.Context) error {
 			// Keep the lock and the order: retry the same row after a pause.
 			publishFailures++
 			delay := backoff(publishFailures, r.opts.MaxRetryDelay)
-			r.logger.Warn("outbox publish failed; retrying", "id", pe.id, "error", pe.err, "retry_in", delay)
+			if streamFull(pe.err) {
+				// The work queue refuses new messages until its consumer
+				// makes room (DiscardNew); the row waits here, nothing is lost.
+				r.logger.Warn("outbox publish refused: the stream is full; keeping the row and retrying",
+					"id", pe.id, "error", pe.err, "retry_in", delay)
+			} else {
+				r.logger.Warn("outbox publish failed; retrying", "id", pe.id, "error", pe.err, "retry_in", delay)
+			}
 			sleep(ctx, delay)
 		default:
 			return err
@@ -362,6 +369,17 @@ WHERE id = $1 AND published_at IS NULL`, row.ID)
 		r.metrics.published.Inc()
 	}
 	return nil
+}
+
+// streamFull reports whether a publish was refused because the stream hit
+// its MaxMsgs or MaxBytes with DiscardNew (JetStream error 10077, "maximum
+// messages exceeded" / "maximum bytes exceeded").
+func streamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.ErrorCode(10077) {
+		return false
+	}
+	return strings.Contains(apiErr.Description, "maximum messages") || strings.Contains(apiErr.Description, "maximum bytes")
 }
 
 // decodeHeaders reads the headers column: {"Key": ["v1", "v2"]} as Enqueue

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +28,17 @@ func dlqCommand(env EnvFunc) *cobra.Command {
 		Use:   "dlq",
 		Short: "List, inspect, replay or delete dead-lettered tutorial events",
 		Long: `Dead letters are tutorial.event.created messages the admwriter gave up on:
-Administrate rejected the event, a bridge was missing, or transient failures
-outlasted every delivery. Each is kept in the DLQ stream (subject
-dlq.tutorial.event.created) with the reason, the delivery count and the
-original stream sequence. Fix the cause, then replay.`,
+Administrate rejected the event, a bridge was missing, transient failures
+outlasted every delivery, or the admwriter crashed or hung on every delivery
+("max deliveries reached without an answer"). Each is kept in the DLQ stream
+(subject dlq.tutorial.event.created) with the reason, the delivery count and
+the original stream sequence. Fix the cause, then replay.
+
+Letters that failed for a reason in the message itself (a malformed message,
+an event that was never imported, a request Administrate refused) are marked
+"poison": replay skips them unless --force, since nothing has changed.
+Letters whose event is done in Administrate (e.g. after admwriter retry) need
+nothing more: replay removes them, and dlq delete --done removes them all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return service.Usagef("dlq needs a subcommand: list, show, replay or delete")
@@ -47,6 +55,9 @@ type deadLetterRow struct {
 	TutorialEventID  int64     `json:"tutorial_event_id"`
 	ImportRunID      int64     `json:"import_run_id,omitempty"`
 	Reason           string    `json:"reason"`
+	Cause            string    `json:"cause"`
+	Poison           bool      `json:"poison"`
+	EventState       string    `json:"event_state,omitempty"`
 	Deliveries       uint64    `json:"deliveries"`
 	OriginalStream   string    `json:"original_stream"`
 	OriginalSequence uint64    `json:"original_sequence"`
@@ -55,17 +66,40 @@ type deadLetterRow struct {
 }
 
 func rowOf(dl messaging.DeadLetter) deadLetterRow {
-	r := deadLetterRow{ID: dl.Sequence, When: dl.FailedAt, Reason: dl.Reason, Deliveries: dl.Deliveries,
-		OriginalStream: dl.OriginalStream, OriginalSequence: dl.OriginalSequence, OriginalMsgID: dl.OriginalMsgID,
-		Payload: string(dl.Payload)}
+	r := deadLetterRow{ID: dl.Sequence, When: dl.FailedAt, Reason: dl.Reason, Cause: string(dl.Cause), Poison: Poison(dl),
+		Deliveries: dl.Deliveries, OriginalStream: dl.OriginalStream, OriginalSequence: dl.OriginalSequence,
+		OriginalMsgID: dl.OriginalMsgID, Payload: string(dl.Payload)}
 	if r.When.IsZero() {
 		r.When = dl.Time
 	}
-	var p writer.Payload
+	var p messaging.TutorialEventCreated
 	if json.Unmarshal(dl.Payload, &p) == nil {
 		r.TutorialEventID, r.ImportRunID = p.TutorialEventID, p.ImportRunID
 	}
 	return r
+}
+
+// Poison reports whether the admwriter gave up on dl because of the message
+// itself, so replaying it unchanged can only fail again: the payload did not
+// decode, it names a tutorial event that does not exist or was never
+// imported, or Administrate refused the request (a validation or business
+// error). A missing bridge is not poison: a sync fixes it and a replay then
+// succeeds. The reasons are the writer's own error texts.
+func Poison(dl messaging.DeadLetter) bool {
+	if dl.Cause != messaging.CausePermanent {
+		return false
+	}
+	for _, mark := range []string{
+		"decode " + messaging.SubjectTutorialEventCreated + " payload",
+		bridge.ErrNoEvent.Error(),
+		writer.ErrNotImported.Error(),
+		": " + writer.Rejected.String() + ": ",
+	} {
+		if strings.Contains(dl.Reason, mark) {
+			return true
+		}
+	}
+	return false
 }
 
 func openDLQ(cmd *cobra.Command, env EnvFunc) (*service.Env, *messaging.DLQ, jetstream.JetStream, error) {
@@ -81,40 +115,127 @@ func openDLQ(cmd *cobra.Command, env EnvFunc) (*service.Env, *messaging.DLQ, jet
 	return e, messaging.NewDLQ(js), js, nil
 }
 
-func listDeadLetters(cmd *cobra.Command, dlq *messaging.DLQ, limit int) ([]messaging.DeadLetter, error) {
+func listDeadLetters(cmd *cobra.Command, dlq *messaging.DLQ, opts messaging.ListOptions) ([]messaging.DeadLetter, error) {
 	ctx, cancel := withTimeout(cmd.Context())
 	defer cancel()
-	dls, err := dlq.List(ctx, messaging.ListOptions{OriginalSubject: messaging.SubjectTutorialEventCreated, Limit: limit})
+	opts.OriginalSubject = messaging.SubjectTutorialEventCreated
+	dls, err := dlq.List(ctx, opts)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil // nothing was ever dead-lettered here
 	}
 	return dls, err
 }
 
+// eventStates reads the adm.events state of each row's tutorial event into
+// EventState ("" when the event has no bridge yet).
+func eventStates(ctx context.Context, pool *pgxpool.Pool, rows []deadLetterRow) error {
+	var ids []int64
+	for _, r := range rows {
+		if r.TutorialEventID > 0 {
+			ids = append(ids, r.TutorialEventID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := pool.Query(ctx, `SELECT tutorial_event_id, state FROM adm.events WHERE tutorial_event_id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("read event states: %w", err)
+	}
+	states := map[int64]string{}
+	for res.Next() {
+		var id int64
+		var st string
+		if err := res.Scan(&id, &st); err != nil {
+			return fmt.Errorf("read event states: %w", err)
+		}
+		states[id] = st
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("read event states: %w", err)
+	}
+	for i := range rows {
+		rows[i].EventState = states[rows[i].TutorialEventID]
+	}
+	return nil
+}
+
+// filterFlags are the dead-letter selectors list and delete share.
+type filterFlags struct {
+	reason    string
+	cause     string
+	olderThan time.Duration
+}
+
+func (f *filterFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.reason, "reason", "", "only letters whose reason contains this text (case-insensitive)")
+	cmd.Flags().StringVar(&f.cause, "cause", "", "only letters of this cause: permanent, retries exhausted, no answer, panic, other")
+	cmd.Flags().DurationVar(&f.olderThan, "older-than", 0, "only letters stored longer ago than this, e.g. 168h")
+}
+
+func (f filterFlags) set() bool { return f.reason != "" || f.cause != "" || f.olderThan > 0 }
+
+func (f filterFlags) options(limit int) (messaging.ListOptions, error) {
+	o := messaging.ListOptions{ReasonContains: f.reason, Limit: limit}
+	if f.cause != "" {
+		c := messaging.Cause(f.cause)
+		switch c {
+		case messaging.CausePermanent, messaging.CauseRetriesExhausted, messaging.CauseNoAnswer, messaging.CausePanic, messaging.CauseOther:
+		default:
+			return o, service.Usagef("--cause %q: want permanent, retries exhausted, no answer, panic or other", f.cause)
+		}
+		o.Cause = c
+	}
+	if f.olderThan < 0 {
+		return o, service.Usagef("--older-than must be positive")
+	}
+	if f.olderThan > 0 {
+		o.OlderThan = time.Now().Add(-f.olderThan)
+	}
+	return o, nil
+}
+
 func dlqListCommand(env EnvFunc) *cobra.Command {
 	var (
 		asJSON bool
 		limit  int
+		filter filterFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List dead-lettered tutorial events (oldest first)",
 		Long: `Prints one line per dead letter: when it failed, its DLQ id (use it with show,
-replay and delete), the tutorial event, the number of deliveries and the reason.`,
+replay and delete), the tutorial event and its state now, the number of
+deliveries, the cause and the reason. A letter whose event is done needs no
+replay (dlq delete --done); a poison letter failed for a reason in the
+message itself and is skipped by replay unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := filter.options(limit)
+			if err != nil {
+				return err
+			}
 			e, dlq, _, err := openDLQ(cmd, env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			dls, err := listDeadLetters(cmd, dlq, limit)
+			dls, err := listDeadLetters(cmd, dlq, opts)
 			if err != nil {
 				return err
 			}
 			rows := make([]deadLetterRow, 0, len(dls))
 			for _, dl := range dls {
 				rows = append(rows, rowOf(dl))
+			}
+			if len(rows) > 0 {
+				pool, err := e.DB(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if err := eventStates(cmd.Context(), pool, rows); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -125,20 +246,41 @@ replay and delete), the tutorial event, the number of deliveries and the reason.
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "WHEN\tID\tTUTORIAL EVENT\tDELIVERIES\tREASON")
+			fmt.Fprintln(tw, "WHEN\tID\tTUTORIAL EVENT\tEVENT STATE\tDELIVERIES\tCAUSE\tREASON")
+			done, poison := 0, 0
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", r.When.Local().Format("2006-01-02 15:04:05"), r.ID,
-					r.TutorialEventID, r.Deliveries, truncate(r.Reason, 100))
+				state, cause := r.EventState, r.Cause
+				if state == "" {
+					state = "-"
+				}
+				if state == string(bridge.Done) {
+					done++
+				}
+				if r.Poison {
+					poison++
+					cause = "poison"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", r.When.Local().Format("2006-01-02 15:04:05"), r.ID,
+					r.TutorialEventID, state, r.Deliveries, cause, truncate(r.Reason, 100))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
 			fmt.Fprintln(out, plural(len(rows), "dead letter", "dead letters"))
+			if done > 0 {
+				fmt.Fprintf(out, "%s done in Administrate since: nothing to replay; `admwriter dlq delete --done` removes them\n",
+					plural(done, "event is", "events are"))
+			}
+			if poison > 0 {
+				fmt.Fprintf(out, "%s failed for a reason in the message itself: fix the data first; replay skips them unless --force\n",
+					plural(poison, "letter", "letters"))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	cmd.Flags().IntVar(&limit, "limit", 1000, "list at most this many")
+	filter.register(cmd)
 	return cmd
 }
 
@@ -186,6 +328,11 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 			fmt.Fprintf(tw, "deliveries\t%d\n", r.Deliveries)
 			fmt.Fprintf(tw, "original\t%s #%d (msg id %s)\n", r.OriginalStream, r.OriginalSequence, r.OriginalMsgID)
 			fmt.Fprintf(tw, "reason\t%s\n", r.Reason)
+			cause := r.Cause
+			if r.Poison {
+				cause += " (poison: failed for a reason in the message itself; replay needs --force)"
+			}
+			fmt.Fprintf(tw, "cause\t%s\n", cause)
 			if state != nil {
 				fmt.Fprintf(tw, "bridge\t%s (attempts %d, Administrate id %q)\n", state.State, state.Attempts, state.ExternalID)
 			}
@@ -198,7 +345,7 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 }
 
 func dlqReplayCommand(env EnvFunc) *cobra.Command {
-	var all bool
+	var all, force bool
 	cmd := &cobra.Command{
 		Use:   "replay ID... | --all",
 		Short: "Send dead-lettered events back to the admwriter (after fixing the cause)",
@@ -207,8 +354,10 @@ records the replay in admsync.dlq_replays and removes the dead letter. The
 admwriter then picks the event up where it stopped: an event already created
 in Administrate is not created again, and only its missing sessions are sent.
 
-An event whose bridge is already done is refused (with --all it is skipped
-and left in the queue; remove it with dlq delete).`,
+A letter whose event is already done in Administrate is not replayed but
+resolved: it is removed. A poison letter (failed for a reason in the message
+itself: malformed, never imported, refused by Administrate) is skipped and
+kept unless --force: replaying it unchanged would fail again.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return service.Usagef("give dead-letter ids or --all (not both)")
@@ -232,7 +381,7 @@ and left in the queue; remove it with dlq delete).`,
 				return err
 			}
 			if all {
-				dls, err := listDeadLetters(cmd, dlq, 100000)
+				dls, err := listDeadLetters(cmd, dlq, messaging.ListOptions{Limit: 100000})
 				if err != nil {
 					return err
 				}
@@ -241,13 +390,16 @@ and left in the queue; remove it with dlq delete).`,
 				}
 			}
 			out := cmd.OutOrStdout()
-			replayed, refused := 0, 0
+			replayed, resolved, skipped := 0, 0, 0
 			var errs []error
 			for _, seq := range seqs {
-				msg, err := Replay(ctx, pool, dlq, seq)
+				msg, err := Replay(ctx, pool, dlq, seq, force)
 				switch {
 				case errors.Is(err, errAlreadyDone):
-					refused++
+					resolved++
+					fmt.Fprintf(out, "dead letter %d: %v\n", seq, err)
+				case errors.Is(err, errPoison):
+					skipped++
 					fmt.Fprintf(out, "dead letter %d: %v\n", seq, err)
 					if !all {
 						errs = append(errs, fmt.Errorf("dead letter %d: %w", seq, err))
@@ -261,23 +413,31 @@ and left in the queue; remove it with dlq delete).`,
 				}
 			}
 			fmt.Fprintf(out, "replayed %s", plural(replayed, "dead letter", "dead letters"))
-			if refused > 0 {
-				fmt.Fprintf(out, ", refused %d already done", refused)
+			if resolved > 0 {
+				fmt.Fprintf(out, ", removed %d whose event is already done", resolved)
+			}
+			if skipped > 0 {
+				fmt.Fprintf(out, ", skipped %d poison (fix the data, then replay them with --force, or dlq delete them)", skipped)
 			}
 			fmt.Fprintln(out)
 			return errors.Join(errs...)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "replay every dead-lettered tutorial event")
+	cmd.Flags().BoolVar(&force, "force", false, "replay poison letters too (after fixing the data they name)")
 	return cmd
 }
 
-var errAlreadyDone = errors.New("already written to Administrate")
+var (
+	errAlreadyDone = errors.New("already written to Administrate")
+	errPoison      = errors.New("poison: it failed for a reason in the message itself, and replaying it unchanged would fail again")
+)
 
 // Replay sends the dead letter at seq back to tutorial.event.created with a
-// fresh message id, records it and removes the dead letter; an event whose
-// bridge is done is refused with errAlreadyDone.
-func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uint64) (string, error) {
+// fresh message id, records it and removes the dead letter. A letter whose
+// event is done is removed instead and errAlreadyDone returned; a poison
+// letter is kept and errPoison returned, unless force.
+func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uint64, force bool) (string, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	dl, err := dlq.Get(ctx, seq)
@@ -291,8 +451,15 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 			return "", err
 		}
 		if b != nil && b.State == bridge.Done {
-			return "", fmt.Errorf("tutorial event %d is %w (event %s); nothing to replay", r.TutorialEventID, errAlreadyDone, b.ExternalID)
+			if err := dlq.Delete(ctx, seq); err != nil && !errors.Is(err, messaging.ErrDeadLetterNotFound) {
+				return "", err
+			}
+			return "", fmt.Errorf("tutorial event %d is %w (event %s); dead letter removed", r.TutorialEventID, errAlreadyDone, b.ExternalID)
 		}
+	}
+	if r.Poison && !force {
+		return "", fmt.Errorf("tutorial event %d is %w (%s); fix the data, then replay with --force, or delete it",
+			r.TutorialEventID, errPoison, truncate(r.Reason, 200))
 	}
 	var prior int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM admsync.dlq_replays WHERE dlq_sequence = $1`, int64(seq)).Scan(&prior); err != nil {
@@ -318,11 +485,31 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 }
 
 func dlqDeleteCommand(env EnvFunc) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete ID...",
+	var (
+		all, done bool
+		filter    filterFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "delete ID... | --all | --done | --reason TEXT | --cause CAUSE | --older-than AGE",
 		Short: "Remove dead letters that need no replay",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Removes the dead letters given by id, or every dead-lettered tutorial event
+(--all), or those selected by filters, which combine: --done (the event is
+done in Administrate, e.g. after admwriter retry), --reason (text in the
+reason), --cause and --older-than. A removed letter cannot be replayed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			selectors := 0
+			for _, on := range []bool{len(args) > 0, all, done || filter.set()} {
+				if on {
+					selectors++
+				}
+			}
+			if selectors != 1 {
+				return service.Usagef("give dead-letter ids, --all, or filters (--done, --reason, --cause, --older-than); not a mix")
+			}
+			opts, err := filter.options(0)
+			if err != nil {
+				return err
+			}
 			var seqs []uint64
 			for _, a := range args {
 				seq, err := parseID(a)
@@ -336,18 +523,51 @@ func dlqDeleteCommand(env EnvFunc) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			ctx := cmd.Context()
+			if len(args) == 0 {
+				opts.Limit = math.MaxInt
+				dls, err := listDeadLetters(cmd, dlq, opts)
+				if err != nil {
+					return err
+				}
+				rows := make([]deadLetterRow, 0, len(dls))
+				for _, dl := range dls {
+					rows = append(rows, rowOf(dl))
+				}
+				if done {
+					pool, err := e.DB(ctx)
+					if err != nil {
+						return err
+					}
+					if err := eventStates(ctx, pool, rows); err != nil {
+						return err
+					}
+				}
+				for _, r := range rows {
+					if !done || r.EventState == string(bridge.Done) {
+						seqs = append(seqs, r.ID)
+					}
+				}
+			}
 			sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 			var errs []error
+			deleted := 0
 			for _, seq := range seqs {
-				if err := dlq.Delete(cmd.Context(), seq); err != nil {
+				if err := dlq.Delete(ctx, seq); err != nil {
 					errs = append(errs, err)
 					continue
 				}
+				deleted++
 				fmt.Fprintf(cmd.OutOrStdout(), "deleted dead letter %d\n", seq)
 			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", plural(deleted, "dead letter", "dead letters"))
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "delete every dead-lettered tutorial event")
+	cmd.Flags().BoolVar(&done, "done", false, "delete the letters whose tutorial event is done in Administrate")
+	filter.register(cmd)
+	return cmd
 }
 
 func parseID(s string) (uint64, error) {

@@ -16,7 +16,6 @@ import (
 	"admsync/pkg/messaging"
 	"admsync/pkg/outbox"
 	"admsync/pkg/service"
-	"admsync/services/admwriter/internal/writer"
 )
 
 func retryCommand(env EnvFunc) *cobra.Command {
@@ -99,8 +98,8 @@ ORDER BY ie.import_run_id, ie.excel_row`, importRunID)
 		if err != nil {
 			return fmt.Errorf("find unfinished events: %w", err)
 		}
-		payloads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (writer.Payload, error) {
-			var p writer.Payload
+		payloads, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (messaging.TutorialEventCreated, error) {
+			var p messaging.TutorialEventCreated
 			return p, r.Scan(&p.TutorialEventID, &p.ImportRunID)
 		})
 		if err != nil {

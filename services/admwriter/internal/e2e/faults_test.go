@@ -172,7 +172,12 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.sim.ResetRequests()
-	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence); err != nil {
+	// Administrate refused the session: poison until the data changes, so
+	// the replay after the fix is forced.
+	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence, false); err == nil {
+		t.Fatal("replay of a letter Administrate refused was not skipped without --force")
+	}
+	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence, true); err != nil {
 		t.Fatal(err)
 	}
 	b.waitState("done", 1)
@@ -276,7 +281,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.course_templates SET gone_at = NULL WHERE code = $1`, ct.Code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence); err != nil {
+	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence, false); err != nil {
 		t.Fatal(err)
 	}
 	b.waitState("done", 1)
@@ -290,7 +295,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 	if len(dls) != 1 {
 		t.Fatalf("dead letters %d", len(dls))
 	}
-	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dls[0].Sequence); err == nil || !strings.Contains(err.Error(), "already written") {
+	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dls[0].Sequence, false); err == nil || !strings.Contains(err.Error(), "already written") {
 		t.Errorf("replay of a done event = %v, want refused", err)
 	}
 }

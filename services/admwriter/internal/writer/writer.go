@@ -34,11 +34,8 @@ import (
 	"admsync/services/admwriter/internal/plan"
 )
 
-// Payload is the body of tutorial.event.created.
-type Payload struct {
-	TutorialEventID int64 `json:"tutorial_event_id"`
-	ImportRunID     int64 `json:"import_run_id,omitempty"`
-}
+// Payload is the body of tutorial.event.created, defined with the topology.
+type Payload = messaging.TutorialEventCreated
 
 // Linked is the body of adm.event.linked.
 type Linked struct {

@@ -43,13 +43,6 @@ type Result struct {
 	EventIDs []int64
 }
 
-// Payload is the outbox message for one event: ids only; the writer reads
-// the rows.
-type Payload struct {
-	TutorialEventID int64 `json:"tutorial_event_id"`
-	ImportRunID     int64 `json:"import_run_id"`
-}
-
 // Write stores the outcome of a validated file in one transaction; see
 // Writer for the streaming form the pipeline uses.
 func Write(ctx context.Context, pool *pgxpool.Pool, lay *workbook.Layout, run Run, events []*validate.Event) (*Result, error) {
@@ -349,7 +342,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, runID int64, eventIDs []int64) erro
 		}
 		id := eventIDs[i]
 		i++
-		payload, err := json.Marshal(Payload{TutorialEventID: id, ImportRunID: runID})
+		payload, err := json.Marshal(messaging.TutorialEventCreated{TutorialEventID: id, ImportRunID: runID})
 		if err != nil {
 			return nil, err
 		}
