@@ -68,6 +68,11 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 		res.Status, res.Error = "refused", fe.Error()
 	case errors.As(err, &perm):
 		res.Status, res.Error = "refused", perm.Error()
+	case messaging.IsPermanent(err):
+		// The database refused the data itself: every delivery would fail
+		// the same way, so answer now instead of retrying.
+		log.Error("import failed permanently", "object", req.Object, "error", err)
+		res.Status, res.Error = "failed", err.Error()
 	case err != nil:
 		// Database or NATS trouble: let the runner retry with backoff.
 		log.Warn("import failed; will retry", "object", req.Object, "error", err)

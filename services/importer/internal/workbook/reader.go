@@ -285,11 +285,31 @@ func (r *Reader) readHeader() error {
 		return fileErr(r.Name, r.Sheet, "the sheet is empty: row 1 must hold the template's column headers", "start from the template (importer template OUT.xlsx)")
 	}
 	byKey := map[string]int{}
+	template := map[string]bool{}
+	for _, col := range Columns {
+		if col.Header != "" {
+			template[match.Key(col.Header)] = true
+		}
+	}
+	var dups []Problem
 	for i, h := range cells {
 		k := match.Key(h)
-		if _, dup := byKey[k]; !dup && k != "" {
-			byKey[k] = i
+		if k == "" {
+			continue
 		}
+		if first, dup := byKey[k]; dup {
+			// Two columns with one template header: which one holds the
+			// data is a guess, so neither is used.
+			if template[k] {
+				dups = append(dups, Problem{Row: 1, Msg: fmt.Sprintf("columns %s and %s are both headed %q", letter(first), letter(i), strings.TrimSpace(h)),
+					Hint: "delete or rename one of them, so each template column appears once"})
+			}
+			continue
+		}
+		byKey[k] = i
+	}
+	if len(dups) > 0 {
+		return &FileError{File: r.Name, Sheet: r.Sheet, Problems: dups}
 	}
 	r.pos = make([]Col, len(cells))
 	for i := range r.pos {
