@@ -9,12 +9,15 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"admsync/pkg/messaging"
@@ -98,7 +101,7 @@ func Begin(ctx context.Context, pool *pgxpool.Pool, lay *workbook.Layout, run Ru
 				err = w.write(wctx, b)
 			}
 		}
-		w.done <- err
+		w.done <- permanentIfData(err)
 	}()
 	return w, nil
 }
@@ -169,11 +172,24 @@ func (w *Writer) Finish(ctx context.Context, rowsTotal int) (*Result, error) {
 		return nil, fmt.Errorf("finish import run: %w", err)
 	}
 	if err := w.tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit import: %w", err)
+		return nil, permanentIfData(fmt.Errorf("commit import: %w", err))
 	}
 	res := w.res
 	res.RunID = w.runID
 	return &res, nil
+}
+
+// permanentIfData marks PostgreSQL data exceptions (SQLSTATE class 22,
+// e.g. a value too long) and integrity violations (class 23) as permanent:
+// the same file fails the same way on every delivery, so retrying only
+// delays the next request. Validation should have caught them; this is
+// the backstop.
+func permanentIfData(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")) {
+		return messaging.Permanent(err)
+	}
+	return err
 }
 
 func reserve(ctx context.Context, tx pgx.Tx, table string, n int) ([]int64, error) {

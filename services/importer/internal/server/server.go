@@ -71,8 +71,10 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 	case errors.As(err, &fe):
 		res.Status, res.Error = "refused", fe.Error()
 	case messaging.IsPermanent(err):
-		// The request can never succeed (no such object, too large): the
-		// result says so and the request is done; nothing to dead-letter.
+		// The request can never succeed (no such object, too large, data the
+		// database itself refuses): the result says so and the request is
+		// done; retrying or dead-lettering would change nothing.
+		log.Error("import refused", "object", req.Object, "error", err)
 		res.Status, res.Error = "refused", err.Error()
 	case err != nil:
 		// Database or NATS trouble: let the runner retry with backoff.

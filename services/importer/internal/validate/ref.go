@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"admsync/pkg/match"
+	"admsync/services/importer/internal/workbook"
 )
 
 // Querier is satisfied by *pgxpool.Pool, *pgx.Conn and pgx.Tx.
@@ -79,6 +80,9 @@ type Ref struct {
 
 	// CustomFields maps "Event"/"Session" + label to the Administrate key.
 	CustomFields map[string]string
+
+	limits    map[workbook.Col]TextLimit // text limits from the schema
+	zoneLimit TextLimit
 }
 
 func venueKey(loc int64, name string) string { return fmt.Sprintf("%d\x00%s", loc, match.Key(name)) }
@@ -125,10 +129,15 @@ func LoadRef(ctx context.Context, q Querier) (*Ref, error) {
 		instructors: map[string][]*instructor{}, admins: map[string][]*administrator{}, products: map[string][]*product{},
 		CustomFields: map[string]string{}}
 
+	var err error
+	if ref.limits, ref.zoneLimit, err = loadLimits(ctx, q); err != nil {
+		return nil, fmt.Errorf("load column limits: %w", err)
+	}
+
 	// Course templates, their bridges and approved instructors.
 	byID := map[int64]*template{}
 	byAdm := map[int64]*template{}
-	err := each(ctx, q, `
+	err = each(ctx, q, `
 		SELECT t.id, t.code, COALESCE(ct.id, 0), COALESCE(ct.external_id, ''), COALESCE(ct.event_learning_mode, '')
 		FROM acted.tutorial_course_templates t
 		LEFT JOIN adm.course_templates ct ON ct.tutorial_course_template_id = t.id AND ct.gone_at IS NULL

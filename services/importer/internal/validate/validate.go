@@ -74,6 +74,7 @@ func (v *Validator) Add(row workbook.Row, parseProblems []workbook.Problem) {
 	v.rows++
 	rr := RowResult{Row: row.Row, Kind: row.Kind, Problems: parseProblems}
 	p := &rowCtx{v: v, rr: &rr}
+	p.checkLengths(&row)
 	switch row.Kind {
 	case workbook.KindEvent:
 		v.closeGroup()
@@ -210,6 +211,10 @@ func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events 
 	return nil
 }
 
+// maxCached bounds the keys the per-file lookup caches keep: a hostile
+// file of long distinct names must not grow them without limit.
+const maxCached = 256
+
 // rowCtx collects one row's problems.
 type rowCtx struct {
 	v  *Validator
@@ -221,6 +226,9 @@ func (p *rowCtx) add(col workbook.Col, value, msg, hint string) {
 }
 
 func (p *rowCtx) required(col workbook.Col, value, what string) bool {
+	if value == "" && p.hasProblem(col) {
+		return false // already refused, e.g. too long
+	}
 	if value == "" {
 		p.add(col, "", "is required "+what, "fill it in")
 		return false
@@ -298,7 +306,12 @@ func (v *Validator) zone(p *rowCtx, raw string) (*time.Location, string) {
 		if err != nil {
 			r.err = err.Error()
 		}
-		v.zones[raw] = r
+		if len(raw) <= maxCached {
+			v.zones[raw] = r
+		}
+	}
+	if r.err == "" && v.ref.zoneLimit.Max > 0 && len(r.name) > v.ref.zoneLimit.Max {
+		r.err = fmt.Sprintf("names time zone %s, longer than the %d characters %s holds", r.name, v.ref.zoneLimit.Max, v.ref.zoneLimit.Target)
 	}
 	if r.err != "" {
 		p.add(workbook.ColTimeZone, raw, r.err, "use Administrate's \"Region - City\" label, e.g. Europe - London")
@@ -404,7 +417,9 @@ func (v *Validator) instructors(p *rowCtx, col workbook.Col, cell string, t *tem
 			default:
 				r.in = cands[0]
 			}
-			v.people[name] = r
+			if len(name) <= maxCached {
+				v.people[name] = r
+			}
 		}
 		if r.in == nil {
 			p.add(col, cell, r.msg, r.hint)
@@ -434,7 +449,9 @@ func (v *Validator) administrators(p *rowCtx, cell string) []string {
 			default:
 				r.a = cands[0]
 			}
-			v.admins[name] = r
+			if len(name) <= maxCached {
+				v.admins[name] = r
+			}
 		}
 		if r.a == nil {
 			p.add(workbook.ColAdministrator, cell, r.msg, r.hint)

@@ -38,3 +38,11 @@ func TestFixtureLocal(t *testing.T) {
 	}
 	t.Logf("data rows %d events %d problems %d stats %+v 1904=%v", n, ev, probs, r.Stats(), r.Date1904())
 }
+
+func TestFixtureLocalSameAsExcelize(t *testing.T) {
+	p := os.Getenv("ADMSYNC_FIXTURE")
+	if p == "" {
+		t.Skip("ADMSYNC_FIXTURE not set")
+	}
+	t.Logf("%d rows read alike", sameAsExcelize(t, p))
+}

@@ -2,27 +2,47 @@ package workbook
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
-	"encoding/xml"
 	"fmt"
-	"io"
-	"path"
+	"os"
 	"strconv"
 	"strings"
 )
 
 // Limits bound what a workbook may cost to open. The zero value of each
-// field means its default.
+// field means its default; the inflation budgets may also be set with
+// IMPORTER_MAX_INFLATED_MIB and IMPORTER_MAX_SHARED_STRINGS_MIB.
 type Limits struct {
-	MaxFileBytes      int64   // size of the .xlsx itself; default 64 MiB
-	MaxRows           int     // last Excel row that may hold data; default 200,000
-	MaxColumns        int     // widest row accepted; default 1,024
-	MaxZipEntries     int     // parts in the package; default 1,000
-	UnzipSizeLimit    int64   // all parts inflated; default 1 GiB (large sheets spill to TmpDir)
-	UnzipXMLSizeLimit int64   // a part kept in memory; default 16 MiB
+	MaxFileBytes  int64 // size of the .xlsx itself; default 64 MiB
+	MaxRows       int   // last Excel row that may hold data; default 200,000
+	MaxColumns    int   // widest row accepted; default 1,024
+	MaxZipEntries int   // parts in the package; default 1,000
+	// UnzipSizeLimit is the budget of inflated bytes for all parts
+	// together, checked on the zip's directory before anything is
+	// inflated and counted again while reading. Default 256 MiB: the
+	// real template takes about 1 KiB of sheet XML per row (1.35 MB for
+	// 1,305 rows), so MaxRows rows fit with room for the other parts.
+	UnzipSizeLimit int64
+	// UnzipXMLSizeLimit caps the shared-string part, the only part held
+	// in memory. Default 16 MiB: the real template's table takes about
+	// 55 bytes per row (71 KB for 1,305 rows), 11 MB at MaxRows.
+	UnzipXMLSizeLimit int64
 	MaxRatio          float64 // inflated/compressed size of one part over 1 MiB; default 400
-	TmpDir            string  // where excelize spills large sheets; default os.TempDir()
+	TmpDir            string  // where an uploaded workbook is staged; default os.TempDir()
+}
+
+// Default inflation budgets (see Limits).
+const (
+	DefaultMaxInflated      = 256 << 20
+	DefaultMaxSharedStrings = 16 << 20
+)
+
+func envMiB(name string) int64 {
+	v, err := strconv.ParseInt(strings.TrimSpace(os.Getenv(name)), 10, 64)
+	if err != nil || v <= 0 {
+		return 0
+	}
+	return v << 20
 }
 
 func (l Limits) withDefaults() Limits {
@@ -39,10 +59,16 @@ func (l Limits) withDefaults() Limits {
 		l.MaxZipEntries = 1000
 	}
 	if l.UnzipSizeLimit <= 0 {
-		l.UnzipSizeLimit = 1 << 30
+		l.UnzipSizeLimit = envMiB("IMPORTER_MAX_INFLATED_MIB")
+	}
+	if l.UnzipSizeLimit <= 0 {
+		l.UnzipSizeLimit = DefaultMaxInflated
 	}
 	if l.UnzipXMLSizeLimit <= 0 {
-		l.UnzipXMLSizeLimit = 16 << 20
+		l.UnzipXMLSizeLimit = envMiB("IMPORTER_MAX_SHARED_STRINGS_MIB")
+	}
+	if l.UnzipXMLSizeLimit <= 0 {
+		l.UnzipXMLSizeLimit = DefaultMaxSharedStrings
 	}
 	if l.UnzipXMLSizeLimit > l.UnzipSizeLimit {
 		l.UnzipXMLSizeLimit = l.UnzipSizeLimit
@@ -82,123 +108,64 @@ func isText(b []byte) bool {
 	return true
 }
 
-// pkgInfo is what the pre-scan learnt about the package.
-type pkgInfo struct {
-	sheetPart string // e.g. xl/worksheets/sheet1.xml
-	sheetName string // as written in the workbook
-	sstPart   string // shared strings part, "" when absent
-	sheets    []string
-}
-
-// prescan walks the zip's central directory (no inflation) to refuse bombs,
-// then reads the heads of the XML parts to refuse DTDs and entity
-// declarations, and finds the sheet to import. Go's XML decoder would not
-// expand entities anyway; this is defence in depth and a clear message.
-func prescan(zr *zip.Reader, lim Limits, wantSheet string) (*pkgInfo, string, string) {
+// prescan walks the zip's central directory (no inflation) to refuse
+// bombs: too many parts, more inflated bytes than the budget, a part that
+// inflates implausibly. archive/zip holds every part to the size the
+// directory declares, so the sum checked here bounds what reading costs.
+func prescan(zr *zip.Reader, lim Limits) (string, string) {
 	if len(zr.File) > lim.MaxZipEntries {
-		return nil, fmt.Sprintf("%s: the package has %d parts (at most %d are accepted)", notXLSX, len(zr.File), lim.MaxZipEntries), "save a copy with only the Import sheet and try again"
+		return fmt.Sprintf("%s: the package has %d parts (at most %d are accepted)", notXLSX, len(zr.File), lim.MaxZipEntries), "save a copy with only the Import sheet and try again"
 	}
 	var total uint64
-	have := map[string]*zip.File{}
+	have := map[string]bool{}
 	for _, f := range zr.File {
 		total += f.UncompressedSize64
 		if total > uint64(lim.UnzipSizeLimit) {
-			return nil, fmt.Sprintf("the workbook would inflate to more than %d MiB", lim.UnzipSizeLimit>>20), "it is too large or a zip bomb; split the workbook"
+			return fmt.Sprintf("the workbook would inflate to more than %d MiB (the import budget; IMPORTER_MAX_INFLATED_MIB or --max-inflated raise it)", lim.UnzipSizeLimit>>20), "it is too large or a zip bomb; split the workbook"
 		}
 		if f.UncompressedSize64 > 1<<20 && float64(f.UncompressedSize64) > lim.MaxRatio*float64(max(f.CompressedSize64, 1)) {
-			return nil, fmt.Sprintf("part %s inflates %.0f times (%d MiB): the file looks like a zip bomb", f.Name, float64(f.UncompressedSize64)/float64(max(f.CompressedSize64, 1)), f.UncompressedSize64>>20), "re-save the workbook from Excel"
+			return fmt.Sprintf("part %s inflates %.0f times (%d MiB): the file looks like a zip bomb", f.Name, float64(f.UncompressedSize64)/float64(max(f.CompressedSize64, 1)), f.UncompressedSize64>>20), "re-save the workbook from Excel"
 		}
-		have[f.Name] = f
-	}
-	if have["[Content_Types].xml"] == nil || have["xl/workbook.xml"] == nil {
-		return nil, notXLSX + ": it is a zip file without a workbook part", "open it in Excel and save it as Excel Workbook (.xlsx)"
-	}
-	for _, f := range zr.File {
-		if strings.HasSuffix(f.Name, ".xml") || strings.HasSuffix(f.Name, ".rels") {
-			if bad, err := hasDTD(f); err != nil {
-				return nil, fmt.Sprintf("%s: part %s cannot be read (%v)", notXLSX, f.Name, err), "re-save the workbook from Excel"
-			} else if bad {
-				return nil, fmt.Sprintf("part %s declares a DTD or entities, which workbooks never need", f.Name), "this file was crafted or damaged; re-save it from Excel"
-			}
+		if have[f.Name] {
+			return fmt.Sprintf("%s: part %s appears twice in the package", notXLSX, f.Name), "re-save the workbook from Excel"
 		}
+		have[f.Name] = true
 	}
-	info, msg := findSheet(have, wantSheet)
-	if msg != "" {
-		return nil, msg, "rename the sheet to \"" + wantSheet + "\" or use the template (importer template OUT.xlsx)"
+	if !have["[Content_Types].xml"] || !have["xl/workbook.xml"] {
+		return notXLSX + ": it is a zip file without a workbook part", "open it in Excel and save it as Excel Workbook (.xlsx)"
 	}
-	return info, "", ""
+	return "", ""
 }
 
-// hasDTD looks at the prolog of a part: a DTD must come before the root
-// element, so the first few KiB are enough.
-func hasDTD(f *zip.File) (bool, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return false, err
-	}
-	defer rc.Close()
-	head := make([]byte, 4096)
-	n, err := io.ReadFull(rc, head)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return false, err
-	}
-	head = bytes.ToUpper(head[:n])
-	return bytes.Contains(head, []byte("<!DOCTYPE")) || bytes.Contains(head, []byte("<!ENTITY")), nil
-}
+// sheetPart is the sheet to import.
+type sheetPart struct{ sheet, part string }
 
-func findSheet(have map[string]*zip.File, want string) (*pkgInfo, string) {
-	var wb struct {
-		Sheets []struct {
-			Name string `xml:"name,attr"`
-			RID  string `xml:"http://schemas.openxmlformats.org/officeDocument/2006/relationships id,attr"`
-		} `xml:"sheets>sheet"`
-	}
-	var rels struct {
-		Rels []struct {
-			ID     string `xml:"Id,attr"`
-			Target string `xml:"Target,attr"`
-			Type   string `xml:"Type,attr"`
-		} `xml:"Relationship"`
-	}
-	if err := decodePart(have["xl/workbook.xml"], &wb); err != nil {
-		return nil, notXLSX + ": its workbook part is damaged (" + err.Error() + ")"
-	}
-	if f := have["xl/_rels/workbook.xml.rels"]; f != nil {
-		if err := decodePart(f, &rels); err != nil {
-			return nil, notXLSX + ": its relationships part is damaged (" + err.Error() + ")"
-		}
-	}
-	info := &pkgInfo{}
+// pickSheet finds the sheet named want (case-insensitively) and the
+// shared-string part, from the workbook part and its relationships.
+func pickSheet(sheets []sheetRef, rels []rel, have map[string]*zip.File, want string) (sheetPart, *zip.File, string) {
 	target := map[string]string{}
-	for _, r := range rels.Rels {
-		t := r.Target
-		if strings.HasPrefix(t, "/") {
-			t = strings.TrimPrefix(t, "/")
-		} else {
-			t = path.Join("xl", t)
-		}
-		target[r.ID] = t
-		if strings.HasSuffix(r.Type, "/sharedStrings") {
-			info.sstPart = t
+	var sst *zip.File
+	for _, r := range rels {
+		target[r.id] = r.target
+		if strings.HasSuffix(r.typ, "/sharedStrings") && have[r.target] != nil {
+			sst = have[r.target]
 		}
 	}
-	for _, s := range wb.Sheets {
-		info.sheets = append(info.sheets, s.Name)
-		if strings.EqualFold(strings.TrimSpace(s.Name), want) && info.sheetName == "" {
-			info.sheetName = s.Name
-			info.sheetPart = target[s.RID]
+	var names []string
+	var found sheetPart
+	for _, s := range sheets {
+		names = append(names, s.name)
+		if strings.EqualFold(strings.TrimSpace(s.name), want) && found.sheet == "" {
+			found = sheetPart{sheet: s.name, part: target[s.rid]}
 		}
 	}
-	if info.sheetName == "" {
-		return nil, fmt.Sprintf("the workbook has no sheet named %q (its sheets: %s)", want, strings.Join(quoteAll(info.sheets), ", "))
+	if found.sheet == "" {
+		return found, nil, fmt.Sprintf("the workbook has no sheet named %q (its sheets: %s)", want, strings.Join(quoteAll(names), ", "))
 	}
-	if have[info.sheetPart] == nil {
-		return nil, fmt.Sprintf("%s: sheet %q points at a missing part", notXLSX, info.sheetName)
+	if have[found.part] == nil {
+		return found, nil, fmt.Sprintf("%s: sheet %q points at a missing part", notXLSX, found.sheet)
 	}
-	if info.sstPart != "" && have[info.sstPart] == nil {
-		info.sstPart = ""
-	}
-	return info, ""
+	return found, sst, ""
 }
 
 func quoteAll(ss []string) []string {
@@ -207,127 +174,4 @@ func quoteAll(ss []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
-}
-
-func decodePart(f *zip.File, v any) error {
-	if f == nil {
-		return fmt.Errorf("missing")
-	}
-	if f.UncompressedSize64 > 8<<20 {
-		return fmt.Errorf("part %s is too large", f.Name)
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return xml.NewDecoder(io.LimitReader(rc, 8<<20)).Decode(v)
-}
-
-// countSharedStrings counts <si> items so cell references can be checked.
-func countSharedStrings(f *zip.File) (int, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 64<<10)
-	n := 0
-	for {
-		if _, err := br.ReadSlice('<'); err != nil {
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err == io.EOF {
-				return n, nil
-			}
-			return n, err
-		}
-		p, _ := br.Peek(3)
-		if len(p) == 3 && p[0] == 's' && p[1] == 'i' && (p[2] == '>' || p[2] == ' ' || p[2] == '/') {
-			n++
-		}
-	}
-}
-
-// scanSheet reads the sheet part once, in a goroutine beside excelize's
-// parser, looking for what the row iterator hides: formulas (the iterator
-// returns their cached results) and shared-string indexes outside the
-// table (the iterator turns them into blank cells). It stops at the first
-// finding.
-func scanSheet(f *zip.File, sstCount int, sstKnown bool) *Problem {
-	rc, err := f.Open()
-	if err != nil {
-		return &Problem{Msg: "the sheet cannot be read: " + err.Error()}
-	}
-	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 256<<10)
-	var cellRef []byte
-	sharedCell := false
-	for {
-		if _, err := br.ReadSlice('<'); err != nil {
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err == io.EOF {
-				return nil
-			}
-			return &Problem{Msg: "the sheet is damaged: " + err.Error()}
-		}
-		p, _ := br.Peek(2)
-		if len(p) < 2 {
-			continue
-		}
-		switch {
-		case p[0] == 'c' && (p[1] == ' ' || p[1] == '>'):
-			tag, err := br.ReadSlice('>')
-			if err != nil {
-				return &Problem{Msg: "the sheet is damaged: a cell tag is cut short"}
-			}
-			cellRef = append(cellRef[:0], attr(tag, "r")...)
-			sharedCell = string(attr(tag, "t")) == "s"
-		case p[0] == 'f' && (p[1] == ' ' || p[1] == '>' || p[1] == '/'):
-			return &Problem{Msg: fmt.Sprintf("cell %s holds a formula; the importer reads values only", cellRef), Hint: "copy the sheet and use Paste Special → Values, then import again"}
-		case p[0] == 'v' && p[1] == '>' && sharedCell && sstKnown:
-			_, _ = br.Discard(2)
-			v, err := br.ReadSlice('<')
-			if err != nil {
-				return &Problem{Msg: "the sheet is damaged: a value is cut short"}
-			}
-			idx, perr := strconv.Atoi(strings.TrimSpace(string(v[:len(v)-1])))
-			if perr != nil || idx < 0 || idx >= sstCount {
-				return &Problem{Msg: fmt.Sprintf("cell %s refers to shared string %q, which does not exist (the table has %d)", cellRef, v[:len(v)-1], sstCount), Hint: "the workbook is damaged; re-save it from Excel"}
-			}
-			sharedCell = false
-			if err := br.UnreadByte(); err != nil {
-				return nil
-			}
-		case p[0] == '!':
-			q, _ := br.Peek(8)
-			if u := bytes.ToUpper(q); bytes.HasPrefix(u, []byte("!DOCTYPE")) || bytes.HasPrefix(u, []byte("!ENTITY")) {
-				return &Problem{Msg: "the sheet declares a DTD or entities", Hint: "this file was crafted or damaged; re-save it from Excel"}
-			}
-		}
-	}
-}
-
-// attr extracts an attribute value from a start tag's bytes.
-func attr(tag []byte, name string) []byte {
-	for i := 0; i+len(name)+2 < len(tag); i++ {
-		if (tag[i] == ' ' || tag[i] == '\t' || tag[i] == '\n' || tag[i] == '\r') && bytes.HasPrefix(tag[i+1:], []byte(name)) && tag[i+1+len(name)] == '=' {
-			rest := tag[i+2+len(name):]
-			if len(rest) == 0 {
-				return nil
-			}
-			q := rest[0]
-			if q != '"' && q != '\'' {
-				return nil
-			}
-			if end := bytes.IndexByte(rest[1:], q); end >= 0 {
-				return rest[1 : 1+end]
-			}
-			return nil
-		}
-	}
-	return nil
 }

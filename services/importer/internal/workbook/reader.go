@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xuri/excelize/v2"
-
 	"admsync/pkg/match"
 )
 
@@ -22,16 +20,19 @@ type Reader struct {
 
 	lim     Limits
 	zf      *zip.ReadCloser
-	f       *excelize.File
-	rows    *excelize.Rows
+	budget  *budget
+	sheet   *sheetStream
 	pos     []Col // pos[i] = template column of file column i, or -1
-	rowNum  int
-	rec     Record
-	scan    chan *Problem
-	scanned bool
-	blank   int
-	opts    excelize.Options
-	tmp     string // temp copy made by OpenReader
+	rowNum  int   // last Excel row handed out (blank rows included)
+	pending struct {
+		num   int
+		cells []string
+		ok    bool // a row was read ahead and not yet handed out
+	}
+	ended bool
+	rec   Record
+	blank int
+	tmp   string // temp copy made by OpenReader
 }
 
 // Open checks path and opens it for streaming. Every refusal is a
@@ -72,8 +73,7 @@ func OpenReader(src io.Reader, name string, lim Limits) (*Reader, error) {
 func open(path, name string, lim Limits) (r *Reader, err error) {
 	lim = lim.withDefaults()
 	defer func() {
-		// excelize has panicked on crafted files before (CVE-2026-54063);
-		// whatever slips through becomes a refusal, not a crash.
+		// Whatever slips through becomes a refusal, not a crash.
 		if p := recover(); p != nil {
 			if r != nil {
 				r.Close()
@@ -106,60 +106,14 @@ func open(path, name string, lim Limits) (r *Reader, err error) {
 		return nil, fileErr(name, "", notXLSX+": its zip structure is damaged ("+err.Error()+")", "re-save it from Excel as .xlsx")
 	}
 	r = &Reader{Name: name, lim: lim, zf: zf}
-	info, msg, hint := prescan(&zf.Reader, lim, SheetName)
-	if msg != "" {
+	if msg, hint := prescan(&zf.Reader, lim); msg != "" {
 		r.Close()
 		return nil, fileErr(name, "", msg, hint)
 	}
-	r.Sheet = info.sheetName
-	r.opts = excelize.Options{
-		RawCellValue:      true,
-		UnzipSizeLimit:    lim.UnzipSizeLimit,
-		UnzipXMLSizeLimit: lim.UnzipXMLSizeLimit,
-		TmpDir:            lim.TmpDir,
-	}
-	r.f, err = excelize.OpenFile(path, r.opts)
-	if err != nil {
+	if err := r.readPackage(); err != nil {
 		r.Close()
-		return nil, fileErr(name, "", notXLSX+": "+err.Error(), "re-save it from Excel as .xlsx")
+		return nil, err
 	}
-	props, err := r.f.GetWorkbookProps()
-	if err != nil {
-		r.Close()
-		return nil, fileErr(name, "", "the workbook properties cannot be read: "+err.Error(), "re-save it from Excel")
-	}
-	r.Layout = &Layout{Date1904: props.Date1904 != nil && *props.Date1904}
-	if r.rows, err = r.f.Rows(r.Sheet); err != nil {
-		r.Close()
-		return nil, fileErr(name, r.Sheet, "the sheet cannot be read: "+err.Error(), "re-save it from Excel")
-	}
-	// The scan runs beside the parser (the machine has a second core for
-	// it); Next consults it and waits for it before reporting the end.
-	sstCount, sstKnown := 0, false
-	files := map[string]*zip.File{}
-	for _, f := range zf.File {
-		files[f.Name] = f
-	}
-	scan := make(chan *Problem, 1) // buffered: the scanner never blocks, even if nobody reads
-	r.scan = scan
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				scan <- &Problem{Msg: fmt.Sprintf("the sheet is damaged (%v)", p)}
-			}
-		}()
-		if info.sstPart != "" {
-			n, err := countSharedStrings(files[info.sstPart])
-			if err != nil {
-				scan <- &Problem{Msg: "the shared strings part is damaged: " + err.Error(), Hint: "re-save the workbook from Excel"}
-				return
-			}
-			sstCount, sstKnown = n, true
-		} else {
-			sstKnown = true // no table: any shared-string cell is broken
-		}
-		scan <- scanSheet(files[info.sheetPart], sstCount, sstKnown)
-	}()
 	if err := r.readHeader(); err != nil {
 		r.Close()
 		return nil, err
@@ -167,27 +121,121 @@ func open(path, name string, lim Limits) (r *Reader, err error) {
 	return r, nil
 }
 
+// readPackage reads every part except the imported sheet in full and
+// strictly (so damage anywhere refuses the file before a row is used),
+// keeps the shared strings, and opens the sheet for streaming.
+func (r *Reader) readPackage() error {
+	b := &budget{left: r.lim.UnzipSizeLimit, limit: r.lim.UnzipSizeLimit}
+	r.budget = b
+	files := map[string]*zip.File{}
+	for _, f := range r.zf.File {
+		files[f.Name] = f
+	}
+	done := map[string]bool{}
+	if err := checkXML(files["[Content_Types].xml"], b, nil); err != nil {
+		return r.damaged(err)
+	}
+	done["[Content_Types].xml"] = true
+	sheets, date1904, err := readWorkbookPart(files["xl/workbook.xml"], b)
+	if err != nil {
+		return r.damaged(err)
+	}
+	done["xl/workbook.xml"] = true
+	r.Layout = &Layout{Date1904: date1904}
+	var rels []rel
+	if f := files["xl/_rels/workbook.xml.rels"]; f != nil {
+		if rels, err = readRels(f, b); err != nil {
+			return r.damaged(err)
+		}
+		done[f.Name] = true
+	}
+	sheetPart, sstPart, msg := pickSheet(sheets, rels, files, SheetName)
+	if msg != "" {
+		return fileErr(r.Name, "", msg, "rename the sheet to \""+SheetName+"\" or use the template (importer template OUT.xlsx)")
+	}
+	r.Sheet = sheetPart.sheet
+	var sst []string
+	if sstPart != nil {
+		if sst, err = readSharedStrings(sstPart, b, r.lim.UnzipXMLSizeLimit); err != nil {
+			var se *sstError
+			if errors.As(err, &se) {
+				if cells := cellsUsingString(files[sheetPart.part], se.index); len(cells) > 0 {
+					se.msg += fmt.Sprintf(" (shared string #%d, used by cell %s)", se.index, strings.Join(cells, ", "))
+				} else {
+					se.msg += fmt.Sprintf(" (shared string #%d)", se.index)
+				}
+				return r.damaged(se.partError)
+			}
+			return r.damaged(err)
+		}
+		done[sstPart.Name] = true
+	}
+	done[sheetPart.part] = true
+	for _, f := range r.zf.File {
+		if done[f.Name] || strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		if isXMLPart(f.Name) {
+			err = checkXML(f, b, nil)
+		} else {
+			err = checkBinary(f, b)
+		}
+		if err != nil {
+			return r.damaged(err)
+		}
+	}
+	r.sheet, err = openSheet(files[sheetPart.part], b, sst, r.lim.MaxRows, r.lim.MaxColumns)
+	if err != nil {
+		return r.damaged(err)
+	}
+	return nil
+}
+
+// damaged turns a part's read error into the refusal of the whole file.
+func (r *Reader) damaged(err error) error {
+	var pe *partError
+	if !errors.As(err, &pe) {
+		if errors.Is(err, errTooManyRows) {
+			return r.sheetErr(err)
+		}
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return err
+		}
+		var fm *formulaError
+		if errors.As(err, &fm) {
+			return fileErr(r.Name, r.Sheet, fm.Error(), "copy the sheet and use Paste Special → Values, then import again")
+		}
+		var tw *tooWideError
+		if errors.As(err, &tw) {
+			return &FileError{File: r.Name, Sheet: r.Sheet, Problems: []Problem{{Row: tw.row, Msg: fmt.Sprintf("%s; at most %d columns are read", tw.Error(), r.lim.MaxColumns), Hint: "delete the stray cells to the right of the template"}}}
+		}
+		return fileErr(r.Name, r.Sheet, "the workbook cannot be read: "+err.Error(), "it is too large or damaged; re-save it from Excel or split it")
+	}
+	p := Problem{Row: pe.row, Msg: "the workbook is damaged: " + pe.Error(), Hint: "nothing was imported; re-save the workbook from Excel (File → Save As → Excel Workbook) and import again"}
+	if strings.Contains(pe.msg, errDTD.Error()) {
+		p.Msg, p.Hint = pe.Error(), "this file was crafted or damaged; nothing was imported; re-save it from Excel"
+	}
+	sheet := ""
+	if r.sheet != nil || pe.row > 0 {
+		sheet = r.Sheet
+	}
+	return &FileError{File: r.Name, Sheet: sheet, Problems: []Problem{p}}
+}
+
 // Date1904 reports whether the workbook counts dates from 1904.
 func (r *Reader) Date1904() bool { return r.Layout.Date1904 }
 
-// Close releases the file, the iterator and any temporary copies.
+// Close releases the file and any temporary copy.
 func (r *Reader) Close() error {
 	var errs []error
-	if r.rows != nil {
-		errs = append(errs, r.rows.Close())
-		r.rows = nil
-	}
-	if r.f != nil {
-		errs = append(errs, r.f.Close())
-		r.f = nil
+	if r.sheet != nil {
+		errs = append(errs, r.sheet.Close())
+		r.sheet = nil
 	}
 	if r.zf != nil {
 		errs = append(errs, r.zf.Close())
 		r.zf = nil
-	}
-	if r.scan != nil && !r.scanned {
-		// Let the scanner finish on its own; it reads a closed file and ends.
-		r.scanned = true
 	}
 	if r.tmp != "" {
 		os.Remove(r.tmp)
@@ -196,36 +244,34 @@ func (r *Reader) Close() error {
 	return errors.Join(errs...)
 }
 
-func (r *Reader) columns() (cells []string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("the sheet is damaged near row %d (%v)", r.rowNum, p)
-		}
-	}()
-	return r.rows.Columns(r.opts)
-}
-
+// next returns the cells of the next Excel row, every row number in turn
+// (rows the sheet leaves out are returned empty), or ok=false at the end.
 func (r *Reader) next() (cells []string, ok bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			ok, err = false, fmt.Errorf("the sheet is damaged near row %d (%v)", r.rowNum, p)
 		}
 	}()
-	if !r.rows.Next() {
-		if err := r.rows.Error(); err != nil {
-			return nil, false, err
+	if !r.pending.ok && !r.ended {
+		num, c, more, err := r.sheet.readRow()
+		if err != nil {
+			return nil, false, r.damaged(err)
 		}
+		if !more {
+			r.ended = true
+		} else {
+			r.pending.num, r.pending.cells, r.pending.ok = num, c, true
+		}
+	}
+	if !r.pending.ok {
 		return nil, false, nil
 	}
 	r.rowNum++
-	if r.rowNum > r.lim.MaxRows {
-		return nil, false, errTooManyRows
+	if r.rowNum < r.pending.num {
+		return nil, true, nil
 	}
-	cells, err = r.columns()
-	if err != nil {
-		return nil, false, err
-	}
-	return cells, true, nil
+	r.pending.ok = false
+	return r.pending.cells, true, nil
 }
 
 var errTooManyRows = errors.New("too many rows")
@@ -239,11 +285,31 @@ func (r *Reader) readHeader() error {
 		return fileErr(r.Name, r.Sheet, "the sheet is empty: row 1 must hold the template's column headers", "start from the template (importer template OUT.xlsx)")
 	}
 	byKey := map[string]int{}
+	template := map[string]bool{}
+	for _, col := range Columns {
+		if col.Header != "" {
+			template[match.Key(col.Header)] = true
+		}
+	}
+	var dups []Problem
 	for i, h := range cells {
 		k := match.Key(h)
-		if _, dup := byKey[k]; !dup && k != "" {
-			byKey[k] = i
+		if k == "" {
+			continue
 		}
+		if first, dup := byKey[k]; dup {
+			// Two columns with one template header: which one holds the
+			// data is a guess, so neither is used.
+			if template[k] {
+				dups = append(dups, Problem{Row: 1, Msg: fmt.Sprintf("columns %s and %s are both headed %q", letter(first), letter(i), strings.TrimSpace(h)),
+					Hint: "delete or rename one of them, so each template column appears once"})
+			}
+			continue
+		}
+		byKey[k] = i
+	}
+	if len(dups) > 0 {
+		return &FileError{File: r.Name, Sheet: r.Sheet, Problems: dups}
 	}
 	r.pos = make([]Col, len(cells))
 	for i := range r.pos {
@@ -283,7 +349,7 @@ func (r *Reader) readHeader() error {
 }
 
 func (r *Reader) sheetErr(err error) error {
-	if errors.Is(err, errTooManyRows) || errors.Is(err, excelize.ErrMaxRows) {
+	if errors.Is(err, errTooManyRows) {
 		return fileErr(r.Name, r.Sheet, fmt.Sprintf("the sheet has rows beyond row %d, the most one import accepts", r.lim.MaxRows), "split the workbook, or delete the empty rows at its end")
 	}
 	var fe *FileError
@@ -307,31 +373,12 @@ func (r *Reader) Stats() Stats { return Stats{Rows: r.rowNum, BlankRows: r.blank
 // format hints. The record is reused by the following call.
 func (r *Reader) Next() (*Record, error) {
 	for {
-		if r.rowNum&1023 == 0 && !r.scanned {
-			select {
-			case p := <-r.scan:
-				r.scanned = true
-				if p != nil {
-					return nil, &FileError{File: r.Name, Sheet: r.Sheet, Problems: []Problem{*p}}
-				}
-			default:
-			}
-		}
 		cells, ok, err := r.next()
 		if err != nil {
 			return nil, r.sheetErr(err)
 		}
 		if !ok {
-			if !r.scanned {
-				r.scanned = true
-				if p := <-r.scan; p != nil {
-					return nil, &FileError{File: r.Name, Sheet: r.Sheet, Problems: []Problem{*p}}
-				}
-			}
 			return nil, nil
-		}
-		if len(cells) > r.lim.MaxColumns {
-			return nil, fileErr(r.Name, r.Sheet, fmt.Sprintf("row %d has cells as far as column %s; at most %d columns are read", r.rowNum, letter(len(cells)-1), r.lim.MaxColumns), "delete the stray cells to the right of the template")
 		}
 		r.rec = Record{Row: r.rowNum}
 		for i, v := range cells {
@@ -371,17 +418,22 @@ func isHintRow(rec *Record) bool {
 
 // letter converts a 0-based column index to its letters.
 func letter(i int) string {
-	s, err := excelize.ColumnNumberToName(i + 1)
-	if err != nil {
-		return fmt.Sprintf("#%d", i+1)
+	if i < 0 {
+		return "#"
 	}
-	return s
+	var b [4]byte
+	n := len(b)
+	for i++; i > 0 && n > 0; i = (i - 1) / 26 {
+		n--
+		b[n] = byte('A' + (i-1)%26)
+	}
+	return string(b[n:])
 }
 
 func columnIndex(l string) int {
-	n, err := excelize.ColumnNameToNumber(l)
-	if err != nil {
+	c, _, ok := parseRef(l + "1")
+	if !ok {
 		return -1
 	}
-	return n - 1
+	return c - 1
 }

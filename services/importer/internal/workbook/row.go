@@ -1,6 +1,9 @@
 package workbook
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Kind classifies a data row.
 type Kind uint8
@@ -70,8 +73,43 @@ type Row struct {
 
 // Problem builds a problem located at col of row r.
 func (l *Layout) Problem(r int, col Col, value, msg, hint string) Problem {
-	return Problem{Row: r, Column: l.Letters[col], Header: Columns[col].Header, Value: value, Msg: msg, Hint: hint}
+	return Problem{Row: r, Column: l.Letters[col], Header: Columns[col].Header, Value: clipValue(value), Msg: msg, Hint: hint}
 }
+
+// maxProblemValue bounds the cell text a problem keeps: enough to
+// recognise the cell, never the whole of a huge one.
+const maxProblemValue = 200
+
+func clipValue(s string) string {
+	if len(s) <= maxProblemValue {
+		return s
+	}
+	cut := maxProblemValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// formulaStart reports text a spreadsheet or a CSV export of Administrate
+// would take for a formula: = + - @ first, or a tab or carriage return
+// (OWASP's CSV-injection rule). Leading spaces do not hide it.
+func formulaStart(raw string) bool {
+	s := strings.TrimLeft(raw, " ")
+	if s == "" {
+		return false
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return true
+	}
+	return false
+}
+
+// sentAsText are the columns whose text reaches Administrate as it is
+// (titles, URLs, custom-field values); names matched to reference data
+// are sent as ids and dates and numbers are parsed.
+var sentAsText = []Col{ColEventTitle, ColSessionTitle, ColEventURL, ColSessionURL, ColSitting, ColOCRMoodleCode}
 
 // IsBlank reports whether every imported column of rec is blank; such rows
 // are skipped wherever they are (trailing styled rows above all).
@@ -101,6 +139,14 @@ func (l *Layout) Parse(rec *Record) (Row, []Problem) {
 		row.Kind = KindEvent
 	}
 	event := row.Kind == KindEvent
+	for _, c := range sentAsText {
+		if !event && c != ColSessionTitle && c != ColSessionURL {
+			continue // event columns are not read on session rows
+		}
+		if formulaStart(rec.Cells[c]) {
+			probs = append(probs, l.Problem(rec.Row, c, rec.Cells[c], "starts with = + - @, a tab or a carriage return, which spreadsheets and CSV exports of Administrate would run as a formula", "remove the leading character (or write the text differently)"))
+		}
+	}
 	row.SessionTitle = t(ColSessionTitle)
 	row.TimeZone = t(ColTimeZone)
 	row.SessionInstructor = t(ColSessionInstructor)
