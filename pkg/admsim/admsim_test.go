@@ -300,6 +300,27 @@ func TestApplyThenDropClosesTheConnectionAfterTheWrite(t *testing.T) {
 	h.ok(`mutation { venue { create(input: {name: "Other", locationId: "`+loc+`"}) { errors { message } } } }`, nil)
 }
 
+// DropOperations narrows the drops to the named operations: other mutations are
+// answered and use up none of them.
+func TestApplyThenDropOnlyTheNamedOperations(t *testing.T) {
+	t.Parallel()
+	h := start(t, Options{Faults: Faults{DropAfterApply: 1, DropOperations: []string{"CreateVenue"}}})
+	loc, _ := h.sim.AddLocation(LocationSeed{Name: "Leeds"})
+	h.ok(`mutation CreateLocation { location { create(input: {name: "York"}) { errors { message } } } }`, nil)
+	body := `{"query":"mutation CreateVenue { venue { create(input: {name: \"Park\", locationId: \"` + loc + `\"}) { venue { id } errors { message } } } }"}`
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+GraphQLPath, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+h.tok)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("CreateVenue got HTTP %d, want a dropped connection", res.StatusCode)
+	}
+	reqs := h.sim.Requests()
+	if len(reqs) != 2 || reqs[0].Outcome != OutcomeOK || reqs[1].Outcome != OutcomeDropped || h.sim.VenueCount() != 1 {
+		t.Errorf("recorded = %+v, venues %d", reqs, h.sim.VenueCount())
+	}
+}
+
 func TestControlEndpoint(t *testing.T) {
 	t.Parallel()
 	h := start(t, seeded())

@@ -16,7 +16,8 @@ import (
 //	POST   /_control/faults          change faults; only the keys present change, e.g.
 //	                                 {"latency":"200ms","jitter":"50ms","rateLimit":20,"rateWindow":"1s",
 //	                                  "errorRatio":0.1,"errorStatus":503,"outageFor":"30s",
-//	                                  "dropAfterApply":1,"disabled":["event.createBlended"]}
+//	                                  "dropAfterApply":1,"dropOperations":["UpdateSession"],
+//	                                  "disabled":["event.createBlended"]}
 //	GET    /_control/requests        recorded requests (?operation=Name filters)
 //	DELETE /_control/requests        forget recorded requests
 //	POST   /_control/tokens/expire   invalidate every issued access token
@@ -34,13 +35,14 @@ type faultsJSON struct {
 	OutageUntil    *time.Time `json:"outageUntil,omitempty"`
 	OutageFor      string     `json:"outageFor,omitempty"`
 	DropAfterApply int        `json:"dropAfterApply"`
+	DropOperations []string   `json:"dropOperations,omitempty"`
 	Disabled       []string   `json:"disabled"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
 	j := faultsJSON{Latency: f.Latency.String(), Jitter: f.Jitter.String(), RateLimit: f.RateLimit,
 		RateWindow: f.RateWindow.String(), ErrorRatio: f.ErrorRatio, ErrorStatus: f.ErrorStatus,
-		DropAfterApply: f.DropAfterApply, Disabled: f.Disabled}
+		DropAfterApply: f.DropAfterApply, DropOperations: f.DropOperations, Disabled: f.Disabled}
 	if !f.OutageUntil.IsZero() {
 		t := f.OutageUntil
 		j.OutageUntil = &t
@@ -69,7 +71,7 @@ func (j faultsJSON) faults() (Faults, error) {
 	f.RateWindow = parse("rateWindow", j.RateWindow)
 	outFor := parse("outageFor", j.OutageFor)
 	f.RateLimit, f.ErrorRatio, f.ErrorStatus = j.RateLimit, j.ErrorRatio, j.ErrorStatus
-	f.DropAfterApply, f.Disabled = j.DropAfterApply, j.Disabled
+	f.DropAfterApply, f.DropOperations, f.Disabled = j.DropAfterApply, j.DropOperations, j.Disabled
 	if j.OutageUntil != nil {
 		f.OutageUntil = *j.OutageUntil
 	}

@@ -33,6 +33,9 @@ type Faults struct {
 	// DropAfterApply makes the next N mutation requests execute (state changes) and then
 	// closes the connection without answering.
 	DropAfterApply int `json:"dropAfterApply"`
+	// DropOperations, when set, limits DropAfterApply to mutations with these operation
+	// names (e.g. "UpdateSession"); other mutations are answered and use up no drop.
+	DropOperations []string `json:"dropOperations"`
 
 	// Disabled removes schema fields ("event.createBlended", "Session.start", "locations")
 	// from the served schema, so introspection and validation no longer know them; an
@@ -46,6 +49,7 @@ func (s *Server) Faults() Faults {
 	defer s.faultMu.Unlock()
 	f := s.faults
 	f.Disabled = slices.Clone(f.Disabled)
+	f.DropOperations = slices.Clone(f.DropOperations)
 	f.DropAfterApply = s.dropLeft
 	return f
 }
@@ -79,6 +83,7 @@ func (s *Server) SetFaults(f Faults) error {
 	defer s.faultMu.Unlock()
 	s.faults = f
 	s.faults.Disabled = slices.Clone(f.Disabled)
+	s.faults.DropOperations = slices.Clone(f.DropOperations)
 	s.dropLeft = f.DropAfterApply
 	return nil
 }
@@ -147,10 +152,13 @@ func (s *Server) serverError(f Faults) bool {
 	return s.rng.Float64() < f.ErrorRatio
 }
 
-func (s *Server) takeDrop() bool {
+func (s *Server) takeDrop(op string) bool {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	if s.dropLeft <= 0 {
+		return false
+	}
+	if len(s.faults.DropOperations) > 0 && !slices.Contains(s.faults.DropOperations, op) {
 		return false
 	}
 	s.dropLeft--

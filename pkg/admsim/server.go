@@ -305,7 +305,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	outcome, errs := classify(rr.Body.Bytes())
 
-	if kind == "mutation" && s.takeDrop() {
+	if kind == "mutation" && s.takeDrop(op) {
 		finish(status, OutcomeDropped, errs...)
 		dropConnection(w)
 		return

@@ -320,9 +320,12 @@ func AdmWriterConsumer() ConsumerSpec {
 			FilterSubject: SubjectTutorialEventCreated,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       60 * time.Second,
+			// Short, because it is how soon the events of a killed admwriter
+			// are redelivered; a live handler keeps its message with InProgress
+			// every AckWait/3, and its claim in PostgreSQL with a lease as long.
+			AckWait:       10 * time.Second,
 			MaxDeliver:    20,
-			BackOff:       []time.Duration{60 * time.Second},
+			BackOff:       []time.Duration{10 * time.Second},
 			MaxAckPending: 64,
 		},
 		RetryBackoff: []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute},

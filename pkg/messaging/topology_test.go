@@ -56,7 +56,7 @@ func TestEnsureTopologyIsIdempotent(t *testing.T) {
 		ackWait                 time.Duration
 		maxDeliver, maxAck      int
 	}{
-		{messaging.StreamTutorialEvents, "admwriter", "tutorial.event.created", 60 * time.Second, 20, 64},
+		{messaging.StreamTutorialEvents, "admwriter", "tutorial.event.created", 10 * time.Second, 20, 64},
 		{messaging.StreamSyncRequests, "syncer", "sync.request.>", 2 * time.Minute, 3, 1},
 		{messaging.StreamImportRequests, "importer", "import.request.>", 5 * time.Minute, 3, 1},
 	}
@@ -158,7 +158,7 @@ func TestConsumerSpecValidate(t *testing.T) {
 		"AckWait":       func(s *messaging.ConsumerSpec) { s.Config.AckWait = 0; s.Config.BackOff = nil },
 		"MaxAckPending": func(s *messaging.ConsumerSpec) { s.Config.MaxAckPending = 0 },
 		"BackOff must":  func(s *messaging.ConsumerSpec) { s.Config.BackOff = nil },
-		"BackOff[0]":    func(s *messaging.ConsumerSpec) { s.Config.BackOff = []time.Duration{10 * time.Second} },
+		"BackOff[0]":    func(s *messaging.ConsumerSpec) { s.Config.BackOff = []time.Duration{s.Config.AckWait + time.Second} },
 		"RetryBackoff":  func(s *messaging.ConsumerSpec) { s.RetryBackoff = nil },
 		"one entry":     func(s *messaging.ConsumerSpec) { s.Config.BackOff = append(s.Config.BackOff, 10*time.Minute) },
 		"explicit":      func(s *messaging.ConsumerSpec) { s.Config.AckPolicy = jetstream.AckNonePolicy },

@@ -51,6 +51,15 @@ var (
 	ErrNoEvent = errors.New("tutorial event not found")
 )
 
+// BusyError is ErrBusy with how long the other worker's lease has left:
+// the moment to look again, if that worker has died.
+type BusyError struct{ Left time.Duration }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("%v (its lease ends in %s)", ErrBusy, e.Left.Round(time.Millisecond))
+}
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
 // SessionDone is what adm.sessions records for one Day.
 type SessionDone struct {
 	ExternalID string
@@ -102,13 +111,16 @@ func (s *Store) Claim(ctx context.Context, tutorialEventID int64) (*Claim, error
 			token     *uuid.UUID
 			claimedAt *time.Time
 			leaseLeft bool
+			leftSecs  float64
 		)
-		// The row lock serialises concurrent claims of the same event.
+		// The row lock serialises concurrent claims of the same event. The
+		// lease is measured on the database's clock only.
 		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts, claimed_at,
-				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2)
+				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2),
+				coalesce(extract(epoch FROM claimed_at + make_interval(secs => $2) - now()), 0)::float8
 			FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
 			tutorialEventID, s.Lease.Seconds()).
-			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &claimedAt, &leaseLeft)
+			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &claimedAt, &leaseLeft, &leftSecs)
 		if err != nil {
 			return fmt.Errorf("lock bridge row: %w", err)
 		}
@@ -119,7 +131,7 @@ func (s *Store) Claim(ctx context.Context, tutorialEventID int64) (*Claim, error
 			return nil
 		}
 		if token != nil && leaseLeft {
-			return ErrBusy
+			return &BusyError{Left: time.Duration(max(leftSecs, 0) * float64(time.Second))}
 		}
 		if c.State == Failed || c.State == Pending && c.ExternalID != "" {
 			c.State = Creating

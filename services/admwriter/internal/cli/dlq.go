@@ -93,7 +93,8 @@ func Poison(dl messaging.DeadLetter) bool {
 		"decode " + messaging.SubjectTutorialEventCreated + " payload",
 		bridge.ErrNoEvent.Error(),
 		writer.ErrNotImported.Error(),
-		": " + writer.Rejected.String() + ": ",
+		" rejected: ",             // administrate.MutationError: a validation or business error
+		": GraphQL errors (HTTP ", // administrate.GraphQLError: a document Administrate refuses
 	} {
 		if strings.Contains(dl.Reason, mark) {
 			return true

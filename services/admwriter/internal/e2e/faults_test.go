@@ -135,9 +135,19 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	b := setup(t)
 	ct := b.templateWithSessions(sampledata.Blended, 3)
 	ev := b.seedEvent(eventSpec{Template: ct, Title: "ELO-SESS-26A", Location: "London", Venue: "Riverside Rooms"})
-	// Day 2 ends before it starts: Administrate rejects that update.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE acted.tutorial_sessions SET end_date = start_date - interval '1 hour'
-		WHERE tutorial_event_id = $1 AND sequence = 2`, ev); err != nil {
+	// Only Day 2 has a URL, and the bridge of the session URL field points at
+	// a definition Administrate does not have: Administrate rejects that one
+	// update, which no check before the create could have foreseen.
+	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE acted.tutorial_sessions SET url = NULL
+		WHERE tutorial_event_id = $1 AND sequence <> 2`, ev); err != nil {
+		t.Fatal(err)
+	}
+	var urlField string
+	if err := b.db.Pool.QueryRow(b.ctx, `SELECT external_id FROM adm.custom_fields WHERE entity_type = 'Session' AND label = 'URL'`).Scan(&urlField); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.custom_fields SET external_id = 'Q3VzdG9tRmllbGREZWZpbml0aW9uOjk5OTk='
+		WHERE entity_type = 'Session' AND label = 'URL'`); err != nil {
 		t.Fatal(err)
 	}
 	b.start(runOpts{workers: 2})
@@ -166,9 +176,9 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 		t.Errorf("sessions done before the fix = %d (%v), want %d", done, err, ct.Sessions-1)
 	}
 
-	// The operator fixes the row and replays.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE acted.tutorial_sessions SET end_date = start_date + interval '7 hours 30 minutes'
-		WHERE tutorial_event_id = $1 AND sequence = 2`, ev); err != nil {
+	// The operator fixes the bridge and replays.
+	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.custom_fields SET external_id = $1
+		WHERE entity_type = 'Session' AND label = 'URL'`, urlField); err != nil {
 		t.Fatal(err)
 	}
 	b.sim.ResetRequests()
@@ -221,12 +231,14 @@ func TestOutageLongerThanAllDeliveries(t *testing.T) {
 		ct := b.template(sampledata.Blended, i)
 		events = append(events, b.seedEvent(eventSpec{Template: ct, Title: "ELO-OUT-" + ct.Code, Location: "Bristol", Venue: "Harbourside Centre"}))
 	}
+	// Queued before the outage starts (the relay can take seconds on a busy
+	// machine), and the writer started inside it.
+	b.enqueue(events...)
 	outage := 5 * time.Second // > AckWait 1s × MaxDeliver 3
 	if err := b.sim.StartOutage(outage); err != nil {
 		t.Fatal(err)
 	}
 	b.start(runOpts{workers: 4, client: func(o *administrate.Options) { o.MaxAttempts = 2 }})
-	b.enqueue(events...)
 	b.waitState("done", len(events))
 
 	if dls := b.deadLetters(); len(dls) != 0 {
@@ -327,28 +339,5 @@ func TestRetryQueuesUnfinishedEvents(t *testing.T) {
 	}
 	if ids, err := cli.Retry(b.ctx, b.db.Pool, 0); err != nil || len(ids) != 0 {
 		t.Errorf("second retry queued %v (%v), want none", ids, err)
-	}
-}
-
-// Administrate created fewer sessions than the workbook has Days: a clear
-// permanent error naming both counts, with the event id kept.
-func TestFewerAdministrateSessionsThanDays(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ct := b.templateWithSessions(sampledata.Blended, 3)
-	ev := b.seedEvent(eventSpec{Template: ct, Title: "ELO-FEW-26A", Location: "London", Venue: "Riverside Rooms", Days: 4})
-	b.start(runOpts{workers: 1})
-	b.enqueue(ev)
-	b.waitState("failed", 1)
-	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
-	reason := b.deadLetters()[0].Reason
-	if !strings.Contains(reason, "has 3 session(s)") || !strings.Contains(reason, "has 4 day(s)") {
-		t.Errorf("reason %q should name both counts", reason)
-	}
-	if ext, _ := b.bridge(ev); ext == "" {
-		t.Error("the created event's id was not kept")
-	}
-	if got := b.calls()["UpdateSession"]; got != 0 {
-		t.Errorf("%d session updates sent for a mismatched event", got)
 	}
 }

@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -15,13 +17,20 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/database"
+	"admsync/pkg/messaging"
 	"admsync/pkg/sampledata"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/serve"
 	"admsync/services/admwriter/internal/writer"
 )
 
-const childEnv = "ADMWRITER_E2E_CHILD"
+const (
+	childEnv = "ADMWRITER_E2E_CHILD"
+	// childProductionEnv makes the child use the production consumer
+	// (AckWait, lease) instead of the test-sized one.
+	childProductionEnv = "ADMWRITER_E2E_CHILD_PRODUCTION"
+	childWorkersEnv    = "ADMWRITER_E2E_CHILD_WORKERS"
+)
 
 // crashEnv names the failpoint at which the child process exits with status
 // 137, as kill -9 would. The child sets its own hook (what the build tag
@@ -69,8 +78,15 @@ func childMain() int {
 		return fail(err)
 	}
 	spec := testConsumer(2*time.Second, 5)
+	if os.Getenv(childProductionEnv) != "" {
+		spec = messaging.AdmWriterConsumer()
+	}
+	workers := 1
+	if n, err := strconv.Atoi(os.Getenv(childWorkersEnv)); err == nil && n > 0 {
+		workers = n
+	}
 	err = serve.Run(ctx, serve.Options{Pool: pool, JS: js, API: writer.NewClient(c), Logger: testLogger(),
-		Workers: 1, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond})
+		Workers: workers, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond})
 	if err != nil {
 		return fail(err)
 	}
@@ -98,18 +114,7 @@ func TestProcessKilledAfterCreate(t *testing.T) {
 	ev := b.seedEvent(eventSpec{Template: ct, Title: title, Location: "Dublin", Venue: "Docklands Centre"})
 	b.enqueue(ev)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		childEnv+"=1",
-		crashEnv+"="+failpoint.AfterCreate,
-		"DATABASE_URL="+b.db.URL,
-		"NATS_URL="+b.nats.URL(),
-		"ADMINISTRATE_API_URL="+b.sim.APIURL,
-		"ADMINISTRATE_TOKEN_URL="+b.sim.TokenURL,
-		"ADMINISTRATE_CLIENT_ID="+b.sim.ClientID,
-		"ADMINISTRATE_CLIENT_SECRET="+b.sim.ClientSecret,
-	)
-	cmd.Stderr = os.Stderr
+	cmd := b.child(crashEnv + "=" + failpoint.AfterCreate)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,5 +148,120 @@ func TestProcessKilledAfterCreate(t *testing.T) {
 	}
 	if ext, _ := b.bridge(ev); ext != b.eventsTitled(title)[0].ID {
 		t.Errorf("bridge %s does not point at the created event", ext)
+	}
+}
+
+// child prepares an admwriter process (this test binary in child mode)
+// against the bundle's database, NATS and simulator.
+func (b *bundle) child(env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		childEnv+"=1",
+		"DATABASE_URL="+b.db.URL,
+		"NATS_URL="+b.nats.URL(),
+		"ADMINISTRATE_API_URL="+b.sim.APIURL,
+		"ADMINISTRATE_TOKEN_URL="+b.sim.TokenURL,
+		"ADMINISTRATE_CLIENT_ID="+b.sim.ClientID,
+		"ADMINISTRATE_CLIENT_SECRET="+b.sim.ClientSecret,
+	)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// kill -9 of an admwriter process with events in flight, production
+// consumer and lease settings: a second writer takes every one of them over
+// and finishes it, each event existing once in Administrate with its
+// sessions and staff once each. The time from the kill until the last
+// in-flight event is done is logged; it must be well inside the 60 s the
+// old lease and AckWait made it wait.
+func TestKilledWriterIsTakenOverPromptly(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withLatency(150*time.Millisecond))
+	b.spec = messaging.AdmWriterConsumer()
+	const events = 8
+	var ids []int64
+	titles := map[int64]string{}
+	for i := range events {
+		ct := b.template(sampledata.Blended, i)
+		title := fmt.Sprintf("ELO-TAKEOVER-%02d-26A", i)
+		ev := b.seedEvent(eventSpec{Template: ct, Title: title, Location: "London", Venue: "Riverside Rooms"})
+		ids = append(ids, ev)
+		titles[ev] = title
+	}
+	b.enqueue(ids...)
+
+	cmd := b.child(childProductionEnv+"=1", childWorkersEnv+"=4")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Kill it once four events are claimed and unfinished: in flight.
+	inFlight := func() []int64 {
+		rows, err := b.db.Pool.Query(b.ctx, `SELECT tutorial_event_id FROM adm.events
+			WHERE attempt_token IS NOT NULL AND state IN ('pending', 'creating', 'created')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	var flying []int64
+	b.waitFor("four events in flight", func() bool { flying = inFlight(); return len(flying) >= 4 })
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no drain, no release, no nak
+		t.Fatal(err)
+	}
+	<-exited
+	killed := time.Now()
+	flying = inFlight() // what the dead process left behind
+	t.Logf("killed the writer with %d event(s) in flight", len(flying))
+	if len(flying) == 0 {
+		t.Fatal("nothing was in flight at the kill: the test tests nothing")
+	}
+
+	b.start(runOpts{workers: 4})
+	b.waitState("done", events)
+	all := time.Since(killed)
+
+	var last time.Time
+	for _, ev := range flying {
+		var fin time.Time
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT finished_at FROM adm.events WHERE tutorial_event_id = $1`, ev).Scan(&fin); err != nil {
+			t.Fatal(err)
+		}
+		if fin.After(last) {
+			last = fin
+		}
+	}
+	takeover := last.Sub(killed)
+	t.Logf("takeover: the %d in-flight event(s) were done %.1f s after the kill (all %d events: %.1f s; lease %s, AckWait %s)",
+		len(flying), takeover.Seconds(), events, all.Seconds(), writer.DefaultLease, b.spec.Config.AckWait)
+	if takeover >= 60*time.Second {
+		t.Errorf("takeover took %s: no better than the old 60 s lease", takeover)
+	}
+
+	for _, ev := range ids {
+		got := b.eventsTitled(titles[ev])
+		if len(got) != 1 {
+			t.Errorf("%s: %d events in Administrate, want 1", titles[ev], len(got))
+			continue
+		}
+		for d, s := range b.sim.Sessions(got[0].ID) {
+			if len(s.Staff) != 1 || s.Title != fmt.Sprintf("%s-%d", titles[ev], d+1) {
+				t.Errorf("%s Day %d: title %q staff %v", titles[ev], d+1, s.Title, s.Staff)
+			}
+		}
+	}
+	if dls := b.deadLetters(); len(dls) != 0 {
+		t.Errorf("dead letters: %+v", dls)
 	}
 }

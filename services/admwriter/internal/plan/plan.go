@@ -10,10 +10,12 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"admsync/pkg/administrate"
 )
@@ -70,9 +72,19 @@ type Event struct {
 	// CourseTemplateID is the Administrate id through adm.course_templates
 	// ("" when the template has no bridge).
 	CourseTemplateID string
-	Mode             Mode
-	TimeZone         string // IANA
-	Location, Venue  Ref
+	// TemplateCode is the course template's code as Administrate returned it
+	// (adm.course_templates.code): the key the reconcile lookup uses, never
+	// the workbook's spelling.
+	TemplateCode string
+	// TemplateProblem says why the workbook's code resolved to no single
+	// linked course template ("" when it did).
+	TemplateProblem string
+	Mode            Mode
+	TimeZone        string // IANA
+	Location, Venue Ref
+	// VenueLocationID is the Administrate location the venue belongs to
+	// (adm.venues.location_id): Administrate refuses a venue of another location.
+	VenueLocationID string
 	// Local wall-clock times in TimeZone (zero = not given).
 	ClassroomStart, ClassroomEnd time.Time
 	LMSStart, LMSEnd             time.Time
@@ -92,6 +104,72 @@ type Event struct {
 type Options struct {
 	// TaxTypeID is sent as taxType when set (a tenant-specific global id).
 	TaxTypeID string
+	// Limits refuse an event before its first Administrate write; zero
+	// fields take DefaultLimits.
+	Limits Limits
+}
+
+// Limits are the bounds an event must respect to be written completely. An
+// event past one of them would be created and then fail on a later call,
+// leaving a half-written event in Administrate, so Build refuses it first.
+type Limits struct {
+	// MaxSessions is the most Days one event may have. Administrate creates
+	// as many sessions as the course template defines; no template of this
+	// catalogue comes near it.
+	MaxSessions int
+	// MaxSessionStaff bounds the instructors of one session (one addStaff).
+	MaxSessionStaff int
+	// MaxAdministrators bounds the event administrators (one addStaff each).
+	MaxAdministrators int
+	// MaxTitle, MaxSessionTitle and MaxURL bound text lengths in characters
+	// (the widths of the columns they come from and Administrate's fields);
+	// MaxFieldValue bounds any other custom-field value.
+	MaxTitle, MaxSessionTitle, MaxURL, MaxFieldValue int
+}
+
+// DefaultLimits are used for zero Limits fields.
+var DefaultLimits = Limits{
+	MaxSessions:       100,
+	MaxSessionStaff:   20,
+	MaxAdministrators: 10,
+	MaxTitle:          255,
+	MaxSessionTitle:   255,
+	MaxURL:            500,
+	MaxFieldValue:     255,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	pick := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return Limits{
+		MaxSessions:       pick(l.MaxSessions, d.MaxSessions),
+		MaxSessionStaff:   pick(l.MaxSessionStaff, d.MaxSessionStaff),
+		MaxAdministrators: pick(l.MaxAdministrators, d.MaxAdministrators),
+		MaxTitle:          pick(l.MaxTitle, d.MaxTitle),
+		MaxSessionTitle:   pick(l.MaxSessionTitle, d.MaxSessionTitle),
+		MaxURL:            pick(l.MaxURL, d.MaxURL),
+		MaxFieldValue:     pick(l.MaxFieldValue, d.MaxFieldValue),
+	}
+}
+
+// TemplateSessions is the session count a course template code names in
+// this catalogue's convention (CB1_LO_6: six sessions), or 0 when the code
+// names none. The importer applies the same rule.
+func TemplateSessions(code string) int {
+	i := strings.LastIndex(code, "_")
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(code[i+1:])
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // SessionCall is the work for one Day.
@@ -107,7 +185,8 @@ type SessionCall struct {
 type Plan struct {
 	TutorialEventID int64
 	Mode            Mode
-	// Natural key used to reconcile before creating.
+	// Natural key used to reconcile before creating: the title we send and
+	// the course template's code as Administrate holds it.
 	Title, CourseTemplateCode string
 	// Exactly one of these is set, per Mode.
 	Blended   *administrate.BlendedEventCreateInput
@@ -134,16 +213,34 @@ func Build(e Event, opt Options) (*Plan, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
+	lim := opt.Limits.withDefaults()
 	if strings.TrimSpace(e.Title) == "" {
 		bad("the event has no title")
+	}
+	if n := utf8.RuneCountInString(e.Title); n > lim.MaxTitle {
+		bad("the event title has %d characters; the most Administrate takes is %d", n, lim.MaxTitle)
 	}
 	loc, err := time.LoadLocation(e.TimeZone)
 	if e.TimeZone == "" || err != nil {
 		bad("time zone %q is not a known IANA zone", e.TimeZone)
 		loc = time.UTC
 	}
-	if e.CourseTemplateID == "" {
+	switch {
+	case e.TemplateProblem != "":
+		bad("%s", e.TemplateProblem)
+	case e.CourseTemplateID == "":
 		bad("course template %q is not linked to an Administrate course template (run the syncer's course-templates stage)", e.CourseTemplateCode)
+	case e.TemplateCode == "":
+		bad("course template %q has no Administrate code in adm.course_templates (run the syncer's course-templates stage)", e.CourseTemplateCode)
+	}
+	if e.Venue.ExternalID != "" && e.Location.ExternalID != "" && e.VenueLocationID != "" && e.VenueLocationID != e.Location.ExternalID {
+		bad("venue %q belongs to Administrate location %s, not to the event's location %q (%s)", e.Venue.Name, e.VenueLocationID, e.Location.Name, e.Location.ExternalID)
+	}
+	if e.MaxPlaces < 0 {
+		bad("max places %d is negative", e.MaxPlaces)
+	}
+	if n := len(e.Administrators); n > lim.MaxAdministrators {
+		bad("the event has %d administrators; at most %d are allowed", n, lim.MaxAdministrators)
 	}
 	if e.Location.LocalID != 0 && e.Location.ExternalID == "" {
 		bad("location %q is not linked to an Administrate location", e.Location.Name)
@@ -152,7 +249,7 @@ func Build(e Event, opt Options) (*Plan, error) {
 		bad("venue %q is not linked to an Administrate venue", e.Venue.Name)
 	}
 
-	eventCF := fieldSet{entity: "Event", keys: e.EventFields, bad: bad}
+	eventCF := fieldSet{entity: "Event", keys: e.EventFields, bad: bad, lim: lim}
 	eventCF.add(LabelSitting, e.Sitting)
 	eventCF.add(LabelWebSale, strconv.FormatBool(e.WebSale))
 
@@ -160,7 +257,7 @@ func Build(e Event, opt Options) (*Plan, error) {
 		TutorialEventID:    e.TutorialEventID,
 		Mode:               e.Mode,
 		Title:              e.Title,
-		CourseTemplateCode: e.CourseTemplateCode,
+		CourseTemplateCode: e.TemplateCode,
 		Administrators:     append([]string(nil), e.Administrators...),
 	}
 	switch e.Mode {
@@ -177,7 +274,21 @@ func Build(e Event, opt Options) (*Plan, error) {
 		if e.Mode == Blended && (e.LMSStart.IsZero() || e.LMSEnd.IsZero()) {
 			bad("a blended event needs LMS start and end")
 		}
-		p.Sessions = sessionCalls(e, loc, bad)
+		window(bad, "classroom", e.ClassroomStart, e.ClassroomEnd)
+		if e.Mode == Blended {
+			window(bad, "LMS", e.LMSStart, e.LMSEnd)
+		}
+		p.Sessions = sessionCalls(e, loc, lim, bad)
+		if n := len(e.Sessions); n > lim.MaxSessions {
+			bad("the event has %d sessions; at most %d are allowed", n, lim.MaxSessions)
+		}
+		days := 0
+		for _, s := range e.Sessions {
+			days = max(days, s.Day)
+		}
+		if want := TemplateSessions(e.TemplateCode); want > 0 && days > want {
+			bad("the event has Day %d but course template %s has %d sessions, so Administrate would create too few", days, e.TemplateCode, want)
+		}
 	case LMS:
 		if e.OCRMoodleCode != "" {
 			eventCF.add(LabelOCRMoodleCode, e.OCRMoodleCode)
@@ -185,6 +296,7 @@ func Build(e Event, opt Options) (*Plan, error) {
 		if e.LMSStart.IsZero() || e.LMSEnd.IsZero() {
 			bad("an LMS event needs LMS start and end")
 		}
+		window(bad, "LMS", e.LMSStart, e.LMSEnd)
 	default:
 		bad("learning mode %q is not BLENDED, LMS or CLASSROOM", e.Mode)
 	}
@@ -241,7 +353,14 @@ func Build(e Event, opt Options) (*Plan, error) {
 	return p, nil
 }
 
-func sessionCalls(e Event, loc *time.Location, bad func(string, ...any)) []SessionCall {
+// window refuses an end that is not after its start, as Administrate does.
+func window(bad func(string, ...any), what string, start, end time.Time) {
+	if !start.IsZero() && !end.IsZero() && !end.After(start) {
+		bad("the %s end %s is not after its start %s", what, end.Format("2006-01-02 15:04"), start.Format("2006-01-02 15:04"))
+	}
+}
+
+func sessionCalls(e Event, loc *time.Location, lim Limits, bad func(string, ...any)) []SessionCall {
 	sessions := append([]Session(nil), e.Sessions...)
 	sort.SliceStable(sessions, func(i, j int) bool { return sessions[i].Day < sessions[j].Day })
 	if len(sessions) == 0 {
@@ -259,7 +378,16 @@ func sessionCalls(e Event, loc *time.Location, bad func(string, ...any)) []Sessi
 			continue
 		}
 		seen[s.Day] = true
-		cf := fieldSet{entity: "Session", keys: e.SessionFields, bad: bad}
+		if strings.TrimSpace(s.Title) == "" {
+			bad("the session of Day %d has no title", s.Day)
+		}
+		if n := utf8.RuneCountInString(s.Title); n > lim.MaxSessionTitle {
+			bad("the session title of Day %d has %d characters; the most Administrate takes is %d", s.Day, n, lim.MaxSessionTitle)
+		}
+		if !s.End.After(s.Start) {
+			bad("the session of Day %d ends (%s) before it starts (%s)", s.Day, s.End.In(loc).Format("2006-01-02 15:04"), s.Start.In(loc).Format("2006-01-02 15:04"))
+		}
+		cf := fieldSet{entity: "Session", keys: e.SessionFields, bad: bad, lim: lim}
 		// Day is a String custom field: send its text.
 		cf.add(LabelDay, strconv.Itoa(s.Day))
 		if s.URL != "" {
@@ -271,7 +399,13 @@ func sessionCalls(e Event, loc *time.Location, bad func(string, ...any)) []Sessi
 				bad("instructor %q (Day %d) is not linked to an Administrate contact", in.Name, s.Day)
 				continue
 			}
-			ids = append(ids, in.ExternalID)
+			// Two tutorial instructors linked to one contact are one staff member.
+			if !slices.Contains(ids, in.ExternalID) {
+				ids = append(ids, in.ExternalID)
+			}
+		}
+		if len(ids) > lim.MaxSessionStaff {
+			bad("the session of Day %d has %d instructors; at most %d are allowed", s.Day, len(ids), lim.MaxSessionStaff)
 		}
 		calls = append(calls, SessionCall{
 			TutorialSessionID: s.TutorialSessionID,
@@ -295,10 +429,18 @@ type fieldSet struct {
 	entity string
 	keys   map[string]string
 	bad    func(string, ...any)
+	lim    Limits
 	values []administrate.CustomFieldValueInput
 }
 
 func (f *fieldSet) add(label, value string) {
+	limit := f.lim.MaxFieldValue
+	if label == LabelURL {
+		limit = f.lim.MaxURL
+	}
+	if n := utf8.RuneCountInString(value); n > limit {
+		f.bad("%s custom field %q has %d characters; the most Administrate takes is %d", f.entity, label, n, limit)
+	}
 	key, ok := f.keys[label]
 	if !ok || key == "" {
 		f.bad("%s custom field %q is not in adm.custom_fields (run the syncer's custom-fields stage)", f.entity, label)

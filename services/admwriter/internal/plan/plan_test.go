@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func blended() Event {
 		Title:              "ELO-CB1-01-26A",
 		CourseTemplateCode: "CB1_LO_2",
 		CourseTemplateID:   "Q291cnNlVGVtcGxhdGU6MQ==",
+		TemplateCode:       "CB1_LO_2",
 		Mode:               Blended,
 		TimeZone:           "Europe/London",
 		Location:           Ref{LocalID: 1, Name: "London", ExternalID: "TG9jYXRpb246MQ=="},
@@ -227,5 +229,93 @@ func TestDuplicateDayIsAProblem(t *testing.T) {
 	_, err := Build(e, Options{})
 	if err == nil || !strings.Contains(err.Error(), "Day 1 appears twice") {
 		t.Fatalf("Build = %v", err)
+	}
+}
+
+// Every limit that would make Administrate refuse a later call of the event
+// refuses the whole event in the plan, before its first write; each case
+// names its problem. Cases are generated from a valid event, one breach at a
+// time, with sizes just past each limit.
+func TestLimitsRefuseBeforeAnyCall(t *testing.T) {
+	t.Parallel()
+	lim := DefaultLimits
+	long := func(n int) string { return strings.Repeat("é", n) } // counted in characters, not bytes
+	sessions := func(n int) []Session {
+		out := make([]Session, n)
+		for i := range out {
+			day := time.Date(2026, 3, 30, 9, 30, 0, 0, time.UTC).AddDate(0, 0, i)
+			out[i] = Session{TutorialSessionID: int64(100 + i), Day: i + 1, Title: fmt.Sprintf("S-%d", i+1), Start: day, End: day.Add(7 * time.Hour)}
+		}
+		return out
+	}
+	cases := []struct {
+		name, want string
+		change     func(*Event)
+	}{
+		{"too many sessions", "sessions; at most", func(e *Event) { e.TemplateCode = "CB1_X"; e.Sessions = sessions(lim.MaxSessions + 1) }},
+		{"more days than the template", "course template CB1_LO_2 has 2 sessions", func(e *Event) { e.Sessions = sessions(3) }},
+		{"title too long", "event title has", func(e *Event) { e.Title = long(lim.MaxTitle + 1) }},
+		{"session title too long", "session title of Day 1", func(e *Event) { e.Sessions[1].Title = long(lim.MaxSessionTitle + 1) }},
+		{"empty session title", "Day 1 has no title", func(e *Event) { e.Sessions[1].Title = "  " }},
+		{"session URL too long", `"URL" has 501`, func(e *Event) { e.Sessions[1].URL = long(lim.MaxURL + 1) }},
+		{"event URL too long", `Event custom field "URL"`, func(e *Event) { e.EventURL = long(lim.MaxURL + 1) }},
+		{"sitting too long", `"Sitting" has`, func(e *Event) { e.Sitting = long(lim.MaxFieldValue + 1) }},
+		{"too many instructors", "instructors; at most", func(e *Event) {
+			e.Sessions[0].Instructors = nil
+			for i := 0; i <= lim.MaxSessionStaff; i++ {
+				e.Sessions[0].Instructors = append(e.Sessions[0].Instructors, Instructor{Name: "x", ExternalID: fmt.Sprintf("c%d", i)})
+			}
+		}},
+		{"too many administrators", "administrators; at most", func(e *Event) {
+			for i := 0; i <= lim.MaxAdministrators; i++ {
+				e.Administrators = append(e.Administrators, fmt.Sprintf("a%d", i))
+			}
+		}},
+		{"session ends before it starts", "ends", func(e *Event) { e.Sessions[0].End = e.Sessions[0].Start.Add(-time.Minute) }},
+		{"classroom window reversed", "classroom end", func(e *Event) { e.ClassroomEnd = e.ClassroomStart.Add(-time.Hour) }},
+		{"LMS window reversed", "LMS end", func(e *Event) { e.LMSEnd = e.LMSStart }},
+		{"negative max places", "max places", func(e *Event) { e.MaxPlaces = -1 }},
+		{"venue of another location", "belongs to Administrate location", func(e *Event) {
+			e.Venue = Ref{LocalID: 3, Name: "Far", ExternalID: "V1"}
+			e.VenueLocationID = "elsewhere"
+		}},
+		{"ambiguous template", "matches several", func(e *Event) {
+			e.TemplateProblem = `course template code "x" matches several tutorial course templates`
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := blended()
+			c.change(&e)
+			_, err := Build(e, Options{})
+			var inv *Invalid
+			if !errors.As(err, &inv) {
+				t.Fatalf("Build accepted the event (err %v)", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not say %q", err, c.want)
+			}
+		})
+	}
+	// At each limit exactly, the event is fine.
+	e := blended()
+	e.Title = long(lim.MaxTitle)
+	e.Sessions[0].Title = long(lim.MaxSessionTitle)
+	if _, err := Build(e, Options{}); err != nil {
+		t.Errorf("an event at the limits was refused: %v", err)
+	}
+	// Limits are configurable.
+	if _, err := Build(blended(), Options{Limits: Limits{MaxSessions: 1}}); err == nil {
+		t.Error("MaxSessions 1 accepted a two-day event")
+	}
+}
+
+func TestTemplateSessions(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[string]int{"CB1_LO_6": 6, "CB1_f2f_1": 1, "OC_CB1": 0, "CB1": 0, "CB1_LO_0": 0, "CB1_LO_x": 0} {
+		if got := TemplateSessions(code); got != want {
+			t.Errorf("TemplateSessions(%q) = %d, want %d", code, got, want)
+		}
 	}
 }

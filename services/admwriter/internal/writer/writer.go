@@ -67,16 +67,24 @@ type Writer struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Options plan.Options
-	// Lease is how long a claim survives without a heartbeat (default 60s).
+	// Lease is how long a claim survives without a heartbeat (default
+	// DefaultLease). The owner renews it every Lease/3 while it works, so it
+	// only runs out when the worker died or stalled, and another worker takes
+	// the event over that soon after.
 	Lease time.Duration
 	// Failpoint, if set, is called at the failpoint package's points.
 	Failpoint failpoint.Func
 }
 
+// DefaultLease is the claim lease when none is configured: equal to the
+// consumer's AckWait, so a killed writer's events are redelivered and
+// claimable again within about ten seconds.
+const DefaultLease = 10 * time.Second
+
 func (w *Writer) store() *bridge.Store {
 	lease := w.Lease
 	if lease <= 0 {
-		lease = 60 * time.Second
+		lease = DefaultLease
 	}
 	return &bridge.Store{Pool: w.Pool, Lease: lease}
 }
@@ -123,8 +131,16 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 	case errors.Is(err, bridge.ErrNoEvent):
 		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
 	case errors.Is(err, bridge.ErrBusy):
-		log.Info("event claimed by another worker; retrying after its lease")
-		return messaging.RetryAfter(err, st.Lease/2)
+		// Come back when the other worker's lease would have run out: if it
+		// died, the event is taken over then; if it lives, it renewed the
+		// lease and this delivery looks again later.
+		wait := st.Lease / 2
+		var busy *bridge.BusyError
+		if errors.As(err, &busy) {
+			wait = busy.Left + 250*time.Millisecond
+		}
+		log.Info("event claimed by another worker; retrying when its lease ends", "retry_in", wait)
+		return messaging.RetryAfter(err, wait)
 	case err != nil:
 		return fmt.Errorf("claim tutorial event %d: %w", p.TutorialEventID, err)
 	}
