@@ -23,6 +23,15 @@ type OperationCheck struct {
 	Problems  []string // validation messages when not supported
 }
 
+// FieldCheck is the verdict on one contract item (see contract.go) against the live
+// schema.
+type FieldCheck struct {
+	Path       string   // Type.field, Type.field(arg), Input.field or Enum.value
+	Proven     bool     // production-proven
+	Present    bool     // the tenant's schema has it
+	Operations []string // our operations that use it
+}
+
 // DoctorReport is what Doctor found.
 type DoctorReport struct {
 	APIURL        string
@@ -31,6 +40,21 @@ type DoctorReport struct {
 	TokenLifetime time.Duration
 	SchemaTypes   int // number of types the introspected schema declares
 	Operations    []OperationCheck
+	// Fields holds every field, argument, input field and enum value we send or read,
+	// each looked up in the introspected schema. A document can validate while an input
+	// field or enum value inside its variables is missing; these checks catch that.
+	Fields []FieldCheck
+}
+
+// MissingFields returns the contract items the tenant lacks.
+func (r DoctorReport) MissingFields() []FieldCheck {
+	var out []FieldCheck
+	for _, f := range r.Fields {
+		if !f.Present {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Unsupported returns the checks that failed.
@@ -44,9 +68,10 @@ func (r DoctorReport) Unsupported() []OperationCheck {
 	return out
 }
 
-// OK reports whether the credentials work and every operation is supported.
+// OK reports whether the credentials work, every operation is supported and every
+// field we use is present.
 func (r DoctorReport) OK() bool {
-	return r.CredentialsOK && len(r.Operations) > 0 && len(r.Unsupported()) == 0
+	return r.CredentialsOK && len(r.Operations) > 0 && len(r.Unsupported()) == 0 && len(r.MissingFields()) == 0
 }
 
 // String renders the report for a terminal.
@@ -72,6 +97,24 @@ func (r DoctorReport) String() string {
 		}
 	}
 	fmt.Fprintf(&b, "%d of %d operations supported\n", len(r.Operations)-len(r.Unsupported()), len(r.Operations))
+	if len(r.Fields) > 0 {
+		unproven := 0
+		for _, f := range r.Fields {
+			if !f.Proven {
+				unproven++
+			}
+		}
+		missing := r.MissingFields()
+		fmt.Fprintf(&b, "contract: %d fields, arguments and enum values used, %d not production-proven; %d missing in this tenant\n",
+			len(r.Fields), unproven, len(missing))
+		for _, f := range missing {
+			proof := "production-proven elsewhere"
+			if !f.Proven {
+				proof = "not production-proven"
+			}
+			fmt.Fprintf(&b, "  MISSING %-52s %s; used by %s\n", f.Path, proof, strings.Join(f.Operations, ", "))
+		}
+	}
 	return b.String()
 }
 
@@ -115,6 +158,18 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	// An operation is unsupported when its document fails validation or when anything
+	// it may send (an input field, an enum value) is missing.
+	missingBy := map[string][]string{}
+	for _, item := range Contract() {
+		fc := FieldCheck{Path: item.Path, Proven: item.Proven, Present: data.Schema.has(item.Path), Operations: item.Operations}
+		if !fc.Present {
+			for _, o := range fc.Operations {
+				missingBy[o] = append(missingBy[o], item.Path)
+			}
+		}
+		rep.Fields = append(rep.Fields, fc)
+	}
 	for _, op := range ops {
 		check := OperationCheck{Name: op.OperationName, Kind: op.kind, Field: op.field, Supported: true}
 		if _, errs := gqlparser.LoadQuery(live, op.Query); len(errs) > 0 {
@@ -123,10 +178,14 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 				check.Problems = append(check.Problems, e.Message)
 			}
 		}
+		for _, p := range missingBy[op.OperationName] {
+			check.Supported = false
+			check.Problems = append(check.Problems, "the tenant has no "+p)
+		}
 		rep.Operations = append(rep.Operations, check)
 	}
 	c.log.Info("administrate doctor", "operations", len(rep.Operations), "unsupported", len(rep.Unsupported()),
-		"token_lifetime", rep.TokenLifetime)
+		"missing_fields", len(rep.MissingFields()), "token_lifetime", rep.TokenLifetime)
 	return rep, nil
 }
 
@@ -176,6 +235,102 @@ func rootPath(sel ast.SelectionSet, namespaced bool) string {
 		return f.Name
 	}
 	return ""
+}
+
+// enumUsers names the operations that may send an enum value: those whose variables
+// reach an input field of that enum's type, or (for an argument) take it directly.
+func enumUsers(path string, used map[string][]string) []string {
+	enum, _, _ := strings.Cut(path, ".")
+	schema := ourSchema()
+	var out []string
+	seen := map[string]bool{}
+	for item, ops := range used {
+		if strings.HasSuffix(item, ")") || schema == nil {
+			continue
+		}
+		typ, field, _ := strings.Cut(item, ".")
+		def := schema.Types[typ]
+		if def == nil || def.Kind != ast.InputObject {
+			continue
+		}
+		if f := def.Fields.ForName(field); f != nil && f.Type.Name() == enum {
+			for _, o := range ops {
+				if !seen[o] {
+					seen[o] = true
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	if schema != nil {
+		// Enum-typed arguments, e.g. customFieldTemplate(type:).
+		for item, ops := range used {
+			typ, rest, ok := strings.Cut(item, ".")
+			if !ok || !strings.HasSuffix(rest, ")") {
+				continue
+			}
+			field, arg, _ := strings.Cut(strings.TrimSuffix(rest, ")"), "(")
+			def := schema.Types[typ]
+			if def == nil || def.Fields.ForName(field) == nil {
+				continue
+			}
+			if a := def.Fields.ForName(field).Arguments.ForName(arg); a != nil && a.Type.Name() == enum {
+				for _, o := range ops {
+					if !seen[o] {
+						seen[o] = true
+						out = append(out, o)
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// has reports whether the introspected schema has what path names: a field or input
+// field ("Type.field"), an argument ("Type.field(arg)") or an enum value ("Enum.value").
+func (s introSchema) has(path string) bool {
+	path, arg, hasArg := strings.Cut(path, "(")
+	arg = strings.TrimSuffix(arg, ")")
+	typ, name, ok := strings.Cut(path, ".")
+	if !ok {
+		return false
+	}
+	for _, t := range s.Types {
+		if t.Name != typ {
+			continue
+		}
+		for _, f := range t.Fields {
+			if f.Name != name {
+				continue
+			}
+			if !hasArg {
+				return true
+			}
+			for _, a := range f.Args {
+				if a.Name == arg {
+					return true
+				}
+			}
+			return false
+		}
+		if hasArg {
+			return false
+		}
+		for _, f := range t.InputFields {
+			if f.Name == name {
+				return true
+			}
+		}
+		for _, v := range t.EnumValues {
+			if v.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // ---------------------------------------------------------------- introspection → SDL

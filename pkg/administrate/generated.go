@@ -252,16 +252,12 @@ func (v *AddSessionStaffSessionSessionMutationsAddStaffSessionMutateResponseSess
 type BlendedEventCreateInput struct {
 	CourseTemplateId       string                  `json:"courseTemplateId,omitempty"`
 	Title                  string                  `json:"title,omitempty"`
-	Code                   string                  `json:"code,omitempty"`
 	EventType              EventType               `json:"eventType"`
 	TimeZoneName           string                  `json:"timeZoneName"`
 	LocationId             string                  `json:"locationId,omitempty"`
 	VenueId                string                  `json:"venueId,omitempty"`
 	TaxType                string                  `json:"taxType,omitempty"`
-	TaxTypeId              string                  `json:"taxTypeId,omitempty"`
 	MaxPlaces              int                     `json:"maxPlaces,omitempty"`
-	MinPlaces              int                     `json:"minPlaces,omitempty"`
-	LifecycleState         EventLifecycleState     `json:"lifecycleState,omitempty"`
 	ClassroomStartDateTime LocalDateTime           `json:"classroomStartDateTime,omitempty"`
 	ClassroomEndDateTime   LocalDateTime           `json:"classroomEndDateTime,omitempty"`
 	LmsStartDateTime       LocalDateTime           `json:"lmsStartDateTime,omitempty"`
@@ -274,9 +270,6 @@ func (v *BlendedEventCreateInput) GetCourseTemplateId() string { return v.Course
 
 // GetTitle returns BlendedEventCreateInput.Title, and is useful for accessing the field via an interface.
 func (v *BlendedEventCreateInput) GetTitle() string { return v.Title }
-
-// GetCode returns BlendedEventCreateInput.Code, and is useful for accessing the field via an interface.
-func (v *BlendedEventCreateInput) GetCode() string { return v.Code }
 
 // GetEventType returns BlendedEventCreateInput.EventType, and is useful for accessing the field via an interface.
 func (v *BlendedEventCreateInput) GetEventType() EventType { return v.EventType }
@@ -293,17 +286,8 @@ func (v *BlendedEventCreateInput) GetVenueId() string { return v.VenueId }
 // GetTaxType returns BlendedEventCreateInput.TaxType, and is useful for accessing the field via an interface.
 func (v *BlendedEventCreateInput) GetTaxType() string { return v.TaxType }
 
-// GetTaxTypeId returns BlendedEventCreateInput.TaxTypeId, and is useful for accessing the field via an interface.
-func (v *BlendedEventCreateInput) GetTaxTypeId() string { return v.TaxTypeId }
-
 // GetMaxPlaces returns BlendedEventCreateInput.MaxPlaces, and is useful for accessing the field via an interface.
 func (v *BlendedEventCreateInput) GetMaxPlaces() int { return v.MaxPlaces }
-
-// GetMinPlaces returns BlendedEventCreateInput.MinPlaces, and is useful for accessing the field via an interface.
-func (v *BlendedEventCreateInput) GetMinPlaces() int { return v.MinPlaces }
-
-// GetLifecycleState returns BlendedEventCreateInput.LifecycleState, and is useful for accessing the field via an interface.
-func (v *BlendedEventCreateInput) GetLifecycleState() EventLifecycleState { return v.LifecycleState }
 
 // GetClassroomStartDateTime returns BlendedEventCreateInput.ClassroomStartDateTime, and is useful for accessing the field via an interface.
 func (v *BlendedEventCreateInput) GetClassroomStartDateTime() LocalDateTime {
@@ -327,24 +311,16 @@ func (v *BlendedEventCreateInput) GetCustomFieldValues() []CustomFieldValueInput
 }
 
 type ClassroomEventCreateInput struct {
-	CourseTemplateId        string                  `json:"courseTemplateId,omitempty"`
-	Title                   string                  `json:"title,omitempty"`
-	Code                    string                  `json:"code,omitempty"`
-	EventType               EventType               `json:"eventType"`
-	TimeZoneName            string                  `json:"timeZoneName"`
-	LocationId              string                  `json:"locationId,omitempty"`
-	VenueId                 string                  `json:"venueId,omitempty"`
-	MaxPlaces               int                     `json:"maxPlaces,omitempty"`
-	MinPlaces               int                     `json:"minPlaces,omitempty"`
-	LifecycleState          EventLifecycleState     `json:"lifecycleState,omitempty"`
-	ClassroomStartDateTime  LocalDateTime           `json:"classroomStartDateTime,omitempty"`
-	ClassroomEndDateTime    LocalDateTime           `json:"classroomEndDateTime,omitempty"`
-	TimeZonedClassroomStart DateTime                `json:"timeZonedClassroomStart,omitempty"`
-	TimeZonedClassroomEnd   DateTime                `json:"timeZonedClassroomEnd,omitempty"`
-	RegistrationDeadline    DateTime                `json:"registrationDeadline,omitempty"`
-	InternalNotes           string                  `json:"internalNotes,omitempty"`
-	ExternalNotes           string                  `json:"externalNotes,omitempty"`
-	CustomFieldValues       []CustomFieldValueInput `json:"customFieldValues,omitempty"`
+	CourseTemplateId       string                  `json:"courseTemplateId,omitempty"`
+	Title                  string                  `json:"title,omitempty"`
+	EventType              EventType               `json:"eventType"`
+	TimeZoneName           string                  `json:"timeZoneName"`
+	LocationId             string                  `json:"locationId,omitempty"`
+	VenueId                string                  `json:"venueId,omitempty"`
+	MaxPlaces              int                     `json:"maxPlaces,omitempty"`
+	ClassroomStartDateTime LocalDateTime           `json:"classroomStartDateTime,omitempty"`
+	ClassroomEndDateTime   LocalDateTime           `json:"classroomEndDateTime,omitempty"`
+	CustomFieldValues      []CustomFieldValueInput `json:"customFieldValues,omitempty"`
 }
 
 // GetCourseTemplateId returns ClassroomEventCreateInput.CourseTemplateId, and is useful for accessing the field via an interface.
@@ -352,9 +328,6 @@ func (v *ClassroomEventCreateInput) GetCourseTemplateId() string { return v.Cour
 
 // GetTitle returns ClassroomEventCreateInput.Title, and is useful for accessing the field via an interface.
 func (v *ClassroomEventCreateInput) GetTitle() string { return v.Title }
-
-// GetCode returns ClassroomEventCreateInput.Code, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetCode() string { return v.Code }
 
 // GetEventType returns ClassroomEventCreateInput.EventType, and is useful for accessing the field via an interface.
 func (v *ClassroomEventCreateInput) GetEventType() EventType { return v.EventType }
@@ -371,12 +344,6 @@ func (v *ClassroomEventCreateInput) GetVenueId() string { return v.VenueId }
 // GetMaxPlaces returns ClassroomEventCreateInput.MaxPlaces, and is useful for accessing the field via an interface.
 func (v *ClassroomEventCreateInput) GetMaxPlaces() int { return v.MaxPlaces }
 
-// GetMinPlaces returns ClassroomEventCreateInput.MinPlaces, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetMinPlaces() int { return v.MinPlaces }
-
-// GetLifecycleState returns ClassroomEventCreateInput.LifecycleState, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetLifecycleState() EventLifecycleState { return v.LifecycleState }
-
 // GetClassroomStartDateTime returns ClassroomEventCreateInput.ClassroomStartDateTime, and is useful for accessing the field via an interface.
 func (v *ClassroomEventCreateInput) GetClassroomStartDateTime() LocalDateTime {
 	return v.ClassroomStartDateTime
@@ -387,44 +354,10 @@ func (v *ClassroomEventCreateInput) GetClassroomEndDateTime() LocalDateTime {
 	return v.ClassroomEndDateTime
 }
 
-// GetTimeZonedClassroomStart returns ClassroomEventCreateInput.TimeZonedClassroomStart, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetTimeZonedClassroomStart() DateTime {
-	return v.TimeZonedClassroomStart
-}
-
-// GetTimeZonedClassroomEnd returns ClassroomEventCreateInput.TimeZonedClassroomEnd, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetTimeZonedClassroomEnd() DateTime {
-	return v.TimeZonedClassroomEnd
-}
-
-// GetRegistrationDeadline returns ClassroomEventCreateInput.RegistrationDeadline, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetRegistrationDeadline() DateTime { return v.RegistrationDeadline }
-
-// GetInternalNotes returns ClassroomEventCreateInput.InternalNotes, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetInternalNotes() string { return v.InternalNotes }
-
-// GetExternalNotes returns ClassroomEventCreateInput.ExternalNotes, and is useful for accessing the field via an interface.
-func (v *ClassroomEventCreateInput) GetExternalNotes() string { return v.ExternalNotes }
-
 // GetCustomFieldValues returns ClassroomEventCreateInput.CustomFieldValues, and is useful for accessing the field via an interface.
 func (v *ClassroomEventCreateInput) GetCustomFieldValues() []CustomFieldValueInput {
 	return v.CustomFieldValues
 }
-
-type ContactCreateInput struct {
-	AccountId      string              `json:"accountId,omitempty"`
-	PersonalName   PersonalNameInput   `json:"personalName"`
-	EmailAddresses []EmailAddressInput `json:"emailAddresses,omitempty"`
-}
-
-// GetAccountId returns ContactCreateInput.AccountId, and is useful for accessing the field via an interface.
-func (v *ContactCreateInput) GetAccountId() string { return v.AccountId }
-
-// GetPersonalName returns ContactCreateInput.PersonalName, and is useful for accessing the field via an interface.
-func (v *ContactCreateInput) GetPersonalName() PersonalNameInput { return v.PersonalName }
-
-// GetEmailAddresses returns ContactCreateInput.EmailAddresses, and is useful for accessing the field via an interface.
-func (v *ContactCreateInput) GetEmailAddresses() []EmailAddressInput { return v.EmailAddresses }
 
 type ContactField string
 
@@ -509,13 +442,10 @@ func (v *ContactFieldGraphFilter) GetValues() []string { return v.Values }
 
 // ContactFields includes the GraphQL fields of Contact requested by the fragment ContactFields.
 type ContactFields struct {
-	Id           string `json:"id"`
-	LegacyId     string `json:"legacyId"`
-	FirstName    string `json:"firstName"`
-	LastName     string `json:"lastName"`
-	EmailAddress string `json:"emailAddress"`
-	IsInstructor bool   `json:"isInstructor"`
-	IsAdmin      bool   `json:"isAdmin"`
+	Id        string `json:"id"`
+	LegacyId  string `json:"legacyId"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
 }
 
 // GetId returns ContactFields.Id, and is useful for accessing the field via an interface.
@@ -529,15 +459,6 @@ func (v *ContactFields) GetFirstName() string { return v.FirstName }
 
 // GetLastName returns ContactFields.LastName, and is useful for accessing the field via an interface.
 func (v *ContactFields) GetLastName() string { return v.LastName }
-
-// GetEmailAddress returns ContactFields.EmailAddress, and is useful for accessing the field via an interface.
-func (v *ContactFields) GetEmailAddress() string { return v.EmailAddress }
-
-// GetIsInstructor returns ContactFields.IsInstructor, and is useful for accessing the field via an interface.
-func (v *ContactFields) GetIsInstructor() bool { return v.IsInstructor }
-
-// GetIsAdmin returns ContactFields.IsAdmin, and is useful for accessing the field via an interface.
-func (v *ContactFields) GetIsAdmin() bool { return v.IsAdmin }
 
 // ContactsContactsContactConnection includes the requested fields of the GraphQL type ContactConnection.
 type ContactsContactsContactConnection struct {
@@ -590,21 +511,6 @@ func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) GetLastNa
 	return v.ContactFields.LastName
 }
 
-// GetEmailAddress returns ContactsContactsContactConnectionEdgesContactEdgeNodeContact.EmailAddress, and is useful for accessing the field via an interface.
-func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) GetEmailAddress() string {
-	return v.ContactFields.EmailAddress
-}
-
-// GetIsInstructor returns ContactsContactsContactConnectionEdgesContactEdgeNodeContact.IsInstructor, and is useful for accessing the field via an interface.
-func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) GetIsInstructor() bool {
-	return v.ContactFields.IsInstructor
-}
-
-// GetIsAdmin returns ContactsContactsContactConnectionEdgesContactEdgeNodeContact.IsAdmin, and is useful for accessing the field via an interface.
-func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) GetIsAdmin() bool {
-	return v.ContactFields.IsAdmin
-}
-
 func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -638,12 +544,6 @@ type __premarshalContactsContactsContactConnectionEdgesContactEdgeNodeContact st
 	FirstName string `json:"firstName"`
 
 	LastName string `json:"lastName"`
-
-	EmailAddress string `json:"emailAddress"`
-
-	IsInstructor bool `json:"isInstructor"`
-
-	IsAdmin bool `json:"isAdmin"`
 }
 
 func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) MarshalJSON() ([]byte, error) {
@@ -661,9 +561,6 @@ func (v *ContactsContactsContactConnectionEdgesContactEdgeNodeContact) __premars
 	retval.LegacyId = v.ContactFields.LegacyId
 	retval.FirstName = v.ContactFields.FirstName
 	retval.LastName = v.ContactFields.LastName
-	retval.EmailAddress = v.ContactFields.EmailAddress
-	retval.IsInstructor = v.ContactFields.IsInstructor
-	retval.IsAdmin = v.ContactFields.IsAdmin
 	return &retval, nil
 }
 
@@ -1282,10 +1179,8 @@ func (v *CourseTemplateApprovedInstructorsResponse) __premarshalJSON() (*__prema
 }
 
 type CourseTemplateCreateInput struct {
-	Code              string                       `json:"code"`
-	Title             string                       `json:"title"`
-	EventLearningMode LearningMode                 `json:"eventLearningMode,omitempty"`
-	LifecycleState    CourseTemplateLifecycleState `json:"lifecycleState,omitempty"`
+	Code  string `json:"code"`
+	Title string `json:"title"`
 }
 
 // GetCode returns CourseTemplateCreateInput.Code, and is useful for accessing the field via an interface.
@@ -1293,89 +1188,6 @@ func (v *CourseTemplateCreateInput) GetCode() string { return v.Code }
 
 // GetTitle returns CourseTemplateCreateInput.Title, and is useful for accessing the field via an interface.
 func (v *CourseTemplateCreateInput) GetTitle() string { return v.Title }
-
-// GetEventLearningMode returns CourseTemplateCreateInput.EventLearningMode, and is useful for accessing the field via an interface.
-func (v *CourseTemplateCreateInput) GetEventLearningMode() LearningMode { return v.EventLearningMode }
-
-// GetLifecycleState returns CourseTemplateCreateInput.LifecycleState, and is useful for accessing the field via an interface.
-func (v *CourseTemplateCreateInput) GetLifecycleState() CourseTemplateLifecycleState {
-	return v.LifecycleState
-}
-
-type CourseTemplateField string
-
-const (
-	CourseTemplateFieldId                 CourseTemplateField = "id"
-	CourseTemplateFieldCode               CourseTemplateField = "code"
-	CourseTemplateFieldName               CourseTemplateField = "name"
-	CourseTemplateFieldTitle              CourseTemplateField = "title"
-	CourseTemplateFieldCodeortitle        CourseTemplateField = "codeOrTitle"
-	CourseTemplateFieldIntroduction       CourseTemplateField = "introduction"
-	CourseTemplateFieldLmssummary         CourseTemplateField = "lmsSummary"
-	CourseTemplateFieldLifecyclestate     CourseTemplateField = "lifecycleState"
-	CourseTemplateFieldScheduletype       CourseTemplateField = "scheduleType"
-	CourseTemplateFieldLevelid            CourseTemplateField = "levelId"
-	CourseTemplateFieldLearningcategoryid CourseTemplateField = "learningCategoryId"
-	CourseTemplateFieldHaspriceincurrency CourseTemplateField = "hasPriceInCurrency"
-	CourseTemplateFieldHaspriceinregion   CourseTemplateField = "hasPriceInRegion"
-	CourseTemplateFieldIsvalidforportal   CourseTemplateField = "isValidForPortal"
-	CourseTemplateFieldWithnoevents       CourseTemplateField = "withNoEvents"
-	CourseTemplateFieldCreatedat          CourseTemplateField = "createdAt"
-	CourseTemplateFieldUpdatedat          CourseTemplateField = "updatedAt"
-)
-
-var AllCourseTemplateField = []CourseTemplateField{
-	CourseTemplateFieldId,
-	CourseTemplateFieldCode,
-	CourseTemplateFieldName,
-	CourseTemplateFieldTitle,
-	CourseTemplateFieldCodeortitle,
-	CourseTemplateFieldIntroduction,
-	CourseTemplateFieldLmssummary,
-	CourseTemplateFieldLifecyclestate,
-	CourseTemplateFieldScheduletype,
-	CourseTemplateFieldLevelid,
-	CourseTemplateFieldLearningcategoryid,
-	CourseTemplateFieldHaspriceincurrency,
-	CourseTemplateFieldHaspriceinregion,
-	CourseTemplateFieldIsvalidforportal,
-	CourseTemplateFieldWithnoevents,
-	CourseTemplateFieldCreatedat,
-	CourseTemplateFieldUpdatedat,
-}
-
-type CourseTemplateFieldGraphFilter struct {
-	Field     CourseTemplateField `json:"field"`
-	Operation FilterOperation     `json:"operation"`
-	Value     string              `json:"value,omitempty"`
-	Values    []string            `json:"values,omitempty"`
-}
-
-// GetField returns CourseTemplateFieldGraphFilter.Field, and is useful for accessing the field via an interface.
-func (v *CourseTemplateFieldGraphFilter) GetField() CourseTemplateField { return v.Field }
-
-// GetOperation returns CourseTemplateFieldGraphFilter.Operation, and is useful for accessing the field via an interface.
-func (v *CourseTemplateFieldGraphFilter) GetOperation() FilterOperation { return v.Operation }
-
-// GetValue returns CourseTemplateFieldGraphFilter.Value, and is useful for accessing the field via an interface.
-func (v *CourseTemplateFieldGraphFilter) GetValue() string { return v.Value }
-
-// GetValues returns CourseTemplateFieldGraphFilter.Values, and is useful for accessing the field via an interface.
-func (v *CourseTemplateFieldGraphFilter) GetValues() []string { return v.Values }
-
-type CourseTemplateLifecycleState string
-
-const (
-	CourseTemplateLifecycleStateDraft     CourseTemplateLifecycleState = "draft"
-	CourseTemplateLifecycleStatePublished CourseTemplateLifecycleState = "published"
-	CourseTemplateLifecycleStateArchived  CourseTemplateLifecycleState = "archived"
-)
-
-var AllCourseTemplateLifecycleState = []CourseTemplateLifecycleState{
-	CourseTemplateLifecycleStateDraft,
-	CourseTemplateLifecycleStatePublished,
-	CourseTemplateLifecycleStateArchived,
-}
 
 // CourseTemplatePublicPricesNode includes the requested fields of the GraphQL interface Node.
 //
@@ -2018,7 +1830,6 @@ type CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEd
 	Code                string                                                                                                                              `json:"code"`
 	Title               string                                                                                                                              `json:"title"`
 	EventLearningMode   LearningMode                                                                                                                        `json:"eventLearningMode"`
-	LifecycleState      CourseTemplateLifecycleState                                                                                                        `json:"lifecycleState"`
 	CustomFieldValues   []CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue  `json:"customFieldValues"`
 	ApprovedInstructors CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateApprovedInstructorsContactConnection `json:"approvedInstructors"`
 	PublicPrices        CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplatePublicPricesPriceConnection          `json:"publicPrices"`
@@ -2047,11 +1858,6 @@ func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTempla
 // GetEventLearningMode returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplate.EventLearningMode, and is useful for accessing the field via an interface.
 func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplate) GetEventLearningMode() LearningMode {
 	return v.EventLearningMode
-}
-
-// GetLifecycleState returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplate.LifecycleState, and is useful for accessing the field via an interface.
-func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplate) GetLifecycleState() CourseTemplateLifecycleState {
-	return v.LifecycleState
 }
 
 // GetCustomFieldValues returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplate.CustomFieldValues, and is useful for accessing the field via an interface.
@@ -2169,9 +1975,8 @@ func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTempla
 
 // CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue includes the requested fields of the GraphQL type CustomFieldValue.
 type CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue struct {
-	DefinitionKey string                                                                                                                                                          `json:"definitionKey"`
-	Value         string                                                                                                                                                          `json:"value"`
-	Definition    CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition `json:"definition"`
+	DefinitionKey string `json:"definitionKey"`
+	Value         string `json:"value"`
 }
 
 // GetDefinitionKey returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue.DefinitionKey, and is useful for accessing the field via an interface.
@@ -2182,27 +1987,6 @@ func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTempla
 // GetValue returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue.Value, and is useful for accessing the field via an interface.
 func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue) GetValue() string {
 	return v.Value
-}
-
-// GetDefinition returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue.Definition, and is useful for accessing the field via an interface.
-func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValue) GetDefinition() CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition {
-	return v.Definition
-}
-
-// CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition includes the requested fields of the GraphQL type CustomFieldDefinition.
-type CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition struct {
-	Key   string `json:"key"`
-	Label string `json:"label"`
-}
-
-// GetKey returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition.Key, and is useful for accessing the field via an interface.
-func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition) GetKey() string {
-	return v.Key
-}
-
-// GetLabel returns CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition.Label, and is useful for accessing the field via an interface.
-func (v *CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplateCustomFieldValuesCustomFieldValueDefinitionCustomFieldDefinition) GetLabel() string {
-	return v.Label
 }
 
 // CourseTemplatesCourseTemplatesCourseTemplateConnectionEdgesCourseTemplateEdgeNodeCourseTemplatePublicPricesPriceConnection includes the requested fields of the GraphQL type PriceConnection.
@@ -2547,153 +2331,24 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEr
 //
 // Internal id prefix is "Course" (Course:N). [C]
 type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent struct {
-	EventFields `json:"-"`
-	Sessions    CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+	Id       string                                                                                              `json:"id"`
+	LegacyId string                                                                                              `json:"legacyId"`
+	Sessions CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+}
+
+// GetId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetId() string {
+	return v.Id
+}
+
+// GetLegacyId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLegacyId() string {
+	return v.LegacyId
 }
 
 // GetSessions returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Sessions, and is useful for accessing the field via an interface.
 func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetSessions() CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection {
 	return v.Sessions
-}
-
-// GetId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetId() string {
-	return v.EventFields.Id
-}
-
-// GetLegacyId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLegacyId() string {
-	return v.EventFields.LegacyId
-}
-
-// GetCode returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Code, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetCode() string {
-	return v.EventFields.Code
-}
-
-// GetTitle returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Title, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetTitle() string {
-	return v.EventFields.Title
-}
-
-// GetLearningMode returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.LearningMode, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLearningMode() LearningMode {
-	return v.EventFields.LearningMode
-}
-
-// GetLifecycleState returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.LifecycleState, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLifecycleState() EventLifecycleState {
-	return v.EventFields.LifecycleState
-}
-
-// GetStart returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Start, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetStart() LocalDateTime {
-	return v.EventFields.Start
-}
-
-// GetEnd returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.End, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetEnd() LocalDateTime {
-	return v.EventFields.End
-}
-
-// GetTimeZoneName returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetTimeZoneName() string {
-	return v.EventFields.TimeZoneName
-}
-
-// GetLocation returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Location, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLocation() EventFieldsLocation {
-	return v.EventFields.Location
-}
-
-// GetVenue returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Venue, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetVenue() EventFieldsVenue {
-	return v.EventFields.Venue
-}
-
-// GetCourseTemplate returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.CourseTemplate, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetCourseTemplate() EventFieldsCourseTemplate {
-	return v.EventFields.CourseTemplate
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.EventFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent struct {
-	Sessions CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
-
-	Id string `json:"id"`
-
-	LegacyId string `json:"legacyId"`
-
-	Code string `json:"code"`
-
-	Title string `json:"title"`
-
-	LearningMode LearningMode `json:"learningMode"`
-
-	LifecycleState EventLifecycleState `json:"lifecycleState"`
-
-	Start LocalDateTime `json:"start"`
-
-	End LocalDateTime `json:"end"`
-
-	TimeZoneName string `json:"timeZoneName"`
-
-	Location EventFieldsLocation `json:"location"`
-
-	Venue EventFieldsVenue `json:"venue"`
-
-	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) __premarshalJSON() (*__premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent, error) {
-	var retval __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent
-
-	retval.Sessions = v.Sessions
-	retval.Id = v.EventFields.Id
-	retval.LegacyId = v.EventFields.LegacyId
-	retval.Code = v.EventFields.Code
-	retval.Title = v.EventFields.Title
-	retval.LearningMode = v.EventFields.LearningMode
-	retval.LifecycleState = v.EventFields.LifecycleState
-	retval.Start = v.EventFields.Start
-	retval.End = v.EventFields.End
-	retval.TimeZoneName = v.EventFields.TimeZoneName
-	retval.Location = v.EventFields.Location
-	retval.Venue = v.EventFields.Venue
-	retval.CourseTemplate = v.EventFields.CourseTemplate
-	return &retval, nil
 }
 
 // CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
@@ -2737,21 +2392,6 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEv
 	return v.SessionFields.LegacyId
 }
 
-// GetTitle returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Title, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTitle() string {
-	return v.SessionFields.Title
-}
-
-// GetTimeZonedStart returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedStart, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedStart() DateTime {
-	return v.SessionFields.TimeZonedStart
-}
-
-// GetTimeZonedEnd returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedEnd, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedEnd() DateTime {
-	return v.SessionFields.TimeZonedEnd
-}
-
 func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -2781,12 +2421,6 @@ type __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateRe
 	Id string `json:"id"`
 
 	LegacyId string `json:"legacyId"`
-
-	Title string `json:"title"`
-
-	TimeZonedStart DateTime `json:"timeZonedStart"`
-
-	TimeZonedEnd DateTime `json:"timeZonedEnd"`
 }
 
 func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
@@ -2802,9 +2436,6 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEv
 
 	retval.Id = v.SessionFields.Id
 	retval.LegacyId = v.SessionFields.LegacyId
-	retval.Title = v.SessionFields.Title
-	retval.TimeZonedStart = v.SessionFields.TimeZonedStart
-	retval.TimeZonedEnd = v.SessionFields.TimeZonedEnd
 	return &retval, nil
 }
 
@@ -2982,153 +2613,24 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 //
 // Internal id prefix is "Course" (Course:N). [C]
 type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent struct {
-	EventFields `json:"-"`
-	Sessions    CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+	Id       string                                                                                                  `json:"id"`
+	LegacyId string                                                                                                  `json:"legacyId"`
+	Sessions CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+}
+
+// GetId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetId() string {
+	return v.Id
+}
+
+// GetLegacyId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLegacyId() string {
+	return v.LegacyId
 }
 
 // GetSessions returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Sessions, and is useful for accessing the field via an interface.
 func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetSessions() CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection {
 	return v.Sessions
-}
-
-// GetId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetId() string {
-	return v.EventFields.Id
-}
-
-// GetLegacyId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLegacyId() string {
-	return v.EventFields.LegacyId
-}
-
-// GetCode returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Code, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetCode() string {
-	return v.EventFields.Code
-}
-
-// GetTitle returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Title, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetTitle() string {
-	return v.EventFields.Title
-}
-
-// GetLearningMode returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.LearningMode, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLearningMode() LearningMode {
-	return v.EventFields.LearningMode
-}
-
-// GetLifecycleState returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.LifecycleState, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLifecycleState() EventLifecycleState {
-	return v.EventFields.LifecycleState
-}
-
-// GetStart returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Start, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetStart() LocalDateTime {
-	return v.EventFields.Start
-}
-
-// GetEnd returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.End, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetEnd() LocalDateTime {
-	return v.EventFields.End
-}
-
-// GetTimeZoneName returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetTimeZoneName() string {
-	return v.EventFields.TimeZoneName
-}
-
-// GetLocation returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Location, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLocation() EventFieldsLocation {
-	return v.EventFields.Location
-}
-
-// GetVenue returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Venue, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetVenue() EventFieldsVenue {
-	return v.EventFields.Venue
-}
-
-// GetCourseTemplate returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.CourseTemplate, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetCourseTemplate() EventFieldsCourseTemplate {
-	return v.EventFields.CourseTemplate
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.EventFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent struct {
-	Sessions CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
-
-	Id string `json:"id"`
-
-	LegacyId string `json:"legacyId"`
-
-	Code string `json:"code"`
-
-	Title string `json:"title"`
-
-	LearningMode LearningMode `json:"learningMode"`
-
-	LifecycleState EventLifecycleState `json:"lifecycleState"`
-
-	Start LocalDateTime `json:"start"`
-
-	End LocalDateTime `json:"end"`
-
-	TimeZoneName string `json:"timeZoneName"`
-
-	Location EventFieldsLocation `json:"location"`
-
-	Venue EventFieldsVenue `json:"venue"`
-
-	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) __premarshalJSON() (*__premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent, error) {
-	var retval __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent
-
-	retval.Sessions = v.Sessions
-	retval.Id = v.EventFields.Id
-	retval.LegacyId = v.EventFields.LegacyId
-	retval.Code = v.EventFields.Code
-	retval.Title = v.EventFields.Title
-	retval.LearningMode = v.EventFields.LearningMode
-	retval.LifecycleState = v.EventFields.LifecycleState
-	retval.Start = v.EventFields.Start
-	retval.End = v.EventFields.End
-	retval.TimeZoneName = v.EventFields.TimeZoneName
-	retval.Location = v.EventFields.Location
-	retval.Venue = v.EventFields.Venue
-	retval.CourseTemplate = v.EventFields.CourseTemplate
-	return &retval, nil
 }
 
 // CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
@@ -3172,21 +2674,6 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 	return v.SessionFields.LegacyId
 }
 
-// GetTitle returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Title, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTitle() string {
-	return v.SessionFields.Title
-}
-
-// GetTimeZonedStart returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedStart, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedStart() DateTime {
-	return v.SessionFields.TimeZonedStart
-}
-
-// GetTimeZonedEnd returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedEnd, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedEnd() DateTime {
-	return v.SessionFields.TimeZonedEnd
-}
-
 func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -3216,12 +2703,6 @@ type __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMuta
 	Id string `json:"id"`
 
 	LegacyId string `json:"legacyId"`
-
-	Title string `json:"title"`
-
-	TimeZonedStart DateTime `json:"timeZonedStart"`
-
-	TimeZonedEnd DateTime `json:"timeZonedEnd"`
 }
 
 func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
@@ -3237,9 +2718,6 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 
 	retval.Id = v.SessionFields.Id
 	retval.LegacyId = v.SessionFields.LegacyId
-	retval.Title = v.SessionFields.Title
-	retval.TimeZonedStart = v.SessionFields.TimeZonedStart
-	retval.TimeZonedEnd = v.SessionFields.TimeZonedEnd
 	return &retval, nil
 }
 
@@ -3315,215 +2793,6 @@ func (v *CreateClassroomEventResponse) GetEvent() CreateClassroomEventEventEvent
 	return v.Event
 }
 
-// CreateContactContactContactMutations includes the requested fields of the GraphQL type ContactMutations.
-type CreateContactContactContactMutations struct {
-	Create CreateContactContactContactMutationsCreateContactMutateResponse `json:"create"`
-}
-
-// GetCreate returns CreateContactContactContactMutations.Create, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutations) GetCreate() CreateContactContactContactMutationsCreateContactMutateResponse {
-	return v.Create
-}
-
-// CreateContactContactContactMutationsCreateContactMutateResponse includes the requested fields of the GraphQL type ContactMutateResponse.
-type CreateContactContactContactMutationsCreateContactMutateResponse struct {
-	Contact CreateContactContactContactMutationsCreateContactMutateResponseContact            `json:"contact"`
-	Errors  []CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError `json:"errors"`
-}
-
-// GetContact returns CreateContactContactContactMutationsCreateContactMutateResponse.Contact, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponse) GetContact() CreateContactContactContactMutationsCreateContactMutateResponseContact {
-	return v.Contact
-}
-
-// GetErrors returns CreateContactContactContactMutationsCreateContactMutateResponse.Errors, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponse) GetErrors() []CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError {
-	return v.Errors
-}
-
-// CreateContactContactContactMutationsCreateContactMutateResponseContact includes the requested fields of the GraphQL type Contact.
-type CreateContactContactContactMutationsCreateContactMutateResponseContact struct {
-	ContactFields `json:"-"`
-}
-
-// GetId returns CreateContactContactContactMutationsCreateContactMutateResponseContact.Id, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetId() string {
-	return v.ContactFields.Id
-}
-
-// GetLegacyId returns CreateContactContactContactMutationsCreateContactMutateResponseContact.LegacyId, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetLegacyId() string {
-	return v.ContactFields.LegacyId
-}
-
-// GetFirstName returns CreateContactContactContactMutationsCreateContactMutateResponseContact.FirstName, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetFirstName() string {
-	return v.ContactFields.FirstName
-}
-
-// GetLastName returns CreateContactContactContactMutationsCreateContactMutateResponseContact.LastName, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetLastName() string {
-	return v.ContactFields.LastName
-}
-
-// GetEmailAddress returns CreateContactContactContactMutationsCreateContactMutateResponseContact.EmailAddress, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetEmailAddress() string {
-	return v.ContactFields.EmailAddress
-}
-
-// GetIsInstructor returns CreateContactContactContactMutationsCreateContactMutateResponseContact.IsInstructor, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetIsInstructor() bool {
-	return v.ContactFields.IsInstructor
-}
-
-// GetIsAdmin returns CreateContactContactContactMutationsCreateContactMutateResponseContact.IsAdmin, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) GetIsAdmin() bool {
-	return v.ContactFields.IsAdmin
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateContactContactContactMutationsCreateContactMutateResponseContact
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateContactContactContactMutationsCreateContactMutateResponseContact = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.ContactFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateContactContactContactMutationsCreateContactMutateResponseContact struct {
-	Id string `json:"id"`
-
-	LegacyId string `json:"legacyId"`
-
-	FirstName string `json:"firstName"`
-
-	LastName string `json:"lastName"`
-
-	EmailAddress string `json:"emailAddress"`
-
-	IsInstructor bool `json:"isInstructor"`
-
-	IsAdmin bool `json:"isAdmin"`
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseContact) __premarshalJSON() (*__premarshalCreateContactContactContactMutationsCreateContactMutateResponseContact, error) {
-	var retval __premarshalCreateContactContactContactMutationsCreateContactMutateResponseContact
-
-	retval.Id = v.ContactFields.Id
-	retval.LegacyId = v.ContactFields.LegacyId
-	retval.FirstName = v.ContactFields.FirstName
-	retval.LastName = v.ContactFields.LastName
-	retval.EmailAddress = v.ContactFields.EmailAddress
-	retval.IsInstructor = v.ContactFields.IsInstructor
-	retval.IsAdmin = v.ContactFields.IsAdmin
-	return &retval, nil
-}
-
-// CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
-// The GraphQL type's documentation follows.
-//
-// A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
-type CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError struct {
-	FieldErrorFields `json:"-"`
-}
-
-// GetLabel returns CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError.Label, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) GetLabel() string {
-	return v.FieldErrorFields.Label
-}
-
-// GetMessage returns CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError.Message, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) GetMessage() string {
-	return v.FieldErrorFields.Message
-}
-
-// GetValue returns CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError.Value, and is useful for accessing the field via an interface.
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) GetValue() string {
-	return v.FieldErrorFields.Value
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.FieldErrorFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError struct {
-	Label string `json:"label"`
-
-	Message string `json:"message"`
-
-	Value string `json:"value"`
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError) __premarshalJSON() (*__premarshalCreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError, error) {
-	var retval __premarshalCreateContactContactContactMutationsCreateContactMutateResponseErrorsFieldError
-
-	retval.Label = v.FieldErrorFields.Label
-	retval.Message = v.FieldErrorFields.Message
-	retval.Value = v.FieldErrorFields.Value
-	return &retval, nil
-}
-
-// CreateContactResponse is returned by CreateContact on success.
-type CreateContactResponse struct {
-	Contact CreateContactContactContactMutations `json:"contact"`
-}
-
-// GetContact returns CreateContactResponse.Contact, and is useful for accessing the field via an interface.
-func (v *CreateContactResponse) GetContact() CreateContactContactContactMutations { return v.Contact }
-
 // CreateCourseTemplateCourseTemplateCourseTemplateMutations includes the requested fields of the GraphQL type CourseTemplateMutations.
 type CreateCourseTemplateCourseTemplateCourseTemplateMutations struct {
 	Create CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponse `json:"create"`
@@ -3552,11 +2821,10 @@ func (v *CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTe
 
 // CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate includes the requested fields of the GraphQL type CourseTemplate.
 type CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate struct {
-	Id                string       `json:"id"`
-	LegacyId          string       `json:"legacyId"`
-	Code              string       `json:"code"`
-	Title             string       `json:"title"`
-	EventLearningMode LearningMode `json:"eventLearningMode"`
+	Id       string `json:"id"`
+	LegacyId string `json:"legacyId"`
+	Code     string `json:"code"`
+	Title    string `json:"title"`
 }
 
 // GetId returns CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate.Id, and is useful for accessing the field via an interface.
@@ -3577,11 +2845,6 @@ func (v *CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTe
 // GetTitle returns CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate.Title, and is useful for accessing the field via an interface.
 func (v *CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate) GetTitle() string {
 	return v.Title
-}
-
-// GetEventLearningMode returns CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate.EventLearningMode, and is useful for accessing the field via an interface.
-func (v *CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseCourseTemplate) GetEventLearningMode() LearningMode {
-	return v.EventLearningMode
 }
 
 // CreateCourseTemplateCourseTemplateCourseTemplateMutationsCreateCourseTemplateMutateResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
@@ -3771,144 +3034,18 @@ func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseErrorsFiel
 //
 // Internal id prefix is "Course" (Course:N). [C]
 type CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent struct {
-	EventFields `json:"-"`
+	Id       string `json:"id"`
+	LegacyId string `json:"legacyId"`
 }
 
 // GetId returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
 func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetId() string {
-	return v.EventFields.Id
+	return v.Id
 }
 
 // GetLegacyId returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
 func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetLegacyId() string {
-	return v.EventFields.LegacyId
-}
-
-// GetCode returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Code, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetCode() string {
-	return v.EventFields.Code
-}
-
-// GetTitle returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Title, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetTitle() string {
-	return v.EventFields.Title
-}
-
-// GetLearningMode returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.LearningMode, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetLearningMode() LearningMode {
-	return v.EventFields.LearningMode
-}
-
-// GetLifecycleState returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.LifecycleState, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetLifecycleState() EventLifecycleState {
-	return v.EventFields.LifecycleState
-}
-
-// GetStart returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Start, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetStart() LocalDateTime {
-	return v.EventFields.Start
-}
-
-// GetEnd returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.End, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetEnd() LocalDateTime {
-	return v.EventFields.End
-}
-
-// GetTimeZoneName returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetTimeZoneName() string {
-	return v.EventFields.TimeZoneName
-}
-
-// GetLocation returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Location, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetLocation() EventFieldsLocation {
-	return v.EventFields.Location
-}
-
-// GetVenue returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.Venue, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetVenue() EventFieldsVenue {
-	return v.EventFields.Venue
-}
-
-// GetCourseTemplate returns CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent.CourseTemplate, and is useful for accessing the field via an interface.
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) GetCourseTemplate() EventFieldsCourseTemplate {
-	return v.EventFields.CourseTemplate
-}
-
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.EventFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent struct {
-	Id string `json:"id"`
-
-	LegacyId string `json:"legacyId"`
-
-	Code string `json:"code"`
-
-	Title string `json:"title"`
-
-	LearningMode LearningMode `json:"learningMode"`
-
-	LifecycleState EventLifecycleState `json:"lifecycleState"`
-
-	Start LocalDateTime `json:"start"`
-
-	End LocalDateTime `json:"end"`
-
-	TimeZoneName string `json:"timeZoneName"`
-
-	Location EventFieldsLocation `json:"location"`
-
-	Venue EventFieldsVenue `json:"venue"`
-
-	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
-}
-
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent) __premarshalJSON() (*__premarshalCreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent, error) {
-	var retval __premarshalCreateLMSEventEventEventMutationsCreateLMSEventMutateResponseEvent
-
-	retval.Id = v.EventFields.Id
-	retval.LegacyId = v.EventFields.LegacyId
-	retval.Code = v.EventFields.Code
-	retval.Title = v.EventFields.Title
-	retval.LearningMode = v.EventFields.LearningMode
-	retval.LifecycleState = v.EventFields.LifecycleState
-	retval.Start = v.EventFields.Start
-	retval.End = v.EventFields.End
-	retval.TimeZoneName = v.EventFields.TimeZoneName
-	retval.Location = v.EventFields.Location
-	retval.Venue = v.EventFields.Venue
-	retval.CourseTemplate = v.EventFields.CourseTemplate
-	return &retval, nil
+	return v.LegacyId
 }
 
 // CreateLMSEventResponse is returned by CreateLMSEvent on success.
@@ -4276,29 +3413,6 @@ func (v *CustomFieldValueInput) GetDefinitionKey() string { return v.DefinitionK
 // GetValue returns CustomFieldValueInput.Value, and is useful for accessing the field via an interface.
 func (v *CustomFieldValueInput) GetValue() string { return v.Value }
 
-type EmailAddressInput struct {
-	Usage   EmailAddressUsage `json:"usage"`
-	Address string            `json:"address"`
-}
-
-// GetUsage returns EmailAddressInput.Usage, and is useful for accessing the field via an interface.
-func (v *EmailAddressInput) GetUsage() EmailAddressUsage { return v.Usage }
-
-// GetAddress returns EmailAddressInput.Address, and is useful for accessing the field via an interface.
-func (v *EmailAddressInput) GetAddress() string { return v.Address }
-
-type EmailAddressUsage string
-
-const (
-	EmailAddressUsagePrimary   EmailAddressUsage = "primary"
-	EmailAddressUsageSecondary EmailAddressUsage = "secondary"
-)
-
-var AllEmailAddressUsage = []EmailAddressUsage{
-	EmailAddressUsagePrimary,
-	EmailAddressUsageSecondary,
-}
-
 type EventField string
 
 const (
@@ -4394,22 +3508,13 @@ func (v *EventFieldGraphFilter) GetValue() string { return v.Value }
 // GetValues returns EventFieldGraphFilter.Values, and is useful for accessing the field via an interface.
 func (v *EventFieldGraphFilter) GetValues() []string { return v.Values }
 
-// EventFields includes the GraphQL fields of Event requested by the fragment EventFields.
-// The GraphQL type's documentation follows.
-//
-// Internal id prefix is "Course" (Course:N). [C]
+// What reconcile needs to recognise one of our own events: its ids, the exact title and
+// the course template it was created from.
 type EventFields struct {
 	Id             string                    `json:"id"`
 	LegacyId       string                    `json:"legacyId"`
-	Code           string                    `json:"code"`
 	Title          string                    `json:"title"`
-	LearningMode   LearningMode              `json:"learningMode"`
 	LifecycleState EventLifecycleState       `json:"lifecycleState"`
-	Start          LocalDateTime             `json:"start"`
-	End            LocalDateTime             `json:"end"`
-	TimeZoneName   string                    `json:"timeZoneName"`
-	Location       EventFieldsLocation       `json:"location"`
-	Venue          EventFieldsVenue          `json:"venue"`
 	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
 }
 
@@ -4419,32 +3524,11 @@ func (v *EventFields) GetId() string { return v.Id }
 // GetLegacyId returns EventFields.LegacyId, and is useful for accessing the field via an interface.
 func (v *EventFields) GetLegacyId() string { return v.LegacyId }
 
-// GetCode returns EventFields.Code, and is useful for accessing the field via an interface.
-func (v *EventFields) GetCode() string { return v.Code }
-
 // GetTitle returns EventFields.Title, and is useful for accessing the field via an interface.
 func (v *EventFields) GetTitle() string { return v.Title }
 
-// GetLearningMode returns EventFields.LearningMode, and is useful for accessing the field via an interface.
-func (v *EventFields) GetLearningMode() LearningMode { return v.LearningMode }
-
 // GetLifecycleState returns EventFields.LifecycleState, and is useful for accessing the field via an interface.
 func (v *EventFields) GetLifecycleState() EventLifecycleState { return v.LifecycleState }
-
-// GetStart returns EventFields.Start, and is useful for accessing the field via an interface.
-func (v *EventFields) GetStart() LocalDateTime { return v.Start }
-
-// GetEnd returns EventFields.End, and is useful for accessing the field via an interface.
-func (v *EventFields) GetEnd() LocalDateTime { return v.End }
-
-// GetTimeZoneName returns EventFields.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *EventFields) GetTimeZoneName() string { return v.TimeZoneName }
-
-// GetLocation returns EventFields.Location, and is useful for accessing the field via an interface.
-func (v *EventFields) GetLocation() EventFieldsLocation { return v.Location }
-
-// GetVenue returns EventFields.Venue, and is useful for accessing the field via an interface.
-func (v *EventFields) GetVenue() EventFieldsVenue { return v.Venue }
 
 // GetCourseTemplate returns EventFields.CourseTemplate, and is useful for accessing the field via an interface.
 func (v *EventFields) GetCourseTemplate() EventFieldsCourseTemplate { return v.CourseTemplate }
@@ -4461,22 +3545,6 @@ func (v *EventFieldsCourseTemplate) GetId() string { return v.Id }
 // GetCode returns EventFieldsCourseTemplate.Code, and is useful for accessing the field via an interface.
 func (v *EventFieldsCourseTemplate) GetCode() string { return v.Code }
 
-// EventFieldsLocation includes the requested fields of the GraphQL type Location.
-type EventFieldsLocation struct {
-	Id string `json:"id"`
-}
-
-// GetId returns EventFieldsLocation.Id, and is useful for accessing the field via an interface.
-func (v *EventFieldsLocation) GetId() string { return v.Id }
-
-// EventFieldsVenue includes the requested fields of the GraphQL type Venue.
-type EventFieldsVenue struct {
-	Id string `json:"id"`
-}
-
-// GetId returns EventFieldsVenue.Id, and is useful for accessing the field via an interface.
-func (v *EventFieldsVenue) GetId() string { return v.Id }
-
 type EventLifecycleState string
 
 const (
@@ -4492,12 +3560,9 @@ var AllEventLifecycleState = []EventLifecycleState{
 }
 
 type EventStaffInput struct {
-	EventId              string    `json:"eventId"`
-	ContactId            string    `json:"contactId"`
-	StaffType            StaffType `json:"staffType,omitempty"`
-	StaffRoleId          string    `json:"staffRoleId,omitempty"`
-	Notes                string    `json:"notes,omitempty"`
-	RequiredSessionsOnly bool      `json:"requiredSessionsOnly,omitempty"`
+	EventId   string    `json:"eventId"`
+	ContactId string    `json:"contactId"`
+	StaffType StaffType `json:"staffType,omitempty"`
 }
 
 // GetEventId returns EventStaffInput.EventId, and is useful for accessing the field via an interface.
@@ -4508,15 +3573,6 @@ func (v *EventStaffInput) GetContactId() string { return v.ContactId }
 
 // GetStaffType returns EventStaffInput.StaffType, and is useful for accessing the field via an interface.
 func (v *EventStaffInput) GetStaffType() StaffType { return v.StaffType }
-
-// GetStaffRoleId returns EventStaffInput.StaffRoleId, and is useful for accessing the field via an interface.
-func (v *EventStaffInput) GetStaffRoleId() string { return v.StaffRoleId }
-
-// GetNotes returns EventStaffInput.Notes, and is useful for accessing the field via an interface.
-func (v *EventStaffInput) GetNotes() string { return v.Notes }
-
-// GetRequiredSessionsOnly returns EventStaffInput.RequiredSessionsOnly, and is useful for accessing the field via an interface.
-func (v *EventStaffInput) GetRequiredSessionsOnly() bool { return v.RequiredSessionsOnly }
 
 type EventType string
 
@@ -4813,36 +3869,13 @@ func (v *EventWithSessionsNodeEvent) GetSessions() EventWithSessionsNodeEventSes
 // GetLegacyId returns EventWithSessionsNodeEvent.LegacyId, and is useful for accessing the field via an interface.
 func (v *EventWithSessionsNodeEvent) GetLegacyId() string { return v.EventFields.LegacyId }
 
-// GetCode returns EventWithSessionsNodeEvent.Code, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetCode() string { return v.EventFields.Code }
-
 // GetTitle returns EventWithSessionsNodeEvent.Title, and is useful for accessing the field via an interface.
 func (v *EventWithSessionsNodeEvent) GetTitle() string { return v.EventFields.Title }
-
-// GetLearningMode returns EventWithSessionsNodeEvent.LearningMode, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetLearningMode() LearningMode {
-	return v.EventFields.LearningMode
-}
 
 // GetLifecycleState returns EventWithSessionsNodeEvent.LifecycleState, and is useful for accessing the field via an interface.
 func (v *EventWithSessionsNodeEvent) GetLifecycleState() EventLifecycleState {
 	return v.EventFields.LifecycleState
 }
-
-// GetStart returns EventWithSessionsNodeEvent.Start, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetStart() LocalDateTime { return v.EventFields.Start }
-
-// GetEnd returns EventWithSessionsNodeEvent.End, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetEnd() LocalDateTime { return v.EventFields.End }
-
-// GetTimeZoneName returns EventWithSessionsNodeEvent.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetTimeZoneName() string { return v.EventFields.TimeZoneName }
-
-// GetLocation returns EventWithSessionsNodeEvent.Location, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetLocation() EventFieldsLocation { return v.EventFields.Location }
-
-// GetVenue returns EventWithSessionsNodeEvent.Venue, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEvent) GetVenue() EventFieldsVenue { return v.EventFields.Venue }
 
 // GetCourseTemplate returns EventWithSessionsNodeEvent.CourseTemplate, and is useful for accessing the field via an interface.
 func (v *EventWithSessionsNodeEvent) GetCourseTemplate() EventFieldsCourseTemplate {
@@ -4883,23 +3916,9 @@ type __premarshalEventWithSessionsNodeEvent struct {
 
 	LegacyId string `json:"legacyId"`
 
-	Code string `json:"code"`
-
 	Title string `json:"title"`
 
-	LearningMode LearningMode `json:"learningMode"`
-
 	LifecycleState EventLifecycleState `json:"lifecycleState"`
-
-	Start LocalDateTime `json:"start"`
-
-	End LocalDateTime `json:"end"`
-
-	TimeZoneName string `json:"timeZoneName"`
-
-	Location EventFieldsLocation `json:"location"`
-
-	Venue EventFieldsVenue `json:"venue"`
 
 	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
 }
@@ -4919,15 +3938,8 @@ func (v *EventWithSessionsNodeEvent) __premarshalJSON() (*__premarshalEventWithS
 	retval.Id = v.Id
 	retval.Sessions = v.Sessions
 	retval.LegacyId = v.EventFields.LegacyId
-	retval.Code = v.EventFields.Code
 	retval.Title = v.EventFields.Title
-	retval.LearningMode = v.EventFields.LearningMode
 	retval.LifecycleState = v.EventFields.LifecycleState
-	retval.Start = v.EventFields.Start
-	retval.End = v.EventFields.End
-	retval.TimeZoneName = v.EventFields.TimeZoneName
-	retval.Location = v.EventFields.Location
-	retval.Venue = v.EventFields.Venue
 	retval.CourseTemplate = v.EventFields.CourseTemplate
 	return &retval, nil
 }
@@ -4973,21 +3985,6 @@ func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNode
 	return v.SessionFields.LegacyId
 }
 
-// GetTitle returns EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Title, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTitle() string {
-	return v.SessionFields.Title
-}
-
-// GetTimeZonedStart returns EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedStart, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedStart() DateTime {
-	return v.SessionFields.TimeZonedStart
-}
-
-// GetTimeZonedEnd returns EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.TimeZonedEnd, and is useful for accessing the field via an interface.
-func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTimeZonedEnd() DateTime {
-	return v.SessionFields.TimeZonedEnd
-}
-
 func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
@@ -5017,12 +4014,6 @@ type __premarshalEventWithSessionsNodeEventSessionsSessionConnectionEdgesSession
 	Id string `json:"id"`
 
 	LegacyId string `json:"legacyId"`
-
-	Title string `json:"title"`
-
-	TimeZonedStart DateTime `json:"timeZonedStart"`
-
-	TimeZonedEnd DateTime `json:"timeZonedEnd"`
 }
 
 func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
@@ -5038,9 +4029,6 @@ func (v *EventWithSessionsNodeEventSessionsSessionConnectionEdgesSessionEdgeNode
 
 	retval.Id = v.SessionFields.Id
 	retval.LegacyId = v.SessionFields.LegacyId
-	retval.Title = v.SessionFields.Title
-	retval.TimeZonedStart = v.SessionFields.TimeZonedStart
-	retval.TimeZonedEnd = v.SessionFields.TimeZonedEnd
 	return &retval, nil
 }
 
@@ -5303,49 +4291,14 @@ func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLegacyId() strin
 	return v.EventFields.LegacyId
 }
 
-// GetCode returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.Code, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetCode() string {
-	return v.EventFields.Code
-}
-
 // GetTitle returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.Title, and is useful for accessing the field via an interface.
 func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetTitle() string {
 	return v.EventFields.Title
 }
 
-// GetLearningMode returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.LearningMode, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLearningMode() LearningMode {
-	return v.EventFields.LearningMode
-}
-
 // GetLifecycleState returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.LifecycleState, and is useful for accessing the field via an interface.
 func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLifecycleState() EventLifecycleState {
 	return v.EventFields.LifecycleState
-}
-
-// GetStart returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.Start, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetStart() LocalDateTime {
-	return v.EventFields.Start
-}
-
-// GetEnd returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.End, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetEnd() LocalDateTime {
-	return v.EventFields.End
-}
-
-// GetTimeZoneName returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.TimeZoneName, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetTimeZoneName() string {
-	return v.EventFields.TimeZoneName
-}
-
-// GetLocation returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.Location, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLocation() EventFieldsLocation {
-	return v.EventFields.Location
-}
-
-// GetVenue returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.Venue, and is useful for accessing the field via an interface.
-func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetVenue() EventFieldsVenue {
-	return v.EventFields.Venue
 }
 
 // GetCourseTemplate returns EventsEventsEventConnectionEdgesEventEdgeNodeEvent.CourseTemplate, and is useful for accessing the field via an interface.
@@ -5383,23 +4336,9 @@ type __premarshalEventsEventsEventConnectionEdgesEventEdgeNodeEvent struct {
 
 	LegacyId string `json:"legacyId"`
 
-	Code string `json:"code"`
-
 	Title string `json:"title"`
 
-	LearningMode LearningMode `json:"learningMode"`
-
 	LifecycleState EventLifecycleState `json:"lifecycleState"`
-
-	Start LocalDateTime `json:"start"`
-
-	End LocalDateTime `json:"end"`
-
-	TimeZoneName string `json:"timeZoneName"`
-
-	Location EventFieldsLocation `json:"location"`
-
-	Venue EventFieldsVenue `json:"venue"`
 
 	CourseTemplate EventFieldsCourseTemplate `json:"courseTemplate"`
 }
@@ -5417,15 +4356,8 @@ func (v *EventsEventsEventConnectionEdgesEventEdgeNodeEvent) __premarshalJSON() 
 
 	retval.Id = v.EventFields.Id
 	retval.LegacyId = v.EventFields.LegacyId
-	retval.Code = v.EventFields.Code
 	retval.Title = v.EventFields.Title
-	retval.LearningMode = v.EventFields.LearningMode
 	retval.LifecycleState = v.EventFields.LifecycleState
-	retval.Start = v.EventFields.Start
-	retval.End = v.EventFields.End
-	retval.TimeZoneName = v.EventFields.TimeZoneName
-	retval.Location = v.EventFields.Location
-	retval.Venue = v.EventFields.Venue
 	retval.CourseTemplate = v.EventFields.CourseTemplate
 	return &retval, nil
 }
@@ -5552,17 +4484,13 @@ var AllFilterOperation = []FilterOperation{
 type LMSEventCreateInput struct {
 	CourseTemplateId  string                  `json:"courseTemplateId,omitempty"`
 	Title             string                  `json:"title,omitempty"`
-	Code              string                  `json:"code,omitempty"`
 	EventType         EventType               `json:"eventType"`
 	TimeZoneName      string                  `json:"timeZoneName,omitempty"`
 	LocationId        string                  `json:"locationId,omitempty"`
 	TaxType           string                  `json:"taxType,omitempty"`
-	TaxTypeId         string                  `json:"taxTypeId,omitempty"`
+	MaxPlaces         int                     `json:"maxPlaces,omitempty"`
 	LmsStartDateTime  LocalDateTime           `json:"lmsStartDateTime,omitempty"`
 	LmsEndDateTime    LocalDateTime           `json:"lmsEndDateTime,omitempty"`
-	TimeZonedLmsStart DateTime                `json:"timeZonedLmsStart,omitempty"`
-	TimeZonedLmsEnd   DateTime                `json:"timeZonedLmsEnd,omitempty"`
-	MaxPlaces         int                     `json:"maxPlaces,omitempty"`
 	CustomFieldValues []CustomFieldValueInput `json:"customFieldValues,omitempty"`
 }
 
@@ -5571,9 +4499,6 @@ func (v *LMSEventCreateInput) GetCourseTemplateId() string { return v.CourseTemp
 
 // GetTitle returns LMSEventCreateInput.Title, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetTitle() string { return v.Title }
-
-// GetCode returns LMSEventCreateInput.Code, and is useful for accessing the field via an interface.
-func (v *LMSEventCreateInput) GetCode() string { return v.Code }
 
 // GetEventType returns LMSEventCreateInput.EventType, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetEventType() EventType { return v.EventType }
@@ -5587,23 +4512,14 @@ func (v *LMSEventCreateInput) GetLocationId() string { return v.LocationId }
 // GetTaxType returns LMSEventCreateInput.TaxType, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetTaxType() string { return v.TaxType }
 
-// GetTaxTypeId returns LMSEventCreateInput.TaxTypeId, and is useful for accessing the field via an interface.
-func (v *LMSEventCreateInput) GetTaxTypeId() string { return v.TaxTypeId }
+// GetMaxPlaces returns LMSEventCreateInput.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *LMSEventCreateInput) GetMaxPlaces() int { return v.MaxPlaces }
 
 // GetLmsStartDateTime returns LMSEventCreateInput.LmsStartDateTime, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetLmsStartDateTime() LocalDateTime { return v.LmsStartDateTime }
 
 // GetLmsEndDateTime returns LMSEventCreateInput.LmsEndDateTime, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetLmsEndDateTime() LocalDateTime { return v.LmsEndDateTime }
-
-// GetTimeZonedLmsStart returns LMSEventCreateInput.TimeZonedLmsStart, and is useful for accessing the field via an interface.
-func (v *LMSEventCreateInput) GetTimeZonedLmsStart() DateTime { return v.TimeZonedLmsStart }
-
-// GetTimeZonedLmsEnd returns LMSEventCreateInput.TimeZonedLmsEnd, and is useful for accessing the field via an interface.
-func (v *LMSEventCreateInput) GetTimeZonedLmsEnd() DateTime { return v.TimeZonedLmsEnd }
-
-// GetMaxPlaces returns LMSEventCreateInput.MaxPlaces, and is useful for accessing the field via an interface.
-func (v *LMSEventCreateInput) GetMaxPlaces() int { return v.MaxPlaces }
 
 // GetCustomFieldValues returns LMSEventCreateInput.CustomFieldValues, and is useful for accessing the field via an interface.
 func (v *LMSEventCreateInput) GetCustomFieldValues() []CustomFieldValueInput {
@@ -5625,9 +4541,8 @@ var AllLearningMode = []LearningMode{
 }
 
 type LocationCreateInput struct {
-	Name     string `json:"name"`
-	Code     string `json:"code,omitempty"`
-	RegionId string `json:"regionId,omitempty"`
+	Name string `json:"name"`
+	Code string `json:"code,omitempty"`
 }
 
 // GetName returns LocationCreateInput.Name, and is useful for accessing the field via an interface.
@@ -5635,42 +4550,6 @@ func (v *LocationCreateInput) GetName() string { return v.Name }
 
 // GetCode returns LocationCreateInput.Code, and is useful for accessing the field via an interface.
 func (v *LocationCreateInput) GetCode() string { return v.Code }
-
-// GetRegionId returns LocationCreateInput.RegionId, and is useful for accessing the field via an interface.
-func (v *LocationCreateInput) GetRegionId() string { return v.RegionId }
-
-type LocationField string
-
-const (
-	LocationFieldId   LocationField = "id"
-	LocationFieldName LocationField = "name"
-	LocationFieldCode LocationField = "code"
-)
-
-var AllLocationField = []LocationField{
-	LocationFieldId,
-	LocationFieldName,
-	LocationFieldCode,
-}
-
-type LocationFieldGraphFilter struct {
-	Field     LocationField   `json:"field"`
-	Operation FilterOperation `json:"operation"`
-	Value     string          `json:"value,omitempty"`
-	Values    []string        `json:"values,omitempty"`
-}
-
-// GetField returns LocationFieldGraphFilter.Field, and is useful for accessing the field via an interface.
-func (v *LocationFieldGraphFilter) GetField() LocationField { return v.Field }
-
-// GetOperation returns LocationFieldGraphFilter.Operation, and is useful for accessing the field via an interface.
-func (v *LocationFieldGraphFilter) GetOperation() FilterOperation { return v.Operation }
-
-// GetValue returns LocationFieldGraphFilter.Value, and is useful for accessing the field via an interface.
-func (v *LocationFieldGraphFilter) GetValue() string { return v.Value }
-
-// GetValues returns LocationFieldGraphFilter.Values, and is useful for accessing the field via an interface.
-func (v *LocationFieldGraphFilter) GetValues() []string { return v.Values }
 
 // LocationsLocationsLocationConnection includes the requested fields of the GraphQL type LocationConnection.
 type LocationsLocationsLocationConnection struct {
@@ -5807,21 +4686,6 @@ func (v *PageFields) GetHasNextPage() bool { return v.HasNextPage }
 
 // GetTotalRecords returns PageFields.TotalRecords, and is useful for accessing the field via an interface.
 func (v *PageFields) GetTotalRecords() int { return v.TotalRecords }
-
-type PersonalNameInput struct {
-	FirstName  string `json:"firstName"`
-	LastName   string `json:"lastName"`
-	MiddleName string `json:"middleName,omitempty"`
-}
-
-// GetFirstName returns PersonalNameInput.FirstName, and is useful for accessing the field via an interface.
-func (v *PersonalNameInput) GetFirstName() string { return v.FirstName }
-
-// GetLastName returns PersonalNameInput.LastName, and is useful for accessing the field via an interface.
-func (v *PersonalNameInput) GetLastName() string { return v.LastName }
-
-// GetMiddleName returns PersonalNameInput.MiddleName, and is useful for accessing the field via an interface.
-func (v *PersonalNameInput) GetMiddleName() string { return v.MiddleName }
 
 // PriceFields includes the GraphQL fields of Price requested by the fragment PriceFields.
 type PriceFields struct {
@@ -5987,13 +4851,11 @@ func (v *PriceLevelsResponse) GetPriceLevels() PriceLevelsPriceLevelsPriceLevelC
 	return v.PriceLevels
 }
 
-// SessionFields includes the GraphQL fields of Session requested by the fragment SessionFields.
+// Sessions are identified by what Administrate returns when it creates them: the live
+// tenant exposes no typed session start/end, and session times are written, never read.
 type SessionFields struct {
-	Id             string   `json:"id"`
-	LegacyId       string   `json:"legacyId"`
-	Title          string   `json:"title"`
-	TimeZonedStart DateTime `json:"timeZonedStart"`
-	TimeZonedEnd   DateTime `json:"timeZonedEnd"`
+	Id       string `json:"id"`
+	LegacyId string `json:"legacyId"`
 }
 
 // GetId returns SessionFields.Id, and is useful for accessing the field via an interface.
@@ -6001,29 +4863,6 @@ func (v *SessionFields) GetId() string { return v.Id }
 
 // GetLegacyId returns SessionFields.LegacyId, and is useful for accessing the field via an interface.
 func (v *SessionFields) GetLegacyId() string { return v.LegacyId }
-
-// GetTitle returns SessionFields.Title, and is useful for accessing the field via an interface.
-func (v *SessionFields) GetTitle() string { return v.Title }
-
-// GetTimeZonedStart returns SessionFields.TimeZonedStart, and is useful for accessing the field via an interface.
-func (v *SessionFields) GetTimeZonedStart() DateTime { return v.TimeZonedStart }
-
-// GetTimeZonedEnd returns SessionFields.TimeZonedEnd, and is useful for accessing the field via an interface.
-func (v *SessionFields) GetTimeZonedEnd() DateTime { return v.TimeZonedEnd }
-
-type SessionLifecycleState string
-
-const (
-	SessionLifecycleStateDraft     SessionLifecycleState = "draft"
-	SessionLifecycleStatePublished SessionLifecycleState = "published"
-	SessionLifecycleStateCancelled SessionLifecycleState = "cancelled"
-)
-
-var AllSessionLifecycleState = []SessionLifecycleState{
-	SessionLifecycleStateDraft,
-	SessionLifecycleStatePublished,
-	SessionLifecycleStateCancelled,
-}
 
 type SessionStaffInput struct {
 	SessionId  string    `json:"sessionId"`
@@ -6047,7 +4886,6 @@ type SessionUpdateInput struct {
 	TimeZoneName      string                  `json:"timeZoneName,omitempty"`
 	Start             LocalDateTime           `json:"start,omitempty"`
 	End               LocalDateTime           `json:"end,omitempty"`
-	LifecycleState    SessionLifecycleState   `json:"lifecycleState,omitempty"`
 	CustomFieldValues []CustomFieldValueInput `json:"customFieldValues,omitempty"`
 }
 
@@ -6068,9 +4906,6 @@ func (v *SessionUpdateInput) GetStart() LocalDateTime { return v.Start }
 
 // GetEnd returns SessionUpdateInput.End, and is useful for accessing the field via an interface.
 func (v *SessionUpdateInput) GetEnd() LocalDateTime { return v.End }
-
-// GetLifecycleState returns SessionUpdateInput.LifecycleState, and is useful for accessing the field via an interface.
-func (v *SessionUpdateInput) GetLifecycleState() SessionLifecycleState { return v.LifecycleState }
 
 // GetCustomFieldValues returns SessionUpdateInput.CustomFieldValues, and is useful for accessing the field via an interface.
 func (v *SessionUpdateInput) GetCustomFieldValues() []CustomFieldValueInput {
@@ -6244,88 +5079,12 @@ func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseErrorsFi
 
 // UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession includes the requested fields of the GraphQL type Session.
 type UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession struct {
-	SessionFields `json:"-"`
+	Id string `json:"id"`
 }
 
 // GetId returns UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession.Id, and is useful for accessing the field via an interface.
 func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) GetId() string {
-	return v.SessionFields.Id
-}
-
-// GetLegacyId returns UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession.LegacyId, and is useful for accessing the field via an interface.
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) GetLegacyId() string {
-	return v.SessionFields.LegacyId
-}
-
-// GetTitle returns UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession.Title, and is useful for accessing the field via an interface.
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) GetTitle() string {
-	return v.SessionFields.Title
-}
-
-// GetTimeZonedStart returns UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession.TimeZonedStart, and is useful for accessing the field via an interface.
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) GetTimeZonedStart() DateTime {
-	return v.SessionFields.TimeZonedStart
-}
-
-// GetTimeZonedEnd returns UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession.TimeZonedEnd, and is useful for accessing the field via an interface.
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) GetTimeZonedEnd() DateTime {
-	return v.SessionFields.TimeZonedEnd
-}
-
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.SessionFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalUpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession struct {
-	Id string `json:"id"`
-
-	LegacyId string `json:"legacyId"`
-
-	Title string `json:"title"`
-
-	TimeZonedStart DateTime `json:"timeZonedStart"`
-
-	TimeZonedEnd DateTime `json:"timeZonedEnd"`
-}
-
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession) __premarshalJSON() (*__premarshalUpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession, error) {
-	var retval __premarshalUpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession
-
-	retval.Id = v.SessionFields.Id
-	retval.LegacyId = v.SessionFields.LegacyId
-	retval.Title = v.SessionFields.Title
-	retval.TimeZonedStart = v.SessionFields.TimeZonedStart
-	retval.TimeZonedEnd = v.SessionFields.TimeZonedEnd
-	return &retval, nil
+	return v.Id
 }
 
 type VenueCreateInput struct {
@@ -6342,39 +5101,6 @@ func (v *VenueCreateInput) GetLocationId() string { return v.LocationId }
 
 // GetDescription returns VenueCreateInput.Description, and is useful for accessing the field via an interface.
 func (v *VenueCreateInput) GetDescription() string { return v.Description }
-
-type VenueField string
-
-const (
-	VenueFieldId         VenueField = "id"
-	VenueFieldName       VenueField = "name"
-	VenueFieldLocationid VenueField = "locationId"
-)
-
-var AllVenueField = []VenueField{
-	VenueFieldId,
-	VenueFieldName,
-	VenueFieldLocationid,
-}
-
-type VenueFieldGraphFilter struct {
-	Field     VenueField      `json:"field"`
-	Operation FilterOperation `json:"operation"`
-	Value     string          `json:"value,omitempty"`
-	Values    []string        `json:"values,omitempty"`
-}
-
-// GetField returns VenueFieldGraphFilter.Field, and is useful for accessing the field via an interface.
-func (v *VenueFieldGraphFilter) GetField() VenueField { return v.Field }
-
-// GetOperation returns VenueFieldGraphFilter.Operation, and is useful for accessing the field via an interface.
-func (v *VenueFieldGraphFilter) GetOperation() FilterOperation { return v.Operation }
-
-// GetValue returns VenueFieldGraphFilter.Value, and is useful for accessing the field via an interface.
-func (v *VenueFieldGraphFilter) GetValue() string { return v.Value }
-
-// GetValues returns VenueFieldGraphFilter.Values, and is useful for accessing the field via an interface.
-func (v *VenueFieldGraphFilter) GetValues() []string { return v.Values }
 
 // VenuesResponse is returned by Venues on success.
 type VenuesResponse struct {
@@ -6570,14 +5296,10 @@ func (v *__CourseTemplatePublicPricesInput) GetOffset() int { return v.Offset }
 
 // __CourseTemplatesInput is used internally by genqlient
 type __CourseTemplatesInput struct {
-	Filters    []CourseTemplateFieldGraphFilter `json:"filters,omitempty"`
-	First      int                              `json:"first,omitempty"`
-	Offset     int                              `json:"offset,omitempty"`
-	InnerFirst int                              `json:"innerFirst,omitempty"`
+	First      int `json:"first,omitempty"`
+	Offset     int `json:"offset,omitempty"`
+	InnerFirst int `json:"innerFirst,omitempty"`
 }
-
-// GetFilters returns __CourseTemplatesInput.Filters, and is useful for accessing the field via an interface.
-func (v *__CourseTemplatesInput) GetFilters() []CourseTemplateFieldGraphFilter { return v.Filters }
 
 // GetFirst returns __CourseTemplatesInput.First, and is useful for accessing the field via an interface.
 func (v *__CourseTemplatesInput) GetFirst() int { return v.First }
@@ -6611,14 +5333,6 @@ func (v *__CreateClassroomEventInput) GetInput() ClassroomEventCreateInput { ret
 
 // GetSessionsFirst returns __CreateClassroomEventInput.SessionsFirst, and is useful for accessing the field via an interface.
 func (v *__CreateClassroomEventInput) GetSessionsFirst() int { return v.SessionsFirst }
-
-// __CreateContactInput is used internally by genqlient
-type __CreateContactInput struct {
-	Input ContactCreateInput `json:"input"`
-}
-
-// GetInput returns __CreateContactInput.Input, and is useful for accessing the field via an interface.
-func (v *__CreateContactInput) GetInput() ContactCreateInput { return v.Input }
 
 // __CreateCourseTemplateInput is used internally by genqlient
 type __CreateCourseTemplateInput struct {
@@ -6694,13 +5408,9 @@ func (v *__EventsInput) GetOffset() int { return v.Offset }
 
 // __LocationsInput is used internally by genqlient
 type __LocationsInput struct {
-	Filters []LocationFieldGraphFilter `json:"filters,omitempty"`
-	First   int                        `json:"first,omitempty"`
-	Offset  int                        `json:"offset,omitempty"`
+	First  int `json:"first,omitempty"`
+	Offset int `json:"offset,omitempty"`
 }
-
-// GetFilters returns __LocationsInput.Filters, and is useful for accessing the field via an interface.
-func (v *__LocationsInput) GetFilters() []LocationFieldGraphFilter { return v.Filters }
 
 // GetFirst returns __LocationsInput.First, and is useful for accessing the field via an interface.
 func (v *__LocationsInput) GetFirst() int { return v.First }
@@ -6734,13 +5444,9 @@ func (v *__UpdateSessionInput) GetInput() SessionUpdateInput { return v.Input }
 
 // __VenuesInput is used internally by genqlient
 type __VenuesInput struct {
-	Filters []VenueFieldGraphFilter `json:"filters,omitempty"`
-	First   int                     `json:"first,omitempty"`
-	Offset  int                     `json:"offset,omitempty"`
+	First  int `json:"first,omitempty"`
+	Offset int `json:"offset,omitempty"`
 }
-
-// GetFilters returns __VenuesInput.Filters, and is useful for accessing the field via an interface.
-func (v *__VenuesInput) GetFilters() []VenueFieldGraphFilter { return v.Filters }
 
 // GetFirst returns __VenuesInput.First, and is useful for accessing the field via an interface.
 func (v *__VenuesInput) GetFirst() int { return v.First }
@@ -6863,9 +5569,6 @@ fragment ContactFields on Contact {
 	legacyId
 	firstName
 	lastName
-	emailAddress
-	isInstructor
-	isAdmin
 }
 `
 
@@ -7025,8 +5728,8 @@ func CourseTemplatePublicPrices(
 
 // The query executed by CourseTemplates.
 const CourseTemplates_Operation = `
-query CourseTemplates ($filters: [CourseTemplateFieldGraphFilter], $first: Int, $offset: Int, $innerFirst: Int) {
-	courseTemplates(filters: $filters, first: $first, offset: $offset) {
+query CourseTemplates ($first: Int, $offset: Int, $innerFirst: Int) {
+	courseTemplates(first: $first, offset: $offset) {
 		pageInfo {
 			... PageFields
 		}
@@ -7037,14 +5740,9 @@ query CourseTemplates ($filters: [CourseTemplateFieldGraphFilter], $first: Int, 
 				code
 				title
 				eventLearningMode
-				lifecycleState
 				customFieldValues {
 					definitionKey
 					value
-					definition {
-						key
-						label
-					}
 				}
 				approvedInstructors(first: $innerFirst) {
 					pageInfo {
@@ -7094,7 +5792,6 @@ fragment PriceFields on Price {
 func CourseTemplates(
 	ctx_ context.Context,
 	client_ graphql.Client,
-	filters []CourseTemplateFieldGraphFilter,
 	first int,
 	offset int,
 	innerFirst int,
@@ -7103,7 +5800,6 @@ func CourseTemplates(
 		OpName: "CourseTemplates",
 		Query:  CourseTemplates_Operation,
 		Variables: &__CourseTemplatesInput{
-			Filters:    filters,
 			First:      first,
 			Offset:     offset,
 			InnerFirst: innerFirst,
@@ -7128,7 +5824,8 @@ mutation CreateBlendedEvent ($input: BlendedEventCreateInput!, $sessionsFirst: I
 	event {
 		createBlended(input: $input) {
 			event {
-				... EventFields
+				id
+				legacyId
 				sessions(first: $sessionsFirst) {
 					pageInfo {
 						... PageFields
@@ -7146,27 +5843,6 @@ mutation CreateBlendedEvent ($input: BlendedEventCreateInput!, $sessionsFirst: I
 		}
 	}
 }
-fragment EventFields on Event {
-	id
-	legacyId
-	code
-	title
-	learningMode
-	lifecycleState
-	start
-	end
-	timeZoneName
-	location {
-		id
-	}
-	venue {
-		id
-	}
-	courseTemplate {
-		id
-		code
-	}
-}
 fragment PageFields on PageInfo {
 	hasNextPage
 	totalRecords
@@ -7174,9 +5850,6 @@ fragment PageFields on PageInfo {
 fragment SessionFields on Session {
 	id
 	legacyId
-	title
-	timeZonedStart
-	timeZonedEnd
 }
 fragment FieldErrorFields on FieldError {
 	label
@@ -7218,7 +5891,8 @@ mutation CreateClassroomEvent ($input: ClassroomEventCreateInput!, $sessionsFirs
 	event {
 		createClassroom(input: $input) {
 			event {
-				... EventFields
+				id
+				legacyId
 				sessions(first: $sessionsFirst) {
 					pageInfo {
 						... PageFields
@@ -7236,27 +5910,6 @@ mutation CreateClassroomEvent ($input: ClassroomEventCreateInput!, $sessionsFirs
 		}
 	}
 }
-fragment EventFields on Event {
-	id
-	legacyId
-	code
-	title
-	learningMode
-	lifecycleState
-	start
-	end
-	timeZoneName
-	location {
-		id
-	}
-	venue {
-		id
-	}
-	courseTemplate {
-		id
-		code
-	}
-}
 fragment PageFields on PageInfo {
 	hasNextPage
 	totalRecords
@@ -7264,9 +5917,6 @@ fragment PageFields on PageInfo {
 fragment SessionFields on Session {
 	id
 	legacyId
-	title
-	timeZonedStart
-	timeZonedEnd
 }
 fragment FieldErrorFields on FieldError {
 	label
@@ -7302,61 +5952,6 @@ func CreateClassroomEvent(
 	return data_, err_
 }
 
-// The mutation executed by CreateContact.
-const CreateContact_Operation = `
-mutation CreateContact ($input: ContactCreateInput!) {
-	contact {
-		create(input: $input) {
-			contact {
-				... ContactFields
-			}
-			errors {
-				... FieldErrorFields
-			}
-		}
-	}
-}
-fragment ContactFields on Contact {
-	id
-	legacyId
-	firstName
-	lastName
-	emailAddress
-	isInstructor
-	isAdmin
-}
-fragment FieldErrorFields on FieldError {
-	label
-	message
-	value
-}
-`
-
-func CreateContact(
-	ctx_ context.Context,
-	client_ graphql.Client,
-	input ContactCreateInput,
-) (data_ *CreateContactResponse, err_ error) {
-	req_ := &graphql.Request{
-		OpName: "CreateContact",
-		Query:  CreateContact_Operation,
-		Variables: &__CreateContactInput{
-			Input: input,
-		},
-	}
-
-	data_ = &CreateContactResponse{}
-	resp_ := &graphql.Response{Data: data_}
-
-	err_ = client_.MakeRequest(
-		ctx_,
-		req_,
-		resp_,
-	)
-
-	return data_, err_
-}
-
 // The mutation executed by CreateCourseTemplate.
 const CreateCourseTemplate_Operation = `
 mutation CreateCourseTemplate ($input: CourseTemplateCreateInput!) {
@@ -7367,7 +5962,6 @@ mutation CreateCourseTemplate ($input: CourseTemplateCreateInput!) {
 				legacyId
 				code
 				title
-				eventLearningMode
 			}
 			errors {
 				... FieldErrorFields
@@ -7414,33 +6008,13 @@ mutation CreateLMSEvent ($input: LMSEventCreateInput!) {
 	event {
 		createLMS(input: $input) {
 			event {
-				... EventFields
+				id
+				legacyId
 			}
 			errors {
 				... FieldErrorFields
 			}
 		}
-	}
-}
-fragment EventFields on Event {
-	id
-	legacyId
-	code
-	title
-	learningMode
-	lifecycleState
-	start
-	end
-	timeZoneName
-	location {
-		id
-	}
-	venue {
-		id
-	}
-	courseTemplate {
-		id
-		code
 	}
 }
 fragment FieldErrorFields on FieldError {
@@ -7644,19 +6218,8 @@ query EventWithSessions ($id: ID!, $sessionsFirst: Int, $sessionsOffset: Int) {
 fragment EventFields on Event {
 	id
 	legacyId
-	code
 	title
-	learningMode
 	lifecycleState
-	start
-	end
-	timeZoneName
-	location {
-		id
-	}
-	venue {
-		id
-	}
 	courseTemplate {
 		id
 		code
@@ -7669,14 +6232,12 @@ fragment PageFields on PageInfo {
 fragment SessionFields on Session {
 	id
 	legacyId
-	title
-	timeZonedStart
-	timeZonedEnd
 }
 `
 
-// One event with its sessions, in Administrate's order (creation order). Sessions are
-// paged too: the client asks for further pages while hasNextPage is true.
+// One event with its sessions, in Administrate's order (creation order), read through
+// node(id:) (there is no event(id:)). Sessions are paged: the client asks for further
+// pages while hasNextPage is true.
 func EventWithSessions(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -7727,19 +6288,8 @@ fragment PageFields on PageInfo {
 fragment EventFields on Event {
 	id
 	legacyId
-	code
 	title
-	learningMode
 	lifecycleState
-	start
-	end
-	timeZoneName
-	location {
-		id
-	}
-	venue {
-		id
-	}
 	courseTemplate {
 		id
 		code
@@ -7747,8 +6297,9 @@ fragment EventFields on Event {
 }
 `
 
-// Events by filter (reconcile-before-create looks an event up by title and course
-// template before creating it, so a crash after a create never yields a second event).
+// Events by filter (reconcile-before-create looks an event up by its exact title and
+// compares the course template id Administrate returns, so a crash after a create never
+// yields a second event).
 func Events(
 	ctx_ context.Context,
 	client_ graphql.Client,
@@ -7780,8 +6331,8 @@ func Events(
 
 // The query executed by Locations.
 const Locations_Operation = `
-query Locations ($filters: [LocationFieldGraphFilter], $first: Int, $offset: Int) {
-	locations(filters: $filters, first: $first, offset: $offset) {
+query Locations ($first: Int, $offset: Int) {
+	locations(first: $first, offset: $offset) {
 		pageInfo {
 			... PageFields
 		}
@@ -7804,7 +6355,6 @@ fragment PageFields on PageInfo {
 func Locations(
 	ctx_ context.Context,
 	client_ graphql.Client,
-	filters []LocationFieldGraphFilter,
 	first int,
 	offset int,
 ) (data_ *LocationsResponse, err_ error) {
@@ -7812,9 +6362,8 @@ func Locations(
 		OpName: "Locations",
 		Query:  Locations_Operation,
 		Variables: &__LocationsInput{
-			Filters: filters,
-			First:   first,
-			Offset:  offset,
+			First:  first,
+			Offset: offset,
 		},
 	}
 
@@ -7886,20 +6435,13 @@ mutation UpdateSession ($sessionId: ID!, $input: SessionUpdateInput!) {
 	session {
 		update(sessionId: $sessionId, input: $input) {
 			session {
-				... SessionFields
+				id
 			}
 			errors {
 				... FieldErrorFields
 			}
 		}
 	}
-}
-fragment SessionFields on Session {
-	id
-	legacyId
-	title
-	timeZonedStart
-	timeZonedEnd
 }
 fragment FieldErrorFields on FieldError {
 	label
@@ -7937,8 +6479,8 @@ func UpdateSession(
 
 // The query executed by Venues.
 const Venues_Operation = `
-query Venues ($filters: [VenueFieldGraphFilter], $first: Int, $offset: Int) {
-	venues(filters: $filters, first: $first, offset: $offset) {
+query Venues ($first: Int, $offset: Int) {
+	venues(first: $first, offset: $offset) {
 		pageInfo {
 			... PageFields
 		}
@@ -7964,7 +6506,6 @@ fragment PageFields on PageInfo {
 func Venues(
 	ctx_ context.Context,
 	client_ graphql.Client,
-	filters []VenueFieldGraphFilter,
 	first int,
 	offset int,
 ) (data_ *VenuesResponse, err_ error) {
@@ -7972,9 +6513,8 @@ func Venues(
 		OpName: "Venues",
 		Query:  Venues_Operation,
 		Variables: &__VenuesInput{
-			Filters: filters,
-			First:   first,
-			Offset:  offset,
+			First:  first,
+			Offset: offset,
 		},
 	}
 

@@ -37,9 +37,12 @@ type Faults struct {
 	// names (e.g. "UpdateSession"); other mutations are answered and use up no drop.
 	DropOperations []string `json:"dropOperations"`
 
-	// Disabled removes schema fields ("event.createBlended", "Session.start", "locations")
-	// from the served schema, so introspection and validation no longer know them; an
-	// entry without a dot that names no root field disables that operation name.
+	// Disabled removes schema elements from the served schema, so introspection and
+	// validation no longer know them (as a tenant that lacks them): fields
+	// ("event.createBlended", "Event.sessions", "locations"), arguments
+	// ("Event.sessions(first)"), input fields ("LMSEventCreateInput.maxPlaces") and enum
+	// values ("ContactField.isAdmin"). An entry without a dot that names no root field
+	// disables that operation name.
 	Disabled []string `json:"disabled"`
 }
 

@@ -68,24 +68,16 @@ func (st *state) eventModel(e *eventRec) *graph.Event {
 	return &graph.Event{
 		ID:                GlobalID(prefixEvent, e.key),
 		LegacyID:          ptr(itoa(e.key)),
-		Code:              strPtr(e.code),
 		Title:             strPtr(e.title),
 		LifecycleState:    ptr(graph.EventLifecycleState(e.lifecycleState)),
 		LearningMode:      ptr(graph.LearningMode(e.learningMode)),
-		Start:             localPtr(e.start),
-		End:               localPtr(e.end),
-		TimeZonedStart:    zoned(e.start, e.timeZone),
-		TimeZonedEnd:      zoned(e.end, e.timeZone),
 		TimeZoneName:      strPtr(e.timeZone),
 		LmsStart:          zoned(e.lmsStart, e.timeZone),
 		LmsEnd:            zoned(e.lmsEnd, e.timeZone),
 		UpdatedAt:         ptr(administrate.NewDateTime(e.createdAt)),
 		IsSoldOut:         ptr(false),
-		IsActive:          ptr(e.lifecycleState != "cancelled"),
 		MaxPlaces:         ptr(e.maxPlaces),
 		MinPlaces:         ptr(e.minPlaces),
-		BookedPlaces:      ptr(0),
-		RemainingPlaces:   ptr(e.maxPlaces),
 		CustomFieldValues: st.cfModels(e.customFields),
 		Location:          st.locationByKey(e.locationKey),
 		Venue:             st.venueByKey(e.venueKey),
@@ -94,16 +86,10 @@ func (st *state) eventModel(e *eventRec) *graph.Event {
 }
 
 func (st *state) sessionModel(s *sessionRec) *graph.Session {
-	zone := st.sessionZone(s)
 	return &graph.Session{
 		ID:                GlobalID(prefixSession, s.key),
 		LegacyID:          ptr(itoa(s.key)),
 		Title:             strPtr(s.title),
-		LifecycleState:    ptr(graph.SessionLifecycleState(s.lifecycleState)),
-		Start:             localPtr(s.start),
-		End:               localPtr(s.end),
-		TimeZonedStart:    zoned(s.start, zone),
-		TimeZonedEnd:      zoned(s.end, zone),
 		CustomFieldValues: st.cfModels(s.customFields),
 		Location:          st.locationByKey(s.locationKey),
 		Venue:             st.venueByKey(s.venueKey),

@@ -24,7 +24,6 @@ type (
 	mutationResolver          struct{ *resolver }
 	eventMutationsResolver    struct{ *resolver }
 	sessionMutationsResolver  struct{ *resolver }
-	contactMutationsResolver  struct{ *resolver }
 	courseTmplMutationsResolv struct{ *resolver }
 	locationMutationsResolver struct{ *resolver }
 	venueMutationsResolver    struct{ *resolver }
@@ -36,9 +35,6 @@ func (r *resolver) EventMutations() graph.EventMutationsResolver {
 }
 func (r *resolver) SessionMutations() graph.SessionMutationsResolver {
 	return sessionMutationsResolver{r}
-}
-func (r *resolver) ContactMutations() graph.ContactMutationsResolver {
-	return contactMutationsResolver{r}
 }
 func (r *resolver) CourseTemplateMutations() graph.CourseTemplateMutationsResolver {
 	return courseTmplMutationsResolv{r}
@@ -54,9 +50,6 @@ func (mutationResolver) Event(context.Context) (*graph.EventMutations, error) {
 }
 func (mutationResolver) Session(context.Context) (*graph.SessionMutations, error) {
 	return &graph.SessionMutations{}, nil
-}
-func (mutationResolver) Contact(context.Context) (*graph.ContactMutations, error) {
-	return &graph.ContactMutations{}, nil
 }
 func (mutationResolver) CourseTemplate(context.Context) (*graph.CourseTemplateMutations, error) {
 	return &graph.CourseTemplateMutations{}, nil
@@ -221,7 +214,7 @@ func (m eventMutationsResolver) CreateBlended(ctx context.Context, obj *graph.Ev
 	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
 	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
 	st.checkVenue(&errs, venKey, locKey, deref(in.VenueID))
-	st.checkTax(&errs, in.TaxType, in.TaxTypeID)
+	st.checkTax(&errs, in.TaxType)
 	checkWindow(&errs, "classroomEndDateTime", in.ClassroomStartDateTime, in.ClassroomEndDateTime)
 	checkWindow(&errs, "lmsEndDateTime", in.LmsStartDateTime, in.LmsEndDateTime)
 	if deref(in.MaxPlaces) < 0 {
@@ -232,10 +225,10 @@ func (m eventMutationsResolver) CreateBlended(ctx context.Context, obj *graph.Ev
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
 	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, venueKey: venKey, title: deref(in.Title),
-		code: deref(in.Code), mode: "blended", zone: in.TimeZoneName, lifecycle: string(deref(in.LifecycleState)),
+		mode: "blended", zone: in.TimeZoneName,
 		classStart: derefLocal(in.ClassroomStartDateTime), classEnd: derefLocal(in.ClassroomEndDateTime),
 		lmsStart: derefLocal(in.LmsStartDateTime), lmsEnd: derefLocal(in.LmsEndDateTime),
-		maxPlaces: deref(in.MaxPlaces), minPlaces: deref(in.MinPlaces), customFields: cfs,
+		maxPlaces: deref(in.MaxPlaces), customFields: cfs,
 		sessions: sessionsFor(st.courseTemplates[ctKey])})
 	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
 }
@@ -261,20 +254,14 @@ func (m eventMutationsResolver) CreateLms(ctx context.Context, obj *graph.EventM
 		errs.add("locationId", "", "Location is required")
 	}
 	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	st.checkTax(&errs, in.TaxType, in.TaxTypeID)
+	st.checkTax(&errs, in.TaxType)
 	start, end := derefLocal(in.LmsStartDateTime), derefLocal(in.LmsEndDateTime)
-	if in.TimeZonedLmsStart != nil && !in.TimeZonedLmsStart.IsZero() {
-		start = wallIn(in.TimeZonedLmsStart.Time, zone)
-	}
-	if in.TimeZonedLmsEnd != nil && !in.TimeZonedLmsEnd.IsZero() {
-		end = wallIn(in.TimeZonedLmsEnd.Time, zone)
-	}
 	checkWindow(&errs, "lmsEndDateTime", &start, &end)
 	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
 	if len(errs) > 0 {
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
-	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, title: deref(in.Title), code: deref(in.Code),
+	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, title: deref(in.Title),
 		mode: "lms", zone: zone, lmsStart: start, lmsEnd: end, maxPlaces: deref(in.MaxPlaces), customFields: cfs})
 	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
 }
@@ -295,20 +282,14 @@ func (m eventMutationsResolver) CreateClassroom(ctx context.Context, obj *graph.
 	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
 	st.checkVenue(&errs, venKey, locKey, deref(in.VenueID))
 	start, end := derefLocal(in.ClassroomStartDateTime), derefLocal(in.ClassroomEndDateTime)
-	if in.TimeZonedClassroomStart != nil && !in.TimeZonedClassroomStart.IsZero() {
-		start = wallIn(in.TimeZonedClassroomStart.Time, in.TimeZoneName)
-	}
-	if in.TimeZonedClassroomEnd != nil && !in.TimeZonedClassroomEnd.IsZero() {
-		end = wallIn(in.TimeZonedClassroomEnd.Time, in.TimeZoneName)
-	}
 	checkWindow(&errs, "classroomEndDateTime", &start, &end)
 	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
 	if len(errs) > 0 {
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
 	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, venueKey: venKey, title: deref(in.Title),
-		code: deref(in.Code), mode: "classroom", zone: in.TimeZoneName, lifecycle: string(deref(in.LifecycleState)),
-		classStart: start, classEnd: end, maxPlaces: deref(in.MaxPlaces), minPlaces: deref(in.MinPlaces),
+		mode: "classroom", zone: in.TimeZoneName,
+		classStart: start, classEnd: end, maxPlaces: deref(in.MaxPlaces),
 		customFields: cfs, sessions: sessionsFor(st.courseTemplates[ctKey])})
 	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
 }
@@ -384,9 +365,6 @@ func (m sessionMutationsResolver) Update(ctx context.Context, obj *graph.Session
 	if in.TimeZoneName != nil {
 		s.timeZone = *in.TimeZoneName
 	}
-	if in.LifecycleState != nil {
-		s.lifecycleState = string(*in.LifecycleState)
-	}
 	s.start, s.end = start, end
 	s.customFields = mergeCF(s.customFields, cfs)
 	return &graph.SessionMutateResponse{Session: st.sessionModel(s), Errors: errs.list()}, nil
@@ -447,42 +425,6 @@ func (m sessionMutationsResolver) AddStaff(ctx context.Context, obj *graph.Sessi
 	return &graph.SessionMutateResponse{Session: st.sessionModel(s), Errors: errs.list()}, nil
 }
 
-func (m contactMutationsResolver) Create(ctx context.Context, obj *graph.ContactMutations, in graph.ContactCreateInput) (*graph.ContactMutateResponse, error) {
-	defer m.lock()()
-	st := m.s.st
-	var errs verrs
-	first, last := strings.TrimSpace(in.PersonalName.FirstName), strings.TrimSpace(in.PersonalName.LastName)
-	if first == "" {
-		errs.add("personalName.firstName", "", "First name is required")
-	}
-	if last == "" {
-		errs.add("personalName.lastName", "", "Last name is required")
-	}
-	if in.AccountID != nil && *in.AccountID != "" {
-		if p, _, err := DecodeID(*in.AccountID); err != nil || p != prefixAccount {
-			errs.add("accountId", *in.AccountID, "Account not found")
-		}
-	}
-	email := ""
-	for _, e := range in.EmailAddresses {
-		if e == nil {
-			continue
-		}
-		if !strings.Contains(e.Address, "@") {
-			errs.add("emailAddresses", e.Address, "Invalid email address")
-		}
-		if email == "" || e.Usage == graph.EmailAddressUsagePrimary {
-			email = e.Address
-		}
-	}
-	if len(errs) > 0 {
-		return &graph.ContactMutateResponse{Errors: errs.list()}, nil
-	}
-	c := &contactRec{key: st.newKey(prefixContact), firstName: first, lastName: last, email: email}
-	st.contacts[c.key] = c
-	return &graph.ContactMutateResponse{Contact: contactModel(c), Errors: errs.list()}, nil
-}
-
 func (m courseTmplMutationsResolv) Create(ctx context.Context, obj *graph.CourseTemplateMutations, in graph.CourseTemplateCreateInput) (*graph.CourseTemplateMutateResponse, error) {
 	defer m.lock()()
 	st := m.s.st
@@ -505,12 +447,6 @@ func (m courseTmplMutationsResolv) Create(ctx context.Context, obj *graph.Course
 	}
 	ct := &courseTemplateRec{key: st.newKey(prefixCourseTmpl), code: code, title: in.Title, learningMode: "blended",
 		lifecycleState: "draft", sessionCount: 1}
-	if in.EventLearningMode != nil {
-		ct.learningMode = string(*in.EventLearningMode)
-	}
-	if in.LifecycleState != nil {
-		ct.lifecycleState = string(*in.LifecycleState)
-	}
 	st.courseTemplates[ct.key] = ct
 	return &graph.CourseTemplateMutateResponse{CourseTemplate: st.courseTemplateModel(ct), Errors: errs.list()}, nil
 }
@@ -527,11 +463,6 @@ func (m locationMutationsResolver) Create(ctx context.Context, obj *graph.Locati
 		if strings.EqualFold(l.name, name) {
 			errs.add("name", in.Name, "A location with this name already exists")
 			break
-		}
-	}
-	if in.RegionID != nil && *in.RegionID != "" {
-		if p, _, err := DecodeID(*in.RegionID); err != nil || p != "Region" {
-			errs.add("regionId", *in.RegionID, "Region not found")
 		}
 	}
 	if len(errs) > 0 {

@@ -191,26 +191,41 @@ func (s *Server) buildExec(disabled []string) (*execHandler, error) {
 	return eh, nil
 }
 
-// removeField deletes a field named by path from the schema: "Type.field" (e.g.
-// "Session.start"), "namespace.field" for a mutation namespace (e.g.
-// "event.createBlended"), or a root field ("locations", "Mutation.venue").
+// removeField deletes what path names from the schema: a field "Type.field" (e.g.
+// "Event.sessions"), "namespace.field" for a mutation namespace (e.g.
+// "event.createBlended"), a root field ("locations", "Mutation.venue"), an argument
+// "Type.field(arg)" (e.g. "Event.sessions(first)"), an input field
+// ("LMSEventCreateInput.maxPlaces") or an enum value ("ContactField.isAdmin").
 func removeField(schema *ast.Schema, path string) bool {
+	path, arg, hasArg := strings.Cut(path, "(")
+	if hasArg {
+		arg = strings.TrimSuffix(arg, ")")
+	}
 	head, field, nested := strings.Cut(path, ".")
-	if !nested {
-		return dropField(schema.Query, head) || dropField(schema.Mutation, head)
-	}
-	if def := schema.Types[head]; def != nil && dropField(def, field) {
-		return true
-	}
-	if schema.Mutation != nil {
-		if f := schema.Mutation.Fields.ForName(head); f != nil {
-			return dropField(schema.Types[f.Type.Name()], field)
+	var def *ast.Definition
+	switch {
+	case !nested:
+		if hasArg {
+			return false
 		}
+		return dropField(schema.Query, head) || dropField(schema.Mutation, head)
+	case schema.Types[head] != nil:
+		def = schema.Types[head]
+	case head == "query":
+		def = schema.Query
+	case schema.Mutation != nil && schema.Mutation.Fields.ForName(head) != nil:
+		def = schema.Types[schema.Mutation.Fields.ForName(head).Type.Name()]
 	}
-	if schema.Query != nil && head == "query" {
-		return dropField(schema.Query, field)
+	if def == nil {
+		return false
 	}
-	return false
+	if hasArg {
+		return dropArg(def, field, arg)
+	}
+	if def.Kind == ast.Enum {
+		return dropEnumValue(def, field)
+	}
+	return dropField(def, field)
 }
 
 func dropField(def *ast.Definition, name string) bool {
@@ -220,6 +235,30 @@ func dropField(def *ast.Definition, name string) bool {
 	for i, f := range def.Fields {
 		if f.Name == name {
 			def.Fields = append(def.Fields[:i:i], def.Fields[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func dropArg(def *ast.Definition, field, arg string) bool {
+	f := def.Fields.ForName(field)
+	if f == nil {
+		return false
+	}
+	for i, a := range f.Arguments {
+		if a.Name == arg {
+			f.Arguments = append(f.Arguments[:i:i], f.Arguments[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func dropEnumValue(def *ast.Definition, value string) bool {
+	for i, v := range def.EnumValues {
+		if v.Name == value {
+			def.EnumValues = append(def.EnumValues[:i:i], def.EnumValues[i+1:]...)
 			return true
 		}
 	}

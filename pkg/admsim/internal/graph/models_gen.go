@@ -29,16 +29,12 @@ func (this Account) GetID() string { return this.ID }
 type BlendedEventCreateInput struct {
 	CourseTemplateID       *string                     `json:"courseTemplateId,omitempty"`
 	Title                  *string                     `json:"title,omitempty"`
-	Code                   *string                     `json:"code,omitempty"`
 	EventType              EventType                   `json:"eventType"`
 	TimeZoneName           string                      `json:"timeZoneName"`
 	LocationID             *string                     `json:"locationId,omitempty"`
 	VenueID                *string                     `json:"venueId,omitempty"`
 	TaxType                *string                     `json:"taxType,omitempty"`
-	TaxTypeID              *string                     `json:"taxTypeId,omitempty"`
 	MaxPlaces              *int                        `json:"maxPlaces,omitempty"`
-	MinPlaces              *int                        `json:"minPlaces,omitempty"`
-	LifecycleState         *EventLifecycleState        `json:"lifecycleState,omitempty"`
 	ClassroomStartDateTime *administrate.LocalDateTime `json:"classroomStartDateTime,omitempty"`
 	ClassroomEndDateTime   *administrate.LocalDateTime `json:"classroomEndDateTime,omitempty"`
 	LmsStartDateTime       *administrate.LocalDateTime `json:"lmsStartDateTime,omitempty"`
@@ -47,24 +43,16 @@ type BlendedEventCreateInput struct {
 }
 
 type ClassroomEventCreateInput struct {
-	CourseTemplateID        *string                     `json:"courseTemplateId,omitempty"`
-	Title                   *string                     `json:"title,omitempty"`
-	Code                    *string                     `json:"code,omitempty"`
-	EventType               EventType                   `json:"eventType"`
-	TimeZoneName            string                      `json:"timeZoneName"`
-	LocationID              *string                     `json:"locationId,omitempty"`
-	VenueID                 *string                     `json:"venueId,omitempty"`
-	MaxPlaces               *int                        `json:"maxPlaces,omitempty"`
-	MinPlaces               *int                        `json:"minPlaces,omitempty"`
-	LifecycleState          *EventLifecycleState        `json:"lifecycleState,omitempty"`
-	ClassroomStartDateTime  *administrate.LocalDateTime `json:"classroomStartDateTime,omitempty"`
-	ClassroomEndDateTime    *administrate.LocalDateTime `json:"classroomEndDateTime,omitempty"`
-	TimeZonedClassroomStart *administrate.DateTime      `json:"timeZonedClassroomStart,omitempty"`
-	TimeZonedClassroomEnd   *administrate.DateTime      `json:"timeZonedClassroomEnd,omitempty"`
-	RegistrationDeadline    *administrate.DateTime      `json:"registrationDeadline,omitempty"`
-	InternalNotes           *string                     `json:"internalNotes,omitempty"`
-	ExternalNotes           *string                     `json:"externalNotes,omitempty"`
-	CustomFieldValues       []*CustomFieldValueInput    `json:"customFieldValues,omitempty"`
+	CourseTemplateID       *string                     `json:"courseTemplateId,omitempty"`
+	Title                  *string                     `json:"title,omitempty"`
+	EventType              EventType                   `json:"eventType"`
+	TimeZoneName           string                      `json:"timeZoneName"`
+	LocationID             *string                     `json:"locationId,omitempty"`
+	VenueID                *string                     `json:"venueId,omitempty"`
+	MaxPlaces              *int                        `json:"maxPlaces,omitempty"`
+	ClassroomStartDateTime *administrate.LocalDateTime `json:"classroomStartDateTime,omitempty"`
+	ClassroomEndDateTime   *administrate.LocalDateTime `json:"classroomEndDateTime,omitempty"`
+	CustomFieldValues      []*CustomFieldValueInput    `json:"customFieldValues,omitempty"`
 }
 
 type Contact struct {
@@ -88,12 +76,6 @@ type ContactConnection struct {
 	PageInfo *PageInfo      `json:"pageInfo"`
 }
 
-type ContactCreateInput struct {
-	AccountID      *string              `json:"accountId,omitempty"`
-	PersonalName   *PersonalNameInput   `json:"personalName"`
-	EmailAddresses []*EmailAddressInput `json:"emailAddresses,omitempty"`
-}
-
 type ContactEdge struct {
 	Cursor *string  `json:"cursor,omitempty"`
 	Node   *Contact `json:"node"`
@@ -104,15 +86,6 @@ type ContactFieldGraphFilter struct {
 	Operation FilterOperation `json:"operation"`
 	Value     *string         `json:"value,omitempty"`
 	Values    []*string       `json:"values,omitempty"`
-}
-
-type ContactMutateResponse struct {
-	Contact *Contact      `json:"contact,omitempty"`
-	Errors  []*FieldError `json:"errors"`
-}
-
-type ContactMutations struct {
-	Create *ContactMutateResponse `json:"create,omitempty"`
 }
 
 type CourseTemplate struct {
@@ -138,10 +111,8 @@ type CourseTemplateConnection struct {
 }
 
 type CourseTemplateCreateInput struct {
-	Code              string                        `json:"code"`
-	Title             string                        `json:"title"`
-	EventLearningMode *LearningMode                 `json:"eventLearningMode,omitempty"`
-	LifecycleState    *CourseTemplateLifecycleState `json:"lifecycleState,omitempty"`
+	Code  string `json:"code"`
+	Title string `json:"title"`
 }
 
 type CourseTemplateEdge struct {
@@ -221,42 +192,28 @@ type CustomFieldValueInput struct {
 	Value         *string `json:"value,omitempty"`
 }
 
-type EmailAddressInput struct {
-	Usage   EmailAddressUsage `json:"usage"`
-	Address string            `json:"address"`
-}
-
 // Internal id prefix is "Course" (Course:N). [C]
 type Event struct {
-	ID                   string                      `json:"id"`
-	LegacyID             *string                     `json:"legacyId,omitempty"`
-	Code                 *string                     `json:"code,omitempty"`
-	Title                *string                     `json:"title,omitempty"`
-	LifecycleState       *EventLifecycleState        `json:"lifecycleState,omitempty"`
-	LearningMode         *LearningMode               `json:"learningMode,omitempty"`
-	Start                *administrate.LocalDateTime `json:"start,omitempty"`
-	End                  *administrate.LocalDateTime `json:"end,omitempty"`
-	TimeZonedStart       *administrate.DateTime      `json:"timeZonedStart,omitempty"`
-	TimeZonedEnd         *administrate.DateTime      `json:"timeZonedEnd,omitempty"`
-	TimeZoneName         *string                     `json:"timeZoneName,omitempty"`
-	LmsStart             *administrate.DateTime      `json:"lmsStart,omitempty"`
-	LmsEnd               *administrate.DateTime      `json:"lmsEnd,omitempty"`
-	RegistrationDeadline *administrate.DateTime      `json:"registrationDeadline,omitempty"`
-	CancelledAt          *administrate.DateTime      `json:"cancelledAt,omitempty"`
-	UpdatedAt            *administrate.DateTime      `json:"updatedAt,omitempty"`
-	IsSoldOut            *bool                       `json:"isSoldOut,omitempty"`
-	IsActive             *bool                       `json:"isActive,omitempty"`
-	MaxPlaces            *int                        `json:"maxPlaces,omitempty"`
-	MinPlaces            *int                        `json:"minPlaces,omitempty"`
-	BookedPlaces         *int                        `json:"bookedPlaces,omitempty"`
-	RemainingPlaces      *int                        `json:"remainingPlaces,omitempty"`
-	InternalNotes        *string                     `json:"internalNotes,omitempty"`
-	Location             *Location                   `json:"location,omitempty"`
-	Venue                *Venue                      `json:"venue,omitempty"`
-	CourseTemplate       *CourseTemplate             `json:"courseTemplate,omitempty"`
-	CustomFieldValues    []*CustomFieldValue         `json:"customFieldValues"`
-	Staff                *StaffConnection            `json:"staff"`
-	Sessions             *SessionConnection          `json:"sessions"`
+	ID                   string                 `json:"id"`
+	LegacyID             *string                `json:"legacyId,omitempty"`
+	Title                *string                `json:"title,omitempty"`
+	LifecycleState       *EventLifecycleState   `json:"lifecycleState,omitempty"`
+	LearningMode         *LearningMode          `json:"learningMode,omitempty"`
+	TimeZoneName         *string                `json:"timeZoneName,omitempty"`
+	LmsStart             *administrate.DateTime `json:"lmsStart,omitempty"`
+	LmsEnd               *administrate.DateTime `json:"lmsEnd,omitempty"`
+	RegistrationDeadline *administrate.DateTime `json:"registrationDeadline,omitempty"`
+	CancelledAt          *administrate.DateTime `json:"cancelledAt,omitempty"`
+	UpdatedAt            *administrate.DateTime `json:"updatedAt,omitempty"`
+	IsSoldOut            *bool                  `json:"isSoldOut,omitempty"`
+	MaxPlaces            *int                   `json:"maxPlaces,omitempty"`
+	MinPlaces            *int                   `json:"minPlaces,omitempty"`
+	Location             *Location              `json:"location,omitempty"`
+	Venue                *Venue                 `json:"venue,omitempty"`
+	CourseTemplate       *CourseTemplate        `json:"courseTemplate,omitempty"`
+	CustomFieldValues    []*CustomFieldValue    `json:"customFieldValues"`
+	Staff                *StaffConnection       `json:"staff"`
+	Sessions             *SessionConnection     `json:"sessions"`
 }
 
 func (Event) IsNode()            {}
@@ -297,12 +254,9 @@ type EventMutations struct {
 }
 
 type EventStaffInput struct {
-	EventID              string     `json:"eventId"`
-	ContactID            string     `json:"contactId"`
-	StaffType            *StaffType `json:"staffType,omitempty"`
-	StaffRoleID          *string    `json:"staffRoleId,omitempty"`
-	Notes                *string    `json:"notes,omitempty"`
-	RequiredSessionsOnly *bool      `json:"requiredSessionsOnly,omitempty"`
+	EventID   string     `json:"eventId"`
+	ContactID string     `json:"contactId"`
+	StaffType *StaffType `json:"staffType,omitempty"`
 }
 
 // A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
@@ -315,17 +269,13 @@ type FieldError struct {
 type LMSEventCreateInput struct {
 	CourseTemplateID  *string                     `json:"courseTemplateId,omitempty"`
 	Title             *string                     `json:"title,omitempty"`
-	Code              *string                     `json:"code,omitempty"`
 	EventType         EventType                   `json:"eventType"`
 	TimeZoneName      *string                     `json:"timeZoneName,omitempty"`
 	LocationID        *string                     `json:"locationId,omitempty"`
 	TaxType           *string                     `json:"taxType,omitempty"`
-	TaxTypeID         *string                     `json:"taxTypeId,omitempty"`
+	MaxPlaces         *int                        `json:"maxPlaces,omitempty"`
 	LmsStartDateTime  *administrate.LocalDateTime `json:"lmsStartDateTime,omitempty"`
 	LmsEndDateTime    *administrate.LocalDateTime `json:"lmsEndDateTime,omitempty"`
-	TimeZonedLmsStart *administrate.DateTime      `json:"timeZonedLmsStart,omitempty"`
-	TimeZonedLmsEnd   *administrate.DateTime      `json:"timeZonedLmsEnd,omitempty"`
-	MaxPlaces         *int                        `json:"maxPlaces,omitempty"`
 	CustomFieldValues []*CustomFieldValueInput    `json:"customFieldValues,omitempty"`
 }
 
@@ -364,9 +314,8 @@ type LocationConnection struct {
 }
 
 type LocationCreateInput struct {
-	Name     string  `json:"name"`
-	Code     *string `json:"code,omitempty"`
-	RegionID *string `json:"regionId,omitempty"`
+	Name string  `json:"name"`
+	Code *string `json:"code,omitempty"`
 }
 
 type LocationEdge struct {
@@ -406,12 +355,6 @@ type PersonalName struct {
 	MiddleName *string `json:"middleName,omitempty"`
 	LastName   *string `json:"lastName,omitempty"`
 	Name       *string `json:"name,omitempty"`
-}
-
-type PersonalNameInput struct {
-	FirstName  string  `json:"firstName"`
-	LastName   string  `json:"lastName"`
-	MiddleName *string `json:"middleName,omitempty"`
 }
 
 type Price struct {
@@ -473,19 +416,13 @@ func (Region) IsNode()            {}
 func (this Region) GetID() string { return this.ID }
 
 type Session struct {
-	ID                string                      `json:"id"`
-	LegacyID          *string                     `json:"legacyId,omitempty"`
-	Title             *string                     `json:"title,omitempty"`
-	LifecycleState    *SessionLifecycleState      `json:"lifecycleState,omitempty"`
-	Start             *administrate.LocalDateTime `json:"start,omitempty"`
-	End               *administrate.LocalDateTime `json:"end,omitempty"`
-	TimeZonedStart    *administrate.DateTime      `json:"timeZonedStart,omitempty"`
-	TimeZonedEnd      *administrate.DateTime      `json:"timeZonedEnd,omitempty"`
-	Event             *Event                      `json:"event,omitempty"`
-	Location          *Location                   `json:"location,omitempty"`
-	Venue             *Venue                      `json:"venue,omitempty"`
-	CustomFieldValues []*CustomFieldValue         `json:"customFieldValues"`
-	Staff             *StaffConnection            `json:"staff"`
+	ID                string              `json:"id"`
+	LegacyID          *string             `json:"legacyId,omitempty"`
+	Title             *string             `json:"title,omitempty"`
+	Event             *Event              `json:"event,omitempty"`
+	Location          *Location           `json:"location,omitempty"`
+	Venue             *Venue              `json:"venue,omitempty"`
+	CustomFieldValues []*CustomFieldValue `json:"customFieldValues"`
 }
 
 func (Session) IsNode()            {}
@@ -536,7 +473,6 @@ type SessionUpdateInput struct {
 	TimeZoneName      *string                     `json:"timeZoneName,omitempty"`
 	Start             *administrate.LocalDateTime `json:"start,omitempty"`
 	End               *administrate.LocalDateTime `json:"end,omitempty"`
-	LifecycleState    *SessionLifecycleState      `json:"lifecycleState,omitempty"`
 	CustomFieldValues []*CustomFieldValueInput    `json:"customFieldValues,omitempty"`
 }
 
@@ -908,61 +844,6 @@ func (e *CurrencyField) UnmarshalJSON(b []byte) error {
 }
 
 func (e CurrencyField) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type EmailAddressUsage string
-
-const (
-	EmailAddressUsagePrimary   EmailAddressUsage = "primary"
-	EmailAddressUsageSecondary EmailAddressUsage = "secondary"
-)
-
-var AllEmailAddressUsage = []EmailAddressUsage{
-	EmailAddressUsagePrimary,
-	EmailAddressUsageSecondary,
-}
-
-func (e EmailAddressUsage) IsValid() bool {
-	switch e {
-	case EmailAddressUsagePrimary, EmailAddressUsageSecondary:
-		return true
-	}
-	return false
-}
-
-func (e EmailAddressUsage) String() string {
-	return string(e)
-}
-
-func (e *EmailAddressUsage) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = EmailAddressUsage(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid EmailAddressUsage", str)
-	}
-	return nil
-}
-
-func (e EmailAddressUsage) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *EmailAddressUsage) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e EmailAddressUsage) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1558,63 +1439,6 @@ func (e *SessionField) UnmarshalJSON(b []byte) error {
 }
 
 func (e SessionField) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type SessionLifecycleState string
-
-const (
-	SessionLifecycleStateDraft     SessionLifecycleState = "draft"
-	SessionLifecycleStatePublished SessionLifecycleState = "published"
-	SessionLifecycleStateCancelled SessionLifecycleState = "cancelled"
-)
-
-var AllSessionLifecycleState = []SessionLifecycleState{
-	SessionLifecycleStateDraft,
-	SessionLifecycleStatePublished,
-	SessionLifecycleStateCancelled,
-}
-
-func (e SessionLifecycleState) IsValid() bool {
-	switch e {
-	case SessionLifecycleStateDraft, SessionLifecycleStatePublished, SessionLifecycleStateCancelled:
-		return true
-	}
-	return false
-}
-
-func (e SessionLifecycleState) String() string {
-	return string(e)
-}
-
-func (e *SessionLifecycleState) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = SessionLifecycleState(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid SessionLifecycleState", str)
-	}
-	return nil
-}
-
-func (e SessionLifecycleState) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *SessionLifecycleState) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e SessionLifecycleState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
