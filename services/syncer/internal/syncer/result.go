@@ -34,6 +34,16 @@ func (c Counts) Line() string {
 		c.Created, c.Updated, c.Unchanged, c.Gone, c.Skipped, c.Errors)
 }
 
+// line is Line, or in a plan what would happen: nothing was written, so
+// nothing was "created".
+func (c Counts) line(plan bool) string {
+	if !plan {
+		return c.Line()
+	}
+	return fmt.Sprintf("would create %d, would update %d, would mark %d gone; %d unchanged, %d skipped, %d errors",
+		c.Created, c.Updated, c.Gone, c.Unchanged, c.Skipped, c.Errors)
+}
+
 // Record identifies one record in a report.
 type Record struct {
 	ID          string `json:"id"`
@@ -159,6 +169,24 @@ func (e *StageError) Error() string {
 	}
 	return fmt.Sprintf("%s: %s", e.Stage, e.Message)
 }
+
+// ExitSkipped is the exit code of a run that completed but skipped records.
+const ExitSkipped = 3
+
+// SkippedError is returned when every stage completed but some records were
+// skipped (each listed, with its reason, in the report and the result): the
+// bridge is short of them until the cause is fixed. Exit code 3.
+type SkippedError struct {
+	Skipped int
+	Stages  []string
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("completed with %d skipped record(s) in %v; see the report for each reason", e.Skipped, e.Stages)
+}
+
+// ExitCode makes the process exit 3: completed with skips.
+func (e *SkippedError) ExitCode() int { return ExitSkipped }
 
 // AllError is returned by RunAll when any stage did not succeed.
 type AllError struct {
