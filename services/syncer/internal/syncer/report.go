@@ -30,7 +30,7 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 		}
 	}
 	for _, m := range res.Mirrors {
-		rc.printf("  %s: %s\n", m.Name, mirrorLine(m.Counts))
+		rc.printf("  %s: %s\n", m.Name, mirrorLine(m.Counts, rc.opts.Plan))
 	}
 	if res.GoneBlocked != "" {
 		rc.printf("\n⚠ %s\n", res.GoneBlocked)
@@ -73,7 +73,10 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 	}
 }
 
-func mirrorLine(c Counts) string {
+func mirrorLine(c Counts, plan bool) string {
+	if plan {
+		return fmt.Sprintf("would create %d, would update %d, would remove or mark gone %d; %d unchanged", c.Created, c.Updated, c.Gone, c.Unchanged)
+	}
 	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d gone", c.Created, c.Updated, c.Unchanged, c.Gone)
 }
 
