@@ -94,6 +94,9 @@ type StageResult struct {
 	// plan, write, commit), lock wait excluded.
 	DBSeconds             float64     `json:"db_seconds"`
 	GoneBlocked           string      `json:"gone_blocked,omitempty"`
+	// Gone names each record marked gone (or, in a plan, that would be) and
+	// the local events still using it.
+	Gone                  []Gone      `json:"gone,omitempty"`
 	UnmatchedTutorial     []Record    `json:"unmatched_tutorial"`
 	UnmatchedAdministrate []Record    `json:"unmatched_administrate"`
 	Ambiguous             []Ambiguous `json:"ambiguous"`
@@ -120,6 +123,7 @@ func (r *StageResult) Compact(keep int) {
 		return n
 	}
 	r.Changes = r.Changes[:cut(len(r.Changes))]
+	r.Gone = r.Gone[:cut(len(r.Gone))]
 	r.UnmatchedTutorial = r.UnmatchedTutorial[:cut(len(r.UnmatchedTutorial))]
 	r.UnmatchedAdministrate = r.UnmatchedAdministrate[:cut(len(r.UnmatchedAdministrate))]
 	r.Ambiguous = r.Ambiguous[:cut(len(r.Ambiguous))]

@@ -351,11 +351,16 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, st stage) *StageR
 	}
 
 	var sp *stagePlan
+	var gone []Gone
 	var txStart time.Time
 	err = r.inStageTx(ctx, rc, name, func(tx pgx.Tx) error {
 		txStart = time.Now()
 		var err error
 		if sp, err = st.plan(ctx, tx, rc); err != nil {
+			return err
+		}
+		noteGoneLinks(sp, info.Noun)
+		if gone, err = describeGone(ctx, tx, sp, info.Noun); err != nil {
 			return err
 		}
 		if rc.opts.Plan {
@@ -389,6 +394,7 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, st stage) *StageR
 	}
 	rc.printf("Fetched %s; %s\n", what, planLine(sp, rc.opts.Plan))
 	fillResult(res, sp, rc.opts)
+	res.Gone = gone
 	r.report(rc, info, res, sp)
 	if !rc.opts.Plan && len(sp.unmatchedForCreate) > 0 {
 		if cs, ok := st.(creatingStage); ok {
