@@ -92,8 +92,8 @@ type StageResult struct {
 	RowsApplied int `json:"rows_applied"`
 	// DBSeconds is the time spent in the stage's transaction (load, match,
 	// plan, write, commit), lock wait excluded.
-	DBSeconds             float64     `json:"db_seconds"`
-	GoneBlocked           string      `json:"gone_blocked,omitempty"`
+	DBSeconds   float64 `json:"db_seconds"`
+	GoneBlocked string  `json:"gone_blocked,omitempty"`
 	// Gone names each record marked gone (or, in a plan, that would be) and
 	// the local events still using it.
 	Gone                  []Gone      `json:"gone,omitempty"`
