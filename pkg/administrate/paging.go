@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sync"
+	"sync/atomic"
 )
 
 // Page is one page of a first/offset connection.
@@ -50,15 +52,168 @@ func Pages[T any](ctx context.Context, pageSize int, fetch PageFetcher[T]) iter.
 	}
 }
 
+// PageOptions shape one list call's paging. They travel in the context
+// (WithPageOptions), so every list method takes them per call without a client
+// per page size.
+type PageOptions struct {
+	// Size is the first argument of each page; 0 keeps the method's default.
+	Size int
+	// Concurrency is how many pages are in flight once the first page has
+	// told the total (offset paging can then address every page at once);
+	// 0 or 1 fetches them one after another. The client's rate budget still
+	// spaces the requests: this only hides each request's latency.
+	Concurrency int
+	// OnPage, when set, is called after each page of the outermost list with
+	// the page's item count, the items received so far and the total the
+	// server announced (0 when it announced none). Calls are serialised.
+	OnPage func(n, soFar, total int)
+}
+
+type pageOptionsKey struct{}
+
+// pageState is one list call's options; used marks that the outermost paged
+// read has claimed OnPage, so nested reads (a template's extra prices) do not
+// report as if they were the list itself.
+type pageState struct {
+	opts PageOptions
+	used atomic.Bool
+}
+
+// WithPageOptions returns a context whose list calls page with o.
+func WithPageOptions(ctx context.Context, o PageOptions) context.Context {
+	return context.WithValue(ctx, pageOptionsKey{}, &pageState{opts: o})
+}
+
 // CollectPages fetches every page and returns all items, or the first error and none
-// of the items: callers must not act on a partial list.
+// of the items: callers must not act on a partial list. Options from
+// WithPageOptions override pageSize and may fetch pages concurrently.
 func CollectPages[T any](ctx context.Context, pageSize int, fetch PageFetcher[T]) ([]T, error) {
-	var out []T
-	for it, err := range Pages(ctx, pageSize, fetch) {
+	var o PageOptions
+	report := false
+	if st, _ := ctx.Value(pageOptionsKey{}).(*pageState); st != nil {
+		o = st.opts
+		report = st.used.CompareAndSwap(false, true)
+	}
+	if o.Size > 0 {
+		pageSize = o.Size
+	}
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	var mu sync.Mutex
+	received := 0
+	onPage := func(n, total int) {
+		if !report || o.OnPage == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		received += n
+		o.OnPage(n, received, total)
+	}
+	first, err := fetch(ctx, pageSize, 0)
+	if err != nil {
+		return nil, fmt.Errorf("page 1 (offset 0): %w", err)
+	}
+	onPage(len(first.Items), first.TotalRecords)
+	out := first.Items
+	if !first.HasNextPage {
+		return out, nil
+	}
+	if len(first.Items) == 0 {
+		return nil, fmt.Errorf("page 1 (offset 0): %w", ErrEmptyPage)
+	}
+	// The first page's length is the server's real page size (it may cap
+	// what was asked for), so every later page's offset is known.
+	step, offset, page := len(first.Items), len(first.Items), 2
+	if o.Concurrency > 1 && first.TotalRecords > offset {
+		pages, err := fetchConcurrently(ctx, fetch, pageSize, step, offset, first.TotalRecords, o.Concurrency, onPage)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, it)
+		// Pages are taken in order while each is full, exactly as the
+		// sequential loop would have asked for them; at the first short page
+		// or one claiming more, the sequential loop carries on from there.
+		more := true
+		for _, p := range pages {
+			out = append(out, p.Items...)
+			offset += len(p.Items)
+			page++
+			more = p.HasNextPage
+			if len(p.Items) != step {
+				if more && len(p.Items) == 0 {
+					return nil, fmt.Errorf("page %d (offset %d): %w", page-1, offset, ErrEmptyPage)
+				}
+				break
+			}
+		}
+		if !more {
+			return out, nil
+		}
 	}
-	return out, nil
+	for ; ; page++ {
+		p, err := fetch(ctx, pageSize, offset)
+		if err != nil {
+			return nil, fmt.Errorf("page %d (offset %d): %w", page, offset, err)
+		}
+		onPage(len(p.Items), p.TotalRecords)
+		out = append(out, p.Items...)
+		if !p.HasNextPage {
+			return out, nil
+		}
+		if len(p.Items) == 0 {
+			return nil, fmt.Errorf("page %d (offset %d): %w", page, offset, ErrEmptyPage)
+		}
+		offset += len(p.Items)
+	}
+}
+
+// fetchConcurrently fetches the pages at offset, offset+step, … below total
+// with at most workers in flight, and returns them in order; the first
+// failure cancels the rest and is returned.
+func fetchConcurrently[T any](ctx context.Context, fetch PageFetcher[T], pageSize, step, offset, total, workers int,
+	onPage func(n, total int)) ([]Page[T], error) {
+	n := (total - offset + step - 1) / step
+	pages := make([]Page[T], n)
+	var errOnce sync.Once
+	var firstErr error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				off := offset + i*step
+				p, err := fetch(ctx, pageSize, off)
+				if err != nil {
+					// The first failure is the cause; later ones are its cancellation.
+					errOnce.Do(func() { firstErr = fmt.Errorf("page %d (offset %d): %w", i+2, off, err) })
+					cancel()
+					continue
+				}
+				pages[i] = p
+				onPage(len(p.Items), p.TotalRecords)
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return pages, nil
 }

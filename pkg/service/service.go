@@ -35,15 +35,20 @@ func Usagef(format string, args ...any) error {
 	return UsageError{Err: fmt.Errorf(format, args...)}
 }
 
-// ExitCode maps a run's error to the process exit code: 0 ok, 2 usage, 1
-// anything else.
+// ExitCode maps a run's error to the process exit code: 0 ok, 2 usage, an
+// error's own ExitCode() when it has one, 1 anything else.
 func ExitCode(err error) int {
 	var u UsageError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &u):
 		return 2
+	case errors.As(err, &coded):
+		// A command's own documented outcome, e.g. the syncer's 3 for
+		// "completed with skipped records".
+		return coded.ExitCode()
 	default:
 		return 1
 	}

@@ -10,11 +10,9 @@ import (
 	"admsync/services/syncer/internal/syncer"
 )
 
-// Source reads from and creates in Administrate through one client.
-//
-// The syncer.Paging arguments are ignored: the client pages with the page
-// size it was built with (so the CLI builds one client per --page-size) and
-// reports no per-page progress.
+// Source reads from and creates in Administrate through one client. Each
+// read pages as its syncer.Paging says (page size, pages in flight, progress),
+// so one client serves every page size.
 type Source struct {
 	c *administrate.Client
 
@@ -33,6 +31,11 @@ func New(c *administrate.Client) *Source { return &Source{c: c} }
 // Client returns the wrapped client.
 func (s *Source) Client() *administrate.Client { return s.c }
 
+// paged returns ctx carrying p as the paging of one list call.
+func paged(ctx context.Context, p syncer.Paging) context.Context {
+	return administrate.WithPageOptions(ctx, administrate.PageOptions{Size: p.Size, Concurrency: p.Concurrency, OnPage: p.OnPage})
+}
+
 // CustomFieldDefinitions implements syncer.CustomFieldSource.
 func (s *Source) CustomFieldDefinitions(ctx context.Context, entityType string) ([]syncer.CustomFieldDefinition, error) {
 	defs, err := s.c.CustomFieldDefinitions(ctx, administrate.SupportsCustomField(entityType))
@@ -49,7 +52,7 @@ func (s *Source) CustomFieldDefinitions(ctx context.Context, entityType string) 
 
 // PriceLevels implements syncer.PriceLevelSource.
 func (s *Source) PriceLevels(ctx context.Context, p syncer.Paging) ([]syncer.PriceLevel, error) {
-	ls, err := s.c.ListPriceLevels(ctx)
+	ls, err := s.c.ListPriceLevels(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,7 @@ func (s *Source) PriceLevels(ctx context.Context, p syncer.Paging) ([]syncer.Pri
 
 // Locations implements syncer.LocationSource.
 func (s *Source) Locations(ctx context.Context, p syncer.Paging) ([]syncer.Location, error) {
-	ls, err := s.c.ListLocations(ctx)
+	ls, err := s.c.ListLocations(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func (s *Source) Locations(ctx context.Context, p syncer.Paging) ([]syncer.Locat
 
 // Venues implements syncer.VenueSource.
 func (s *Source) Venues(ctx context.Context, p syncer.Paging) ([]syncer.Venue, error) {
-	vs, err := s.c.ListVenues(ctx)
+	vs, err := s.c.ListVenues(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +99,7 @@ func contacts(cs []administrate.Contact) []syncer.Contact {
 
 // Instructors implements syncer.ContactSource.
 func (s *Source) Instructors(ctx context.Context, p syncer.Paging) ([]syncer.Contact, error) {
-	cs, err := s.c.ListInstructors(ctx)
+	cs, err := s.c.ListInstructors(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +108,7 @@ func (s *Source) Instructors(ctx context.Context, p syncer.Paging) ([]syncer.Con
 
 // Administrators implements syncer.ContactSource.
 func (s *Source) Administrators(ctx context.Context, p syncer.Paging) ([]syncer.Contact, error) {
-	cs, err := s.c.ListAdministrators(ctx)
+	cs, err := s.c.ListAdministrators(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +117,7 @@ func (s *Source) Administrators(ctx context.Context, p syncer.Paging) ([]syncer.
 
 // CourseTemplates implements syncer.CourseTemplateSource.
 func (s *Source) CourseTemplates(ctx context.Context, p syncer.Paging) ([]syncer.CourseTemplate, error) {
-	cts, err := s.c.ListCourseTemplates(ctx)
+	cts, err := s.c.ListCourseTemplates(paged(ctx, p))
 	if err != nil {
 		return nil, err
 	}

@@ -33,9 +33,9 @@ type Deps struct {
 	IsTerminal func() bool
 	// Env builds the process environment (config, logger, metrics registry).
 	Env func() (*service.Env, error)
-	// Administrate builds the Administrate client from env's configuration;
-	// pageSize is the page size of its paged reads.
-	Administrate func(env *service.Env, pageSize int) (*admsource.Source, error)
+	// Administrate builds the Administrate client from env's configuration
+	// (one per process: every read takes its own page size).
+	Administrate func(env *service.Env) (*admsource.Source, error)
 }
 
 // OSDeps are the real streams, terminal and environment.
@@ -52,8 +52,8 @@ func OSDeps() Deps {
 
 // NewAdministrate builds a client from the ADMINISTRATE_* settings, its
 // metrics registered with env's registry.
-func NewAdministrate(env *service.Env, pageSize int) (*admsource.Source, error) {
-	c, err := newClient(env, administrate.Options{PageSize: pageSize, Registerer: env.Registry})
+func NewAdministrate(env *service.Env) (*admsource.Source, error) {
+	c, err := newClient(env, administrate.Options{Registerer: env.Registry})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,10 @@ const exitCodes = `Exit codes:
   0  success
   1  failure: a stage failed or was partial, a prerequisite is not met,
      Administrate or the database is unreachable, or the configuration is incomplete
-  2  usage: unknown command, stage or flag, or a bad flag value`
+  2  usage: unknown command, stage or flag, or a bad flag value
+  3  completed with skipped records: every stage ran and applied, but some
+     records were skipped (each listed under ⚠ with its reason); the bridge
+     lacks them until the cause is fixed`
 
 // Execute runs the command line args and returns the error that decides
 // the exit code (service.ExitCode).
@@ -104,7 +107,7 @@ func Root(d Deps) *cobra.Command {
 course-template-price-levels) each fetch every page from Administrate, match the
 records against the tutorial tables, apply the difference in one transaction and
 report what did not match. Run one stage or all of them (run), check the tenant
-(doctor), or serve sync requests from NATS (serve).
+(doctor), list the latest runs (status), or serve sync requests from NATS (serve).
 
 Prerequisites: DATABASE_URL (migrated with "syncer migrate") and the
 ADMINISTRATE_* settings; serve also needs NATS_URL. Each stage has its own
@@ -129,7 +132,7 @@ Exit codes:
   0  the schema is up to date
   1  the database is unreachable, a migration failed, or --existing found missing columns
   2  usage`
-	root.AddCommand(migrate, runCommand(d), doctorCommand(d), serveCommand(d))
+	root.AddCommand(migrate, runCommand(d), doctorCommand(d), serveCommand(d), statusCommand(d))
 	// Unknown subcommands are usage errors too.
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {
@@ -292,7 +295,7 @@ func execRun(cmd *cobra.Command, d Deps, name string, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	src, err := d.Administrate(env, opts.PageSize)
+	src, err := d.Administrate(env)
 	if err != nil {
 		return err
 	}

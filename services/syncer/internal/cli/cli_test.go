@@ -62,12 +62,11 @@ func (w *world) deps() cli.Deps {
 			w.mu.Unlock()
 			return e, nil
 		},
-		Administrate: func(env *service.Env, pageSize int) (*admsource.Source, error) {
+		Administrate: func(env *service.Env) (*admsource.Source, error) {
 			if !w.fast {
-				return cli.NewAdministrate(env, pageSize)
+				return cli.NewAdministrate(env)
 			}
 			o := w.sim.ClientOptions()
-			o.PageSize = pageSize
 			c, err := administrate.New(o)
 			return admsource.New(c), err
 		},

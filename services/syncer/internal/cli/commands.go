@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,7 +13,6 @@ import (
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
-	"admsync/pkg/service"
 	"admsync/services/syncer/internal/admsource"
 	"admsync/services/syncer/internal/server"
 	"admsync/services/syncer/internal/syncer"
@@ -137,7 +135,7 @@ Exit codes:
 			}
 			go monitor.Run(ctx)
 			h := &server.Handler{Pool: pool, JS: js, Metrics: metrics, Logger: log,
-				Source: sourcesByPageSize(env, base), MaxPayload: int(nc.MaxPayload())}
+				Source: admsource.New(base), MaxPayload: int(nc.MaxPayload())}
 			runner, err := messaging.NewRunner(js, messaging.RunnerOptions{Consumer: messaging.SyncerConsumer(),
 				Handler: h.Handle, Workers: 1, Logger: log, Registerer: env.Registry})
 			if err != nil {
@@ -149,28 +147,6 @@ Exit codes:
 			log.Info("syncer serving sync requests", "stream", messaging.StreamSyncRequests, "consumer", messaging.ConsumerSyncer)
 			return runner.Run(ctx)
 		},
-	}
-}
-
-// sourcesByPageSize hands out one client per page size. They share the first
-// client's rate budget; only the first registers metrics, since a registry
-// takes each series once.
-func sourcesByPageSize(env *service.Env, base *administrate.Client) func(int) (server.SourceCreator, error) {
-	var mu sync.Mutex
-	byPage := map[int]*admsource.Source{administrate.DefaultPageSize: admsource.New(base)}
-	return func(pageSize int) (server.SourceCreator, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if s, ok := byPage[pageSize]; ok {
-			return s, nil
-		}
-		c, err := newClient(env, administrate.Options{PageSize: pageSize, Limiter: base.Limiter()})
-		if err != nil {
-			return nil, err
-		}
-		s := admsource.New(c)
-		byPage[pageSize] = s
-		return s, nil
 	}
 }
 

@@ -70,9 +70,9 @@ type Handler struct {
 	JS      jetstream.JetStream
 	Metrics *syncer.Metrics
 	Logger  *slog.Logger
-	// Source returns the Administrate source for a page size (the client's
-	// page size is fixed per client).
-	Source func(pageSize int) (SourceCreator, error)
+	// Source reads from and creates in Administrate; each run pages with its
+	// own page size.
+	Source SourceCreator
 	// MaxPayload caps a result message (the server's max_payload); results
 	// larger than it are shortened.
 	MaxPayload int
@@ -92,10 +92,7 @@ func (h *Handler) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return messaging.Malformed(err)
 	}
-	src, err := h.Source(opts.PageSize)
-	if err != nil {
-		return messaging.Permanent(fmt.Errorf("administrate client: %w", err))
-	}
+	src := h.Source
 	log := h.Logger.With("stage", stage, "subject", msg.Subject())
 	var out io.Writer = io.Discard
 	if opts.Debug {

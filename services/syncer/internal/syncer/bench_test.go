@@ -17,13 +17,13 @@ import (
 )
 
 // BenchmarkSyncAll runs `run all` twice against the simulator seeded with a
-// large tenant: 10,000 course templates (3 prices each), 1,000 locations,
+// large tenant, once with latency L per request and once with 100 ms: 10,000 course templates (3 prices each), 1,000 locations,
 // 2,000 venues, 5,000 instructors and the 18 custom-field entity types, the
 // tutorial tables holding the matching records. The client's rate budget is
 // R requests/s and every request takes L. It reports the API calls, the wall
-// time, its ratio to the floor (calls ÷ R, the least time R allows), the
-// database rows applied per second, and the rows the second run applied
-// (which must be 0).
+// time, its ratio to the floor (calls ÷ R, the least time R allows) at L
+// (x_floor) and at 100 ms (x_floor_100ms), the database rows applied per
+// second, and the rows the second run applied (which must be 0).
 //
 // Settings (environment): ADMSYNC_BENCH_SYNC_RATE (R, default 15, the production budget),
 // ADMSYNC_BENCH_SYNC_LATENCY (L, default 20ms), ADMSYNC_BENCH_SYNC_PAGE_SIZE
@@ -38,17 +38,58 @@ func BenchmarkSyncAll(b *testing.B) {
 	n := func(x int) int { return max(1, int(float64(x)*scale)) }
 	sizes := benchSizes{templates: n(10000), locations: n(1000), venues: n(2000), instructors: n(5000), admins: n(100)}
 
-	ctx := context.Background()
-	db := dbtest.New(b)
 	sim := admsimtest.Start(b, admsimtest.WithPageSizes(100, 500))
 	if err := sim.Load(benchSeed(sizes)); err != nil {
 		b.Fatal(err)
 	}
+	b.ResetTimer()
+	m := measureSyncAll(b, sim, sizes, rate, latency, pageSize)
+	b.StopTimer()
+	// The same at 100 ms per request: a slow Administrate must not push the
+	// sync far above its floor (pages and stage reads overlap).
+	slow := measureSyncAll(b, sim, sizes, rate, 100*time.Millisecond, pageSize)
+
+	b.ReportMetric(float64(m.calls), "api_calls")
+	b.ReportMetric(m.wall.Seconds(), "wall_s")
+	b.ReportMetric(m.ratio(), "x_floor")
+	b.ReportMetric(slow.ratio(), "x_floor_100ms")
+	b.ReportMetric(float64(m.first.RowsApplied), "rows")
+	b.ReportMetric(float64(m.first.RowsApplied)/m.first.DBSeconds, "rows/s")
+	b.ReportMetric(float64(m.second.RowsApplied), "rerun_rows")
+	b.ReportMetric(m.rerunWall.Seconds(), "rerun_wall_s")
+	for _, x := range []syncMeasure{m, slow} {
+		fmt.Printf("bench: sync-all R=%g/s L=%s page=%d templates=%d locations=%d venues=%d instructors=%d: "+
+			"api_calls=%d wall=%.1fs floor=%.1fs ratio=%.2f rows_applied=%d db=%.1fs rows_per_s=%.0f | rerun: api_calls=%d wall=%.1fs rows_applied=%d\n",
+			rate, x.latency, pageSize, sizes.templates, sizes.locations, sizes.venues, sizes.instructors,
+			x.calls, x.wall.Seconds(), x.floor().Seconds(), x.ratio(), x.first.RowsApplied, x.first.DBSeconds,
+			float64(x.first.RowsApplied)/x.first.DBSeconds, x.rerunCalls, x.rerunWall.Seconds(), x.second.RowsApplied)
+	}
+}
+
+type syncMeasure struct {
+	latency           time.Duration
+	rate              float64
+	calls, rerunCalls int
+	wall, rerunWall   time.Duration
+	first, second     *syncer.AllResult
+}
+
+// floor is the least time the rate budget allows for the calls.
+func (m syncMeasure) floor() time.Duration {
+	return time.Duration(float64(m.calls) / m.rate * float64(time.Second))
+}
+
+func (m syncMeasure) ratio() float64 { return m.wall.Seconds() / m.floor().Seconds() }
+
+// measureSyncAll runs `run all` into a fresh database (tutorial side seeded)
+// with every request taking latency, then once more, which must apply nothing.
+func measureSyncAll(b *testing.B, sim *admsimtest.Server, sizes benchSizes, rate float64, latency time.Duration, pageSize int) syncMeasure {
+	ctx := context.Background()
+	db := dbtest.New(b)
 	seedTutorialBench(b, db, sizes)
 	sim.SetFaults(admsim.Faults{Latency: latency})
-
 	o := sim.ClientOptions()
-	o.RateLimit, o.RateBurst, o.PageSize, o.Timeout = rate, 1, pageSize, time.Minute
+	o.RateLimit, o.RateBurst, o.Timeout = rate, 1, time.Minute
 	c, err := administrate.New(o)
 	if err != nil {
 		b.Fatal(err)
@@ -56,44 +97,31 @@ func BenchmarkSyncAll(b *testing.B) {
 	src := admsource.New(c)
 	r := &syncer.Runner{Pool: db.Pool, Source: src, Creator: src}
 	opts := syncer.Options{NoPrompt: true, PageSize: pageSize}
+	m := syncMeasure{latency: latency, rate: rate}
 
 	sim.ResetRequests()
-	b.ResetTimer()
 	start := time.Now()
-	first, err := r.RunAll(ctx, opts)
-	wall := time.Since(start)
-	b.StopTimer()
+	m.first, err = r.RunAll(ctx, opts)
+	m.wall = time.Since(start)
 	if err != nil {
-		b.Fatalf("first run: %v", err)
+		b.Fatalf("first run at %s: %v", latency, err)
 	}
-	calls := len(sim.Requests())
+	m.calls = len(sim.Requests())
 	sim.ResetRequests()
 	start = time.Now()
-	second, err := r.RunAll(ctx, opts)
-	rerunWall := time.Since(start)
+	m.second, err = r.RunAll(ctx, opts)
+	m.rerunWall = time.Since(start)
 	if err != nil {
-		b.Fatalf("second run: %v", err)
+		b.Fatalf("second run at %s: %v", latency, err)
 	}
-	if second.RowsApplied != 0 {
-		b.Errorf("the second run applied %d rows, want 0", second.RowsApplied)
+	m.rerunCalls = len(sim.Requests())
+	if m.second.RowsApplied != 0 {
+		b.Errorf("the second run at %s applied %d rows, want 0", latency, m.second.RowsApplied)
 	}
-	if first.Totals.Created < sizes.templates*4 {
-		b.Errorf("first run created only %d rows: %+v", first.Totals.Created, first.Totals)
+	if m.first.Totals.Created < sizes.templates*4 {
+		b.Errorf("first run at %s created only %d rows: %+v", latency, m.first.Totals.Created, m.first.Totals)
 	}
-	floor := time.Duration(float64(calls) / rate * float64(time.Second))
-	rowsPerSec := float64(first.RowsApplied) / first.DBSeconds
-	b.ReportMetric(float64(calls), "api_calls")
-	b.ReportMetric(wall.Seconds(), "wall_s")
-	b.ReportMetric(wall.Seconds()/floor.Seconds(), "x_floor")
-	b.ReportMetric(float64(first.RowsApplied), "rows")
-	b.ReportMetric(rowsPerSec, "rows/s")
-	b.ReportMetric(float64(second.RowsApplied), "rerun_rows")
-	b.ReportMetric(rerunWall.Seconds(), "rerun_wall_s")
-	fmt.Printf("bench: sync-all R=%g/s L=%s page=%d templates=%d locations=%d venues=%d instructors=%d: "+
-		"api_calls=%d wall=%.1fs floor=%.1fs ratio=%.2f rows_applied=%d db=%.1fs rows_per_s=%.0f | rerun: api_calls=%d wall=%.1fs rows_applied=%d\n",
-		rate, latency, pageSize, sizes.templates, sizes.locations, sizes.venues, sizes.instructors,
-		calls, wall.Seconds(), floor.Seconds(), wall.Seconds()/floor.Seconds(), first.RowsApplied, first.DBSeconds, rowsPerSec,
-		len(sim.Requests()), rerunWall.Seconds(), second.RowsApplied)
+	return m
 }
 
 type benchSizes struct{ templates, locations, venues, instructors, admins int }

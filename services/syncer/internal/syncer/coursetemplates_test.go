@@ -143,7 +143,7 @@ func TestCourseTemplatePriceLevels(t *testing.T) {
 		s.CourseTemplates[0].Prices = append(s.CourseTemplates[0].Prices, admsim.PriceSeed{PriceLevel: late, Amount: "1.00"})
 	})
 
-	res = b.mustRun(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 1, Skipped: 1})
 	row := func() string {
 		return b.str(`SELECT p.external_id || ' ' || p.amount::text || ' ' || ct.external_id || ' ' || pl.external_id
@@ -160,7 +160,7 @@ func TestCourseTemplatePriceLevels(t *testing.T) {
 
 	// Scenario 2: the amount changes.
 	b.reseed(func(s *admsim.Seed) { s.CourseTemplates[0].Prices[0].Amount = "550.00" })
-	res = b.mustRun(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Updated: 1, Skipped: 1})
 	if got := b.str(`SELECT amount::text FROM adm.course_template_price_levels`); got != "550.00" {
 		t.Fatalf("amount = %s", got)
@@ -169,12 +169,12 @@ func TestCourseTemplatePriceLevels(t *testing.T) {
 	// Administrate replaces the price under a new id: the row is updated in
 	// place, no unique-key collision, nothing left behind.
 	b.reseed(func(s *admsim.Seed) { s.CourseTemplates[0].Prices[0].ID = "Price:999" })
-	res = b.mustRun(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Updated: 1, Skipped: 1})
 	newID := b.str(`SELECT external_id FROM adm.course_template_price_levels`)
 	if newID == priceID || b.count(`SELECT 1 FROM adm.course_template_price_levels`) != 1 {
 		t.Fatalf("price id not replaced in place (%s -> %s)", priceID, newID)
 	}
-	res = b.mustRun(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageCourseTemplatePrices, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Unchanged: 1, Skipped: 1})
 }

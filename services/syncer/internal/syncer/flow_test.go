@@ -151,7 +151,7 @@ func TestPlanWritesNothing(t *testing.T) {
 		t.Fatalf("changes = %+v", res.Changes)
 	}
 	out := b.out.String()
-	if !strings.Contains(out, "Would create adm.locations: "+sLondon+" (London)") || !strings.Contains(out, "plan only, nothing written") {
+	if !strings.Contains(out, "Would create adm.locations: "+sLondon+" (London)") || !strings.Contains(out, "Plan for locations (nothing written): would create 1") {
 		t.Fatalf("output:\n%s", out)
 	}
 	if strings.Contains(out, "not a terminal") {

@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"admsync/pkg/admsim"
 	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/database/dbtest"
+	"admsync/pkg/service"
 	"admsync/services/syncer/internal/admsource"
 	"admsync/services/syncer/internal/syncer"
 )
@@ -110,6 +112,21 @@ func (b *bundle) mustRun(stage string, opts syncer.Options) *syncer.StageResult 
 	res, err := b.run(stage, opts)
 	if err != nil {
 		b.t.Fatalf("run %s: %v\n%s", stage, err, b.out.String())
+	}
+	return res
+}
+
+// mustRunSkipping runs a stage that has to complete with skipped records:
+// the error says so and exits 3, and the report flags it with ⚠.
+func (b *bundle) mustRunSkipping(stage string, opts syncer.Options) *syncer.StageResult {
+	b.t.Helper()
+	res, err := b.run(stage, opts)
+	var skipped *syncer.SkippedError
+	if !errors.As(err, &skipped) || service.ExitCode(err) != 3 || skipped.Skipped != res.Counts.Skipped {
+		b.t.Fatalf("run %s: err %v (exit %d), want completed with %d skipped, exit 3\n%s", stage, err, service.ExitCode(err), res.Counts.Skipped, b.out.String())
+	}
+	if out := b.out.String(); !strings.Contains(out, "⚠") || !strings.Contains(out, "skipped record(s)") {
+		b.t.Fatalf("run %s: skips not flagged in the report:\n%s", stage, out)
 	}
 	return res
 }

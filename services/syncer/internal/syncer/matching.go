@@ -14,6 +14,9 @@ type item struct {
 	Key   string
 	Label string
 	Note  string // why it cannot match, when that is known
+	// wasGone says the tutorial record was linked to an Administrate record
+	// that Administrate no longer returns.
+	wasGone bool
 }
 
 // ambiguity is a key that several records share on one side or the other;

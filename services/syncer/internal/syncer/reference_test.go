@@ -42,7 +42,7 @@ func TestVenuesMatchWithinLocation(t *testing.T) {
 	sNew := b.sim.Location("Newcastle")
 	vNew := b.sim.Venue("Hall", sNew)
 
-	res = b.mustRun(syncer.StageVenues, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageVenues, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3, Skipped: 1})
 	for ext, tut := range map[string]int64{vLondon: roomLondon, vLeeds: roomLeeds} {
 		if got := b.id(`SELECT tutorial_venue_id FROM adm.venues WHERE external_id = $1`, ext); got != tut {
@@ -62,7 +62,7 @@ func TestVenuesMatchWithinLocation(t *testing.T) {
 		t.Fatalf("unmatched administrate = %+v", res.UnmatchedAdministrate)
 	}
 	// Rerun: nothing to write; the skipped venue is not taken for gone.
-	res = b.mustRun(syncer.StageVenues, syncer.Options{NoPrompt: true})
+	res = b.mustRunSkipping(syncer.StageVenues, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Unchanged: 3, Skipped: 1})
 	if res.RowsApplied != 0 {
 		t.Fatalf("rerun applied %d rows", res.RowsApplied)

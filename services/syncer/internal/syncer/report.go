@@ -30,7 +30,20 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 		}
 	}
 	for _, m := range res.Mirrors {
-		rc.printf("  %s: %s\n", m.Name, mirrorLine(m.Counts))
+		rc.printf("  %s: %s\n", m.Name, mirrorLine(m.Counts, rc.opts.Plan))
+	}
+	if n := len(res.Gone); n > 0 {
+		verb := "no longer returned by Administrate, marked gone"
+		if rc.opts.Plan {
+			verb = "no longer returned by Administrate, would be marked gone"
+		}
+		rc.printf("\n⚠ %d %s(s) %s:\n", n, info.Noun, verb)
+		for _, g := range res.Gone {
+			rc.printf("  - %s (id: %s)\n", g.Description, g.ID)
+			if g.UsedBy != "" {
+				rc.printf("      %s\n", g.UsedBy)
+			}
+		}
 	}
 	if res.GoneBlocked != "" {
 		rc.printf("\n⚠ %s\n", res.GoneBlocked)
@@ -73,7 +86,10 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 	}
 }
 
-func mirrorLine(c Counts) string {
+func mirrorLine(c Counts, plan bool) string {
+	if plan {
+		return fmt.Sprintf("would create %d, would update %d, would remove or mark gone %d; %d unchanged", c.Created, c.Updated, c.Gone, c.Unchanged)
+	}
 	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d gone", c.Created, c.Updated, c.Unchanged, c.Gone)
 }
 
@@ -88,7 +104,18 @@ func (r *Runner) promptPhase(ctx context.Context, rc *runContext, cs creatingSta
 		rc.printf("%d unmatched tutorial %s(s) logged (--no-prompt)\n", len(items), info.Noun)
 		return
 	}
-	rc.printf("\n%d tutorial %s(s) have no match in Administrate.\nCreate them in Administrate now? [y/N] ", len(items), info.Noun)
+	rc.printf("\n%d tutorial %s(s) have no match in Administrate.\n", len(items), info.Noun)
+	var wasGone []string
+	for _, it := range items {
+		if it.wasGone {
+			wasGone = append(wasGone, fmt.Sprintf("  - %s (tutorial #%s): %s", it.Label, it.ID, it.Note))
+		}
+	}
+	if len(wasGone) > 0 {
+		rc.printf("%d of them were linked to a record Administrate no longer returns; creating makes a new one "+
+			"(restore the old one in Administrate instead if it was archived by mistake):\n%s\n", len(wasGone), strings.Join(wasGone, "\n"))
+	}
+	rc.printf("Create them in Administrate now? [y/N] ")
 	if !r.readYes() {
 		rc.printf("Skipped.\n")
 		return

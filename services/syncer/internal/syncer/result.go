@@ -34,6 +34,16 @@ func (c Counts) Line() string {
 		c.Created, c.Updated, c.Unchanged, c.Gone, c.Skipped, c.Errors)
 }
 
+// line is Line, or in a plan what would happen: nothing was written, so
+// nothing was "created".
+func (c Counts) line(plan bool) string {
+	if !plan {
+		return c.Line()
+	}
+	return fmt.Sprintf("would create %d, would update %d, would mark %d gone; %d unchanged, %d skipped, %d errors",
+		c.Created, c.Updated, c.Gone, c.Unchanged, c.Skipped, c.Errors)
+}
+
 // Record identifies one record in a report.
 type Record struct {
 	ID          string `json:"id"`
@@ -82,8 +92,11 @@ type StageResult struct {
 	RowsApplied int `json:"rows_applied"`
 	// DBSeconds is the time spent in the stage's transaction (load, match,
 	// plan, write, commit), lock wait excluded.
-	DBSeconds             float64     `json:"db_seconds"`
-	GoneBlocked           string      `json:"gone_blocked,omitempty"`
+	DBSeconds   float64 `json:"db_seconds"`
+	GoneBlocked string  `json:"gone_blocked,omitempty"`
+	// Gone names each record marked gone (or, in a plan, that would be) and
+	// the local events still using it.
+	Gone                  []Gone      `json:"gone,omitempty"`
 	UnmatchedTutorial     []Record    `json:"unmatched_tutorial"`
 	UnmatchedAdministrate []Record    `json:"unmatched_administrate"`
 	Ambiguous             []Ambiguous `json:"ambiguous"`
@@ -110,6 +123,7 @@ func (r *StageResult) Compact(keep int) {
 		return n
 	}
 	r.Changes = r.Changes[:cut(len(r.Changes))]
+	r.Gone = r.Gone[:cut(len(r.Gone))]
 	r.UnmatchedTutorial = r.UnmatchedTutorial[:cut(len(r.UnmatchedTutorial))]
 	r.UnmatchedAdministrate = r.UnmatchedAdministrate[:cut(len(r.UnmatchedAdministrate))]
 	r.Ambiguous = r.Ambiguous[:cut(len(r.Ambiguous))]
@@ -159,6 +173,24 @@ func (e *StageError) Error() string {
 	}
 	return fmt.Sprintf("%s: %s", e.Stage, e.Message)
 }
+
+// ExitSkipped is the exit code of a run that completed but skipped records.
+const ExitSkipped = 3
+
+// SkippedError is returned when every stage completed but some records were
+// skipped (each listed, with its reason, in the report and the result): the
+// bridge is short of them until the cause is fixed. Exit code 3.
+type SkippedError struct {
+	Skipped int
+	Stages  []string
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("completed with %d skipped record(s) in %v; see the report for each reason", e.Skipped, e.Stages)
+}
+
+// ExitCode makes the process exit 3: completed with skips.
+func (e *SkippedError) ExitCode() int { return ExitSkipped }
 
 // AllError is returned by RunAll when any stage did not succeed.
 type AllError struct {

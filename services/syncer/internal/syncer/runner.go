@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -23,10 +24,19 @@ type Options struct {
 	SkipErrors bool // run all: carry on after a failed stage
 	ForceGone  bool // mark records gone even when more than half disappeared
 	PageSize   int  // records per Administrate page
+	// PageConcurrency is how many pages of one list are in flight once its
+	// total is known (0: DefaultPageConcurrency). The client's rate budget
+	// still spaces the requests.
+	PageConcurrency int
 }
 
 // DefaultPageSize is the page size when none is given.
 const DefaultPageSize = 100
+
+// DefaultPageConcurrency keeps a few pages in flight: enough to stay at the
+// rate budget when each Administrate request takes longer than the budget's
+// spacing (100 ms against 66 ms at 15 requests/s), few enough to be polite.
+const DefaultPageConcurrency = 4
 
 // Runner runs stages. One Runner may serve many runs, one at a time or
 // concurrently (each stage run takes its own advisory lock).
@@ -58,11 +68,42 @@ type runContext struct {
 	out     io.Writer
 	shared  *shared
 	support map[string]supportAnswer
+	owner   *owner
+	// fetches are the reads `run all` started at once, by stage; nil for a
+	// single stage, which reads after its prerequisites.
+	fetches map[string]*fetchFuture
 }
 
 // shared carries data between the stages of one `run all`.
 type shared struct {
 	courseTemplates []CourseTemplate
+	// ctFetch, in `run all`, is the course-templates read the prices stage
+	// waits for and reuses.
+	ctFetch *fetchFuture
+	// planned holds, in a plan-only `run all`, each planned table as it would
+	// stand after its stage, so that later stages plan against what earlier
+	// ones would write (nothing is written).
+	planned map[string][]stored
+}
+
+// fetchFuture is a stage's read running ahead of its turn. Its report lines
+// are kept until the stage runs, so stages never interleave their output.
+type fetchFuture struct {
+	done chan struct{}
+	err  error
+	out  bytes.Buffer
+}
+
+// wait waits for the read or ctx, prints what the read reported and returns its error.
+func (f *fetchFuture) wait(ctx context.Context, rc *runContext) error {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	rc.out.Write(f.out.Bytes()) //nolint:errcheck // report output
+	f.out.Reset()
+	return f.err
 }
 
 type supportAnswer struct {
@@ -74,12 +115,15 @@ func (r *Runner) newRunContext(opts Options) *runContext {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
+	if opts.PageConcurrency <= 0 {
+		opts.PageConcurrency = DefaultPageConcurrency
+	}
 	out := r.Out
 	if out == nil {
 		out = io.Discard
 	}
 	return &runContext{r: r, opts: opts, source: r.Source, creator: r.Creator, out: out,
-		shared: &shared{}, support: map[string]supportAnswer{}}
+		shared: &shared{planned: map[string][]stored{}}, support: map[string]supportAnswer{}}
 }
 
 func (rc *runContext) printf(format string, args ...any) { fmt.Fprintf(rc.out, format, args...) }
@@ -90,9 +134,14 @@ func (rc *runContext) debugf(format string, args ...any) {
 	}
 }
 
+// paging is how a stage pages one list; with --debug every page is reported.
 func (rc *runContext) paging(what string) Paging {
-	return Paging{Size: rc.opts.PageSize, OnPage: func(n, total int) {
-		rc.debugf("Fetched %d %s. Total so far: %d\n", n, what, total)
+	return Paging{Size: rc.opts.PageSize, Concurrency: rc.opts.PageConcurrency, OnPage: func(n, soFar, total int) {
+		if total > 0 {
+			rc.debugf("  Fetched %d %s (%d of %d)\n", n, what, soFar, total)
+		} else {
+			rc.debugf("  Fetched %d %s (%d so far)\n", n, what, soFar)
+		}
 	}}
 }
 
@@ -131,28 +180,78 @@ func (rc *runContext) announce() {
 // non-nil when the stage did not succeed (a *StageError, or the context's).
 func (r *Runner) RunStage(ctx context.Context, name string, opts Options) (*StageResult, error) {
 	rc := r.newRunContext(opts)
+	rc.owner = r.newOwner(ctx)
+	defer rc.owner.release()
+	r.sweepAbandoned(ctx, rc)
 	rc.announce()
-	res := r.runStage(ctx, rc, name)
+	res := r.runStage(ctx, rc, newStage(name))
 	if !res.OK() {
 		return res, &StageError{Stage: name, Outcome: res.Outcome, Message: res.Message}
 	}
+	if res.Counts.Skipped > 0 {
+		return res, &SkippedError{Skipped: res.Counts.Skipped, Stages: []string{name}}
+	}
 	return res, nil
+}
+
+// startFetches starts every stage's read at once, within the client's shared
+// rate budget: the reads do not depend on each other (the prices stage reuses
+// the course-templates read), only the writes do, and those still run one
+// stage at a time in dependency order.
+func (r *Runner) startFetches(ctx context.Context, rc *runContext, stages map[string]stage) (wait func()) {
+	rc.fetches = map[string]*fetchFuture{}
+	var wg sync.WaitGroup
+	for _, name := range Order {
+		f := &fetchFuture{done: make(chan struct{})}
+		rc.fetches[name] = f
+		if name == StageCourseTemplates {
+			rc.shared.ctFetch = f
+		}
+	}
+	for _, name := range Order {
+		f, st := rc.fetches[name], stages[name]
+		frc := *rc
+		frc.out = &f.out
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(f.done)
+			f.err = st.fetch(ctx, &frc)
+		}()
+	}
+	return wg.Wait
 }
 
 // RunAll runs every stage in order (FR-022), stopping at the first failure
 // unless opts.SkipErrors. The error is non-nil when any stage failed.
 func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	rc := r.newRunContext(opts)
+	rc.owner = r.newOwner(ctx)
+	defer rc.owner.release()
 	start := time.Now()
 	all := &AllResult{Stage: All, PlanOnly: opts.Plan, StartedAt: start.UTC(), Stages: []StageResult{}}
-	runID, runErr := r.startRun(ctx, All, opts.Plan)
+	title := "=== Administrate sync: all stages ===\n"
+	if opts.Plan {
+		title = "=== Administrate sync plan: all stages (nothing is written) ===\n"
+	}
+	rc.printf("%s", title)
+	r.sweepAbandoned(ctx, rc)
+	runID, runErr := r.startRun(ctx, rc.owner, All, opts.Plan)
 	all.RunID = runID
-	rc.printf("=== Administrate sync: all stages ===\n")
 	rc.announce()
-	var failed []string
+	stages := map[string]stage{}
+	for _, name := range Order {
+		stages[name] = newStage(name)
+	}
+	fctx, stopFetches := context.WithCancel(ctx)
+	waitFetches := r.startFetches(fctx, rc, stages)
+	defer waitFetches()
+	defer stopFetches()
+	var failed, skipped []string
 	for i, name := range Order {
 		info := Infos[name]
 		if len(failed) > 0 && !opts.SkipErrors {
+			stopFetches() // no later stage will use its read
 			all.NotRun = append(all.NotRun, name)
 			continue
 		}
@@ -161,14 +260,19 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 			continue
 		}
 		rc.printf("\n[%d/%d] %s\n", i+1, len(Order), info.Display)
-		res := r.runStage(ctx, rc, name)
+		res := r.runStage(ctx, rc, stages[name])
 		all.Stages = append(all.Stages, *res)
 		all.Totals = all.Totals.Add(res.Counts)
 		all.RowsApplied += res.RowsApplied
 		all.DBSeconds += res.DBSeconds
 		if res.OK() {
 			all.Succeeded++
-			rc.printf("  ✓ %s: %s\n", info.Display, res.Counts.Line())
+			if res.Counts.Skipped > 0 {
+				skipped = append(skipped, name)
+				rc.printf("  ⚠ %s: completed with %d skipped record(s), listed above: %s\n", info.Display, res.Counts.Skipped, res.Counts.line(opts.Plan))
+			} else {
+				rc.printf("  ✓ %s: %s\n", info.Display, res.Counts.line(opts.Plan))
+			}
 			continue
 		}
 		all.Failed++
@@ -183,27 +287,38 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	if len(failed) > 0 {
 		all.Outcome = OutcomeFailed
 	}
-	rc.printf("\n=== Sync complete ===\n")
-	rc.printf("Total: %s\n", all.Totals.Line())
+	if opts.Plan {
+		rc.printf("\n=== Plan complete: nothing was written ===\n")
+	} else {
+		rc.printf("\n=== Sync complete ===\n")
+	}
+	rc.printf("Total: %s\n", all.Totals.line(opts.Plan))
 	rc.printf("Stages: %d succeeded, %d failed, %d not run, out of %d\n", all.Succeeded, all.Failed, len(all.NotRun), len(Order))
 	if len(failed) > 0 {
 		rc.printf("Failed: %s. Rerun them one at a time with --debug for details.\n", strings.Join(failed, ", "))
 	}
+	if len(skipped) > 0 {
+		rc.printf("Completed with %d skipped record(s) in %s (exit code 3); each is listed under its stage with the reason.\n",
+			all.Totals.Skipped, strings.Join(skipped, ", "))
+	}
 	if runErr == nil {
-		r.finishAll(ctx, runID, all)
+		r.finishAll(ctx, rc.owner, runID, all)
 	}
 	r.Metrics.observeAll(all)
 	if len(failed) > 0 {
 		return all, &AllError{Failed: failed}
+	}
+	if len(skipped) > 0 {
+		return all, &SkippedError{Skipped: all.Totals.Skipped, Stages: skipped}
 	}
 	return all, nil
 }
 
 // runStage runs one stage: prerequisites, fetch, then match, plan and apply
 // in one locked transaction, then report and the creation prompt.
-func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *StageResult {
-	st := newStage(name)
+func (r *Runner) runStage(ctx context.Context, rc *runContext, st stage) *StageResult {
 	info := st.info()
+	name := info.Name
 	start := time.Now()
 	res := &StageResult{Stage: name, PlanOnly: rc.opts.Plan, StartedAt: start.UTC(),
 		UnmatchedTutorial: []Record{}, UnmatchedAdministrate: []Record{}, Ambiguous: []Ambiguous{},
@@ -211,27 +326,32 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 	log := r.logger().With("stage", name)
 	defer func() {
 		res.DurationSeconds = time.Since(start).Seconds()
-		r.finishRun(ctx, res)
+		r.finishRun(ctx, rc.owner, res)
 		r.Metrics.observe(res)
 		log.Info("sync stage finished", "outcome", res.Outcome, "created", res.Counts.Created, "updated", res.Counts.Updated,
 			"unchanged", res.Counts.Unchanged, "gone", res.Counts.Gone, "skipped", res.Counts.Skipped, "errors", res.Counts.Errors,
 			"rows_applied", res.RowsApplied, "duration_seconds", res.DurationSeconds, "plan_only", res.PlanOnly)
 	}()
-	runID, err := r.startRun(ctx, name, rc.opts.Plan)
+	runID, err := r.startRun(ctx, rc.owner, name, rc.opts.Plan)
 	if err != nil {
 		return r.fail(rc, res, start, fmt.Errorf("record the run in admsync.sync_runs: %w", err))
 	}
 	res.RunID = runID
 
-	if err := st.prerequisites(ctx, r.Pool); err != nil {
+	if err := st.prerequisites(ctx, r.Pool, rc); err != nil {
 		return r.fail(rc, res, start, err)
 	}
 	rc.printf("Fetching %s...\n", info.Display)
-	if err := st.fetch(ctx, rc); err != nil {
+	fetch := func() error { return st.fetch(ctx, rc) }
+	if f := rc.fetches[name]; f != nil {
+		fetch = func() error { return f.wait(ctx, rc) }
+	}
+	if err := fetch(); err != nil {
 		return r.fail(rc, res, start, fmt.Errorf("Administrate could not be read, so no local row was changed: %w", err))
 	}
 
 	var sp *stagePlan
+	var gone []Gone
 	var txStart time.Time
 	err = r.inStageTx(ctx, rc, name, func(tx pgx.Tx) error {
 		txStart = time.Now()
@@ -239,7 +359,12 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 		if sp, err = st.plan(ctx, tx, rc); err != nil {
 			return err
 		}
+		noteGoneLinks(sp, info.Noun)
+		if gone, err = describeGone(ctx, tx, sp, info.Noun); err != nil {
+			return err
+		}
 		if rc.opts.Plan {
+			rc.remember(sp)
 			return nil // the caller rolls back
 		}
 		for _, tp := range sp.tables {
@@ -260,12 +385,16 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 	if err != nil {
 		return r.fail(rc, res, start, err)
 	}
-	note := ""
-	if sp.fetchedNote != "" {
-		note = " (" + sp.fetchedNote + ")"
+	what := sp.fetchedWhat
+	if what == "" {
+		what = fmt.Sprintf("%d %s", sp.fetched, info.Display)
 	}
-	rc.printf("Fetched %d %s%s; %s\n", sp.fetched, info.Display, note, planLine(sp))
+	if sp.fetchedNote != "" {
+		what += " (" + sp.fetchedNote + ")"
+	}
+	rc.printf("Fetched %s; %s\n", what, planLine(sp, rc.opts.Plan))
 	fillResult(res, sp, rc.opts)
+	res.Gone = gone
 	r.report(rc, info, res, sp)
 	if !rc.opts.Plan && len(sp.unmatchedForCreate) > 0 {
 		if cs, ok := st.(creatingStage); ok {
@@ -277,15 +406,18 @@ func (r *Runner) runStage(ctx context.Context, rc *runContext, name string) *Sta
 		res.Outcome = OutcomePartial
 		res.Message = fmt.Sprintf("%d error(s); first: %s", len(res.Errors), res.Errors[0])
 	}
-	if rc.opts.Plan {
-		rc.printf("%s (plan only, nothing written): %s\n", info.Display, res.Counts.Line())
-	} else {
+	switch {
+	case rc.opts.Plan:
+		rc.printf("Plan for %s (nothing written): %s\n", info.Display, res.Counts.line(true))
+	case res.Counts.Skipped > 0 && res.OK():
+		rc.printf("Sync completed with %d skipped record(s), listed above: %s\n", res.Counts.Skipped, res.Counts.Line())
+	default:
 		rc.printf("Sync completed: %s\n", res.Counts.Line())
 	}
 	return res
 }
 
-func planLine(sp *stagePlan) string {
+func planLine(sp *stagePlan, plan bool) string {
 	w := 0
 	for _, t := range sp.tables {
 		w += t.writes()
@@ -293,10 +425,14 @@ func planLine(sp *stagePlan) string {
 	for _, p := range sp.pairs {
 		w += p.writes()
 	}
-	if w == 0 {
+	switch {
+	case w == 0:
 		return "nothing to change"
+	case plan:
+		return fmt.Sprintf("would write %d row(s)", w)
+	default:
+		return fmt.Sprintf("%d row(s) to write", w)
 	}
-	return fmt.Sprintf("%d row(s) to write", w)
 }
 
 func (r *Runner) fail(rc *runContext, res *StageResult, start time.Time, err error) *StageResult {
@@ -456,4 +592,26 @@ func describeAmbiguity(a ambiguity) Ambiguous {
 	}
 	out.Description = strings.Join(why, " and ") + " share this key; none is linked until the duplicates are resolved"
 	return out
+}
+
+// remember keeps, in a plan of all stages, how each planned table would
+// stand, for the stages after it.
+func (rc *runContext) remember(sp *stagePlan) {
+	if rc.fetches == nil { // a single stage: nothing comes after it
+		return
+	}
+	for _, t := range sp.tables {
+		rc.shared.planned[t.t.name] = t.after()
+	}
+}
+
+// load reads t's stored rows, or in a plan of all stages the rows an earlier
+// stage planned for it.
+func (rc *runContext) load(ctx context.Context, tx pgx.Tx, t *table) ([]stored, error) {
+	if planned, ok := rc.shared.planned[t.name]; ok {
+		out := make([]stored, len(planned))
+		copy(out, planned)
+		return out, nil
+	}
+	return t.load(ctx, tx)
 }

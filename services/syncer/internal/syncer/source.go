@@ -58,19 +58,15 @@ type CourseTemplate struct {
 	Prices                    []Price
 }
 
-// Paging tells a fetcher the page size and whom to tell about each page.
+// Paging tells a fetcher how to page one list: the page size, how many pages
+// may be in flight once the total is known, and whom to tell about each page.
 type Paging struct {
-	Size int
-	// OnPage is called after each page with the page's record count and the
-	// running total; it may be nil.
-	OnPage func(page, total int)
-}
-
-// page reports one page to p.OnPage.
-func (p Paging) page(n, total int) {
-	if p.OnPage != nil {
-		p.OnPage(n, total)
-	}
+	Size        int
+	Concurrency int
+	// OnPage is called after each page with the page's record count, the
+	// records received so far and the total Administrate announced (0 when
+	// unknown); it may be nil. Calls are serialised.
+	OnPage func(n, soFar, total int)
 }
 
 // CustomFieldSource fetches custom-field definitions, one entity type per call,

@@ -16,6 +16,7 @@ var courseTemplatesTable = &table{
 	touch:     []string{"updated_at"},
 	hasGone:   true,
 	labelCols: []string{"code"},
+	linkCol:   "tutorial_course_template_id",
 }
 
 type courseTemplatesStage struct {
@@ -25,8 +26,8 @@ type courseTemplatesStage struct {
 
 func (s *courseTemplatesStage) info() Info { return Infos[StageCourseTemplates] }
 
-func (s *courseTemplatesStage) prerequisites(ctx context.Context, q querier) error {
-	return requireRows(ctx, q, StageCourseTemplates, "Event custom fields (adm.custom_fields has no Event rows)", StageCustomFields,
+func (s *courseTemplatesStage) prerequisites(ctx context.Context, q querier, rc *runContext) error {
+	return requireRows(ctx, q, rc, customFieldsTable, func(r row) bool { return r.key[0] == "Event" }, StageCourseTemplates, "Event custom fields (adm.custom_fields has no Event rows)", StageCustomFields,
 		`SELECT 1 FROM adm.custom_fields WHERE entity_type = 'Event' AND gone_at IS NULL`)
 }
 
@@ -43,7 +44,7 @@ func (s *courseTemplatesStage) fetch(ctx context.Context, rc *runContext) error 
 }
 
 func (s *courseTemplatesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := courseTemplatesTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, courseTemplatesTable)
 	if err != nil {
 		return nil, err
 	}

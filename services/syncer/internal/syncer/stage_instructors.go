@@ -16,6 +16,7 @@ var instructorsTable = &table{
 	touch:     []string{"updated_at", "last_synced"},
 	hasGone:   true,
 	labelCols: []string{"first_name", "last_name"},
+	linkCol:   "tutorial_instructor_id",
 }
 
 // administratorsTable mirrors administrator contacts so the importer can
@@ -36,7 +37,7 @@ type instructorsStage struct {
 
 func (s *instructorsStage) info() Info { return Infos[StageInstructors] }
 
-func (s *instructorsStage) prerequisites(context.Context, querier) error { return nil }
+func (s *instructorsStage) prerequisites(context.Context, querier, *runContext) error { return nil }
 
 func (s *instructorsStage) fetch(ctx context.Context, rc *runContext) error {
 	var err error
@@ -54,7 +55,7 @@ func personName(first, last string) string {
 }
 
 func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := instructorsTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, instructorsTable)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 	sp.tables = []*tablePlan{diff(instructorsTable, existing, in)}
 
 	// Administrators: a plain mirror with its own disappearance guard.
-	admExisting, err := administratorsTable.load(ctx, tx)
+	admExisting, err := rc.load(ctx, tx, administratorsTable)
 	if err != nil {
 		return nil, err
 	}

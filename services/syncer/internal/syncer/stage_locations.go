@@ -45,6 +45,7 @@ var locationsTable = &table{
 	touch:     []string{"updated_at"},
 	hasGone:   true,
 	labelCols: []string{"name"},
+	linkCol:   "tutorial_location_id",
 }
 
 type locationsStage struct {
@@ -54,7 +55,7 @@ type locationsStage struct {
 
 func (s *locationsStage) info() Info { return Infos[StageLocations] }
 
-func (s *locationsStage) prerequisites(context.Context, querier) error { return nil }
+func (s *locationsStage) prerequisites(context.Context, querier, *runContext) error { return nil }
 
 func (s *locationsStage) fetch(ctx context.Context, rc *runContext) error {
 	var err error
@@ -66,7 +67,7 @@ func (s *locationsStage) fetch(ctx context.Context, rc *runContext) error {
 }
 
 func (s *locationsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := locationsTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, locationsTable)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ type customFieldsStage struct {
 
 func (s *customFieldsStage) info() Info { return Infos[StageCustomFields] }
 
-func (s *customFieldsStage) prerequisites(context.Context, querier) error { return nil }
+func (s *customFieldsStage) prerequisites(context.Context, querier, *runContext) error { return nil }
 
 // fetchConcurrency bounds the per-entity-type calls in flight; the client's
 // rate budget still applies, this only hides latency.
@@ -79,7 +79,7 @@ func (s *customFieldsStage) fetch(ctx context.Context, rc *runContext) error {
 }
 
 func (s *customFieldsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := customFieldsTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, customFieldsTable)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ type priceLevelsStage struct {
 
 func (s *priceLevelsStage) info() Info { return Infos[StagePriceLevels] }
 
-func (s *priceLevelsStage) prerequisites(context.Context, querier) error { return nil }
+func (s *priceLevelsStage) prerequisites(context.Context, querier, *runContext) error { return nil }
 
 func (s *priceLevelsStage) fetch(ctx context.Context, rc *runContext) error {
 	var err error
@@ -148,7 +148,7 @@ func (s *priceLevelsStage) fetch(ctx context.Context, rc *runContext) error {
 }
 
 func (s *priceLevelsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := priceLevelsTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, priceLevelsTable)
 	if err != nil {
 		return nil, err
 	}

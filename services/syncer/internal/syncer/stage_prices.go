@@ -28,16 +28,30 @@ type pricesStage struct {
 
 func (s *pricesStage) info() Info { return Infos[StageCourseTemplatePrices] }
 
-func (s *pricesStage) prerequisites(ctx context.Context, q querier) error {
-	if err := requireRows(ctx, q, StageCourseTemplatePrices, "synced course templates (adm.course_templates is empty)", StageCourseTemplates,
+func (s *pricesStage) prerequisites(ctx context.Context, q querier, rc *runContext) error {
+	if err := requireRows(ctx, q, rc, courseTemplatesTable, nil, StageCourseTemplatePrices, "synced course templates (adm.course_templates is empty)", StageCourseTemplates,
 		`SELECT 1 FROM adm.course_templates WHERE gone_at IS NULL`); err != nil {
 		return err
 	}
-	return requireRows(ctx, q, StageCourseTemplatePrices, "synced price levels (adm.pricelevels is empty)", StagePriceLevels,
+	return requireRows(ctx, q, rc, priceLevelsTable, nil, StageCourseTemplatePrices, "synced price levels (adm.pricelevels is empty)", StagePriceLevels,
 		`SELECT 1 FROM adm.pricelevels WHERE gone_at IS NULL`)
 }
 
 func (s *pricesStage) fetch(ctx context.Context, rc *runContext) error {
+	if f := rc.shared.ctFetch; f != nil {
+		// run all: the course-templates read carries every template's prices.
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if f.err != nil {
+			return fmt.Errorf("fetch course template prices: %w", f.err)
+		}
+		s.records = rc.shared.courseTemplates
+		rc.printf("Using the %d course templates read for the course-templates stage\n", len(s.records))
+		return nil
+	}
 	if rc.shared.courseTemplates != nil {
 		s.records = rc.shared.courseTemplates
 		rc.printf("Using the %d course templates fetched by the course-templates stage\n", len(s.records))
@@ -56,20 +70,32 @@ type refRow struct {
 	label string
 }
 
-func loadRefs(ctx context.Context, tx pgx.Tx, sql string) (map[string]refRow, map[int64]string, error) {
+// loadRefs maps a bridge's Administrate ids to its row ids and labels (the
+// label tidied of padding): as stored, or in a plan of all stages as planned
+// (labelCol naming the label column then).
+func loadRefs(ctx context.Context, tx pgx.Tx, rc *runContext, t *table, labelCol, sql string) (map[string]refRow, map[int64]string, error) {
+	byExt := map[string]refRow{}
+	byID := map[int64]string{}
+	if planned, ok := rc.shared.planned[t.name]; ok {
+		for _, s := range planned {
+			r := refRow{id: s.id, label: tidy(firstNonEmpty(deref(s.row.vals[t.colIndex(labelCol)]), s.row.key[0]))}
+			byExt[s.row.key[0]] = r
+			byID[r.id] = r.label
+		}
+		return byExt, byID, nil
+	}
 	rows, err := tx.Query(ctx, sql)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read bridge: %w", err)
 	}
 	defer rows.Close()
-	byExt := map[string]refRow{}
-	byID := map[int64]string{}
 	for rows.Next() {
 		var ext string
 		var r refRow
 		if err := rows.Scan(&r.id, &ext, &r.label); err != nil {
 			return nil, nil, fmt.Errorf("read bridge: %w", err)
 		}
+		r.label = tidy(r.label)
 		byExt[ext] = r
 		byID[r.id] = r.label
 	}
@@ -87,16 +113,16 @@ func amountText(s string) (string, bool) {
 }
 
 func (s *pricesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := pricesTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, pricesTable)
 	if err != nil {
 		return nil, err
 	}
-	cts, ctLabels, err := loadRefs(ctx, tx, `SELECT ct.id, ct.external_id, coalesce(t.code, ct.code, ct.external_id)
+	cts, ctLabels, err := loadRefs(ctx, tx, rc, courseTemplatesTable, "code", `SELECT ct.id, ct.external_id, coalesce(t.code, ct.code, ct.external_id)
 		FROM adm.course_templates ct LEFT JOIN acted.tutorial_course_templates t ON t.id = ct.tutorial_course_template_id`)
 	if err != nil {
 		return nil, err
 	}
-	pls, plLabels, err := loadRefs(ctx, tx, `SELECT id, external_id, name FROM adm.pricelevels`)
+	pls, plLabels, err := loadRefs(ctx, tx, rc, priceLevelsTable, "name", `SELECT id, external_id, name FROM adm.pricelevels`)
 	if err != nil {
 		return nil, err
 	}
@@ -159,18 +185,21 @@ func (s *pricesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 			in.desired = append(in.desired, cs[0].r)
 			continue
 		}
-		// One row per (template, level) is all the bridge can hold.
-		var ids, curs []string
+		// One row per (template, level) is all the bridge can hold, so with
+		// several (one per currency) none can be chosen safely.
+		var offers []string
 		for _, c := range cs {
-			ids = append(ids, c.r.key[0])
-			curs = append(curs, firstNonEmpty(c.currency, "?"))
+			offers = append(offers, fmt.Sprintf("%s %s (id %s)", firstNonEmpty(c.currency, "no currency"), deref(c.r.vals[2]), c.r.key[0]))
 		}
-		sort.Strings(curs)
+		sort.Strings(offers)
 		for _, c := range cs {
 			sp.skipped = append(sp.skipped, Record{ID: c.r.key[0], Description: fmt.Sprintf(
-				"%s has %d prices (ids %s; currencies %s): ambiguous, left as stored", c.label, len(cs), strings.Join(ids, ", "), strings.Join(curs, ", "))})
+				"%s has %d prices: %s. The bridge holds one price per course template and price level, so none is stored "+
+					"(what is stored stays); keep one price per level in Administrate, e.g. a price level per currency",
+				c.label, len(cs), strings.Join(offers, "; "))})
 		}
 	}
+	sp.fetchedWhat = fmt.Sprintf("%d prices of %d course templates", sp.fetched, len(s.records))
 	sp.tables = []*tablePlan{diff(pricesTable, existing, in)}
 	sp.describe = func(c change) string {
 		if c.row.label != "" {
@@ -198,3 +227,7 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// tidy collapses the padding and inner runs of whitespace a tutorial code or
+// name may carry, for report labels (" cp1 " is reported as "cp1").
+func tidy(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -15,6 +15,7 @@ var venuesTable = &table{
 	touch:     []string{"updated_at"},
 	hasGone:   true,
 	labelCols: []string{"name"},
+	linkCol:   "tutorial_venue_id",
 }
 
 type venuesStage struct {
@@ -27,8 +28,8 @@ type venuesStage struct {
 
 func (s *venuesStage) info() Info { return Infos[StageVenues] }
 
-func (s *venuesStage) prerequisites(ctx context.Context, q querier) error {
-	return requireRows(ctx, q, StageVenues, "synced locations (adm.locations is empty)", StageLocations,
+func (s *venuesStage) prerequisites(ctx context.Context, q querier, rc *runContext) error {
+	return requireRows(ctx, q, rc, locationsTable, nil, StageVenues, "synced locations (adm.locations is empty)", StageLocations,
 		`SELECT 1 FROM adm.locations WHERE gone_at IS NULL`)
 }
 
@@ -48,33 +49,33 @@ type admLocation struct {
 }
 
 func (s *venuesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*stagePlan, error) {
-	existing, err := venuesTable.load(ctx, tx)
+	existing, err := rc.load(ctx, tx, venuesTable)
 	if err != nil {
 		return nil, err
 	}
 	locs := map[string]admLocation{}
 	s.locByTutorial = map[int64]string{}
 	tutLinks := map[int64]int{}
-	rows, err := tx.Query(ctx, `SELECT external_id, tutorial_location_id, coalesce(name, ''), gone_at IS NOT NULL FROM adm.locations`)
+	// The locations as stored, or as the locations stage of this plan would leave them.
+	stLocs, err := rc.load(ctx, tx, locationsTable)
 	if err != nil {
-		return nil, fmt.Errorf("read adm.locations: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var id string
-		var l admLocation
-		if err := rows.Scan(&id, &l.tutorialID, &l.name, &l.gone); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read adm.locations: %w", err)
+	for _, sl := range stLocs {
+		id := sl.row.key[0]
+		l := admLocation{name: deref(sl.row.vals[locationsTable.colIndex("name")]), gone: sl.gone}
+		if v := sl.row.vals[locationsTable.colIndex("tutorial_location_id")]; v != nil {
+			tid, err := strconv.ParseInt(*v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("read adm.locations: tutorial_location_id %q: %w", *v, err)
+			}
+			l.tutorialID = &tid
 		}
 		locs[id] = l
 		if l.tutorialID != nil && !l.gone {
 			s.locByTutorial[*l.tutorialID] = id
 			tutLinks[*l.tutorialID]++
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read adm.locations: %w", err)
 	}
 	for tid, n := range tutLinks {
 		if n > 1 { // cannot tell which Administrate location a new venue belongs to

@@ -87,8 +87,8 @@ var Infos = map[string]Info{
 type stage interface {
 	info() Info
 	// prerequisites checks, before any Administrate call, that the data this
-	// stage depends on is present.
-	prerequisites(ctx context.Context, q querier) error
+	// stage depends on is present (in a plan of all stages: would be present).
+	prerequisites(ctx context.Context, q querier, rc *runContext) error
 	// fetch reads everything the stage needs from Administrate.
 	fetch(ctx context.Context, rc *runContext) error
 	// plan loads the stored and tutorial rows (inside the locked transaction)
@@ -147,10 +147,19 @@ func (e *PrerequisiteError) Error() string {
 	return fmt.Sprintf("prerequisite not met: %s needs %s; run `syncer run %s` first", e.Stage, e.Missing, e.Run)
 }
 
-// requireRows fails with a PrerequisiteError when sql counts no rows.
-func requireRows(ctx context.Context, q querier, stageName, missing, run, sql string) error {
+// requireRows fails with a PrerequisiteError when t holds no active row
+// (keep, when set, narrows the rows): in a plan of all stages the table as
+// an earlier stage planned it, otherwise what sql counts.
+func requireRows(ctx context.Context, q querier, rc *runContext, t *table, keep func(row) bool, stageName, missing, run, sql string) error {
 	var ok bool
-	if err := q.QueryRow(ctx, "SELECT EXISTS ("+sql+")").Scan(&ok); err != nil {
+	if planned, isPlanned := rc.shared.planned[t.name]; isPlanned {
+		for _, s := range planned {
+			if !s.gone && (keep == nil || keep(s.row)) {
+				ok = true
+				break
+			}
+		}
+	} else if err := q.QueryRow(ctx, "SELECT EXISTS ("+sql+")").Scan(&ok); err != nil {
 		return fmt.Errorf("check prerequisites of %s: %w", stageName, err)
 	}
 	if !ok {
@@ -162,6 +171,7 @@ func requireRows(ctx context.Context, q querier, stageName, missing, run, sql st
 // stagePlan is everything a stage worked out before writing.
 type stagePlan struct {
 	fetched     int
+	fetchedWhat string       // replaces "<fetched> <display>" when the stage reads other things
 	fetchedNote string       // e.g. "+3 administrators"
 	tables      []*tablePlan // the bridge first, then mirror tables
 	pairs       []*pairPlan  // hard-keyed mirror sets (approved instructors)

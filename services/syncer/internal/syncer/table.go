@@ -91,6 +91,9 @@ type table struct {
 	hasGone bool
 	// labelCols name a stored row in reports (joined with spaces).
 	labelCols []string
+	// linkCol is the column linking a row to its tutorial record ("" when
+	// the table is not matched).
+	linkCol string
 }
 
 func (t *table) colIndex(name string) int {
@@ -186,6 +189,7 @@ type change struct {
 // tablePlan is the diff of one table.
 type tablePlan struct {
 	t           *table
+	existing    []stored
 	creates     []change
 	updates     []change
 	gone        []change
@@ -216,7 +220,7 @@ type diffInput struct {
 // (Administrate replacing a price), updated in place rather than created next
 // to a row that would collide on the natural key.
 func diff(t *table, existing []stored, in diffInput) *tablePlan {
-	p := &tablePlan{t: t}
+	p := &tablePlan{t: t, existing: existing}
 	byKey := make(map[string]*stored, len(existing))
 	byAlt := map[string]*stored{}
 	for i := range existing {
@@ -290,6 +294,28 @@ func diff(t *table, existing []stored, in diffInput) *tablePlan {
 		p.blockedGone = len(gone)
 	}
 	return p
+}
+
+// after returns the table as it would stand once the plan is applied; rows
+// the plan would create get negative ids, which nothing ever writes.
+func (p *tablePlan) after() []stored {
+	out := make([]stored, len(p.existing))
+	copy(out, p.existing)
+	at := make(map[int64]int, len(out))
+	for i, s := range out {
+		at[s.id] = i
+	}
+	for _, u := range p.updates {
+		i := at[u.id]
+		out[i].row, out[i].gone = u.row, false
+	}
+	for _, g := range p.gone {
+		out[at[g.id]].gone = true
+	}
+	for i, c := range p.creates {
+		out = append(out, stored{id: -int64(i + 1), row: c.row})
+	}
+	return out
 }
 
 // apply writes the plan in tx, pipelined in batches.
