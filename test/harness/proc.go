@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -141,4 +144,25 @@ func (p *Proc) ExitCode() int {
 		return -1
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// Ready asks the service's /readyz and returns whether it answered 200,
+// with the body (which names the failing checks).
+func (p *Proc) Ready(ctx context.Context) (bool, string) {
+	if p.Metrics == "" {
+		return false, "no metrics address"
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, "http://"+p.Metrics+"/readyz", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode == http.StatusOK, strings.TrimSpace(string(body))
 }
