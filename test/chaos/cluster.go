@@ -78,6 +78,7 @@ func (r *run) waitSync(ctx context.Context, before int, timeout time.Duration) b
 // The node is started again on its store and must catch up. Recovery is
 // from the kill until every accepted event was written.
 func natsLeaderLoss(ctx context.Context, r *run) error {
+	r.supervised = true
 	if err := r.up(ctx, clusterSetup); err != nil {
 		return err
 	}
@@ -144,6 +145,7 @@ func natsLeaderLoss(ctx context.Context, r *run) error {
 // refused, an import's messages stay in the outbox, the services report
 // not ready — and carry on without loss once the nodes are back.
 func natsQuorumLoss(ctx context.Context, r *run) error {
+	r.supervised = true
 	if err := r.up(ctx, clusterSetup); err != nil {
 		return err
 	}

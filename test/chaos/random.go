@@ -130,6 +130,7 @@ func spoil(rng *rand.Rand, b *sampledata.Book, n int) map[string]string {
 func randomRound(ctx context.Context, r *run, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
 	r.rng = rng
+	r.supervised = true
 	usePG := r.cfg.PrivatePGURL != "" && len(r.cfg.PGRestart) > 0
 	p := planRound(rng, usePG)
 	book, ref := sampledata.Generate(sampledata.Options{Events: p.events, Seed: seed})

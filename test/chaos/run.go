@@ -29,6 +29,11 @@ type run struct {
 	book *sampledata.Book
 	// services by name, so they can be stopped before the final count.
 	procs []*harness.Proc
+	// supervised services are restarted when they exit by themselves, as
+	// Kubernetes would (randomized rounds, cluster scenarios): a fault may
+	// coincide with a start, and a service that refuses to start without
+	// its broker is then restarted rather than left dead.
+	supervised bool
 	// extraPublished counts messages a scenario published on
 	// tutorial.event.created itself (poison), outside the outbox.
 	extraPublished uint64
@@ -114,6 +119,9 @@ func (r *run) spawn(name, bin string, env []string, args ...string) (*harness.Pr
 	p, err := r.st.Spawn(name, bin, env, args...)
 	if err != nil {
 		return nil, err
+	}
+	if r.supervised {
+		p.Supervise(time.Second)
 	}
 	r.procs = append(r.procs, p)
 	return p, nil
@@ -216,6 +224,11 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 		go func() { defer wg.Done(); p.Stop(30 * time.Second) }()
 	}
 	wg.Wait()
+	for _, p := range r.procs {
+		if c := p.Crashes(); len(c) > 0 {
+			r.res.notef("%s exited by itself %d× and was restarted (first: %s)", p.Name, len(c), c[0])
+		}
+	}
 	if pending, ack, err := r.st.ConsumerBacklog(ctx); err == nil && pending+ack > 0 {
 		// Redeliveries of events already done: the admwriter skips them.
 		r.res.notef("consumer backlog %d+%d (done events awaiting redelivery)", pending, ack)
