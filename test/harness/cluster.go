@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -57,15 +56,6 @@ func (s *Stack) startNATSCluster(ctx context.Context, n int) error {
 	}
 	s.NATSURL = strings.Join(urls, ",")
 	return s.WaitNATS(ctx, 60*time.Second)
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Node returns the cluster node called name, or nil.
