@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"admsync/pkg/admsim"
@@ -57,6 +58,7 @@ type roundPlan struct {
 	spelled  int
 	faults   []string
 	killedIn int // import (1-based part) killed mid-transaction, 0 none
+	pausedIn int // import (1-based part) stopped mid-transaction for a while
 	latency  time.Duration
 }
 
@@ -80,8 +82,11 @@ func planRound(rng *rand.Rand, pgRestart bool) roundPlan {
 	}
 	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	p.faults = kinds[:1+rng.IntN(3)]
-	if rng.IntN(4) == 0 {
+	switch rng.IntN(6) {
+	case 0:
 		p.killedIn = 1 + rng.IntN(p.parts)
+	case 1:
+		p.pausedIn = 1 + rng.IntN(p.parts)
 	}
 	if rng.IntN(3) == 0 {
 		p.latency = time.Duration(rng.IntN(30)) * time.Millisecond
@@ -148,6 +153,9 @@ func randomRound(ctx context.Context, r *run, seed uint64) error {
 	if p.killedIn > 0 {
 		desc += fmt.Sprintf(", import %d killed mid-write", p.killedIn)
 	}
+	if p.pausedIn > 0 {
+		desc += fmt.Sprintf(", import %d stopped mid-write", p.pausedIn)
+	}
 	r.logf("%s; faults %s", desc, strings.Join(p.faults, ", "))
 	r.res.notef("%s", desc)
 	if err := r.up(ctx, s); err != nil {
@@ -200,7 +208,7 @@ func randomRound(ctx context.Context, r *run, seed uint64) error {
 				valid++
 			}
 		}
-		if err := r.roundImport(ctx, path, valid, invalid, p.killedIn == i+1); err != nil {
+		if err := r.roundImport(ctx, path, valid, invalid, p.killedIn == i+1, p.pausedIn == i+1); err != nil {
 			importErr = err
 			break
 		}
@@ -239,8 +247,30 @@ func (r *run) droppedResponses() int {
 // roundImport imports one part until the importer has answered for it:
 // valid events imported (or already there, after a kill that landed after
 // the commit or a PostgreSQL restart), the invalid ones rejected. With
-// kill, the first attempt is SIGKILLed inside its write transaction.
-func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, kill bool) error {
+// kill, the first attempt is SIGKILLed inside its write transaction; with
+// pause, it is stopped there (SIGSTOP) for a few seconds, holding its
+// transaction and locks, and then left to finish.
+func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, kill, pause bool) error {
+	if pause {
+		cmd := r.st.Command(ctx, []string{"LOG_LEVEL=warn"}, "importer", "import", path, "--json")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, io.Discard
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		d := r.jitter(time.Second, 5*time.Second)
+		if r.waitImportLock(ctx, 20*time.Second) {
+			_ = cmd.Process.Signal(syscall.SIGSTOP)
+			sleep(ctx, d)
+			_ = cmd.Process.Signal(syscall.SIGCONT)
+		}
+		_ = cmd.Wait()
+		var sum importSummary
+		if err := json.Unmarshal(out.Bytes(), &sum); err == nil {
+			return r.checkImport(path, &sum, out.Bytes(), valid, invalid)
+		}
+		// No summary (PostgreSQL restarted under it, say): import again.
+	}
 	if kill {
 		cmd := r.st.Command(ctx, []string{"LOG_LEVEL=warn"}, "importer", "import", path, "--json")
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -262,13 +292,7 @@ func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, 
 			sleep(ctx, time.Second)
 			continue
 		}
-		if sum.Rejected != invalid {
-			r.res.problemf("%s: rejected %d events, want %d: %s", filepath.Base(path), sum.Rejected, invalid, problemsOf(out))
-		}
-		if sum.Imported+sum.Duplicates != valid {
-			r.res.problemf("%s: imported %d and found %d already imported, want %d valid events", filepath.Base(path), sum.Imported, sum.Duplicates, valid)
-		}
-		return nil
+		return r.checkImport(path, sum, out, valid, invalid)
 	}
 	return fmt.Errorf("import of %s never completed: %s", filepath.Base(path), last)
 }
@@ -400,4 +424,15 @@ func RoundSeed(name string) (uint64, bool) {
 		return 0, false
 	}
 	return seed, true
+}
+
+// checkImport compares an import's summary with what the part holds.
+func (r *run) checkImport(path string, sum *importSummary, out []byte, valid, invalid int) error {
+	if sum.Rejected != invalid {
+		r.res.problemf("%s: rejected %d events, want %d: %s", filepath.Base(path), sum.Rejected, invalid, problemsOf(out))
+	}
+	if sum.Imported+sum.Duplicates != valid {
+		r.res.problemf("%s: imported %d and found %d already imported, want %d valid events", filepath.Base(path), sum.Imported, sum.Duplicates, valid)
+	}
+	return nil
 }
