@@ -17,6 +17,11 @@ BIN=$PWD/bin
 say() { echo "chaos: $*" >&2; }
 
 (cd test && go build -o "$BIN/admsync-chaos" ./cmd/admsync-chaos && go build -o "$BIN/natsd" ./cmd/natsd)
+# The services under test get their own directory: the admwriter there is
+# built with failpoints (ADMWRITER_CRASH_AT), which the shipped one lacks.
+CHAOS_BIN=$BIN/chaos
+mkdir -p "$CHAOS_BIN"
+for s in syncer importer admwriter; do (cd "services/$s" && go build -tags failpoints -o "$CHAOS_BIN/$s" .); done
 
 PG_PORT=${CHAOS_PG_PORT:-55433}
 PG_ROOT=/tmp/admsync-chaos-pg
@@ -51,9 +56,9 @@ fi
 
 start=$(date +%s)
 rc=0
-# Two at a time: most scenarios spend their time waiting (AckWait, the outage,
-# the pause), so two fit on two cores and keep the run under 15 minutes.
-"$BIN/admsync-chaos" --bin "$BIN" --natsd "$BIN/natsd" --parallel "${CHAOS_PARALLEL:-2}" \
+# Three at a time: most scenarios and rounds spend their time waiting (AckWait, the outage,
+# the pause), so three fit on two cores; CHAOS_PARALLEL overrides it.
+"$BIN/admsync-chaos" --bin "$CHAOS_BIN" --natsd "$BIN/natsd" --parallel "${CHAOS_PARALLEL:-3}" \
   --rounds "${CHAOS_ROUNDS:-50}" --round-seed "${CHAOS_ROUND_SEED:-1}" "${pgargs[@]}" "$@" || rc=$?
 say "make chaos took $(( $(date +%s) - start )) s"
 exit $rc

@@ -12,9 +12,17 @@
 // one lost event and checks the oracle sees them, so a pass means
 // something.
 //
+// Besides the named scenarios, `make chaos` runs randomized rounds
+// (random.go): each seed generates a workbook of random size whose names
+// are respelled in every way pkg/match accepts, with a few invalid events,
+// and a random schedule of faults (dropped responses, 5xx, 429, outages,
+// kills and pauses of every process, NATS and PostgreSQL restarts); the
+// same oracle judges it. A failing round prints its seed.
+//
 // Run it with `make chaos`; `scripts/chaos.sh --only 'nats|pg' --keep`
 // runs a subset and keeps the databases, logs and workbooks (a failed
-// scenario keeps its directory anyway; its path is in the progress lines).
+// scenario keeps its directory anyway; its path is in the progress lines),
+// and `scripts/chaos.sh --round SEED` reruns one round.
 package chaos
 
 import (
