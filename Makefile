@@ -57,7 +57,7 @@ natscli: ## Install the nats CLI into bin/ (from the Go module proxy)
 bench: ## Run every benchmark and print one report ending in `bench:` lines
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/bench.sh
 
-chaos: build ## Fault-injection scenarios (loopback only, bounded); prints one row per scenario
+chaos: build ## Fault-injection scenarios + 50 randomized rounds (loopback only, bounded); one row each; CHAOS_ROUNDS=N, --round SEED via scripts/chaos.sh
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/chaos.sh
 
 demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own)

@@ -5,8 +5,11 @@
 # stops that cluster again. The cluster has its own port and directory
 # (127.0.0.1:55433, /tmp/admsync-chaos-pg), so `pg_ctl restart -m immediate`
 # can never hit the machine's cluster, nor the tests' private one on 55432.
-# The other scenarios use TEST_DATABASE_URL (set by make). Arguments go to
-# admsync-chaos, e.g. `scripts/chaos.sh --only 'nats|pg' --keep`.
+# The other scenarios use TEST_DATABASE_URL (set by make). Besides the named
+# scenarios it runs CHAOS_ROUNDS (default 50) randomized rounds, seeds
+# CHAOS_ROUND_SEED (default 1) onwards. Arguments go to admsync-chaos, e.g.
+# `scripts/chaos.sh --only 'nats|pg' --keep`, or `scripts/chaos.sh --round 17`
+# to rerun the round a failing run named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${TEST_DATABASE_URL:?set it to a PostgreSQL server URL, or run make chaos}"
@@ -53,8 +56,9 @@ fi
 
 start=$(date +%s)
 rc=0
-# Two at a time: most scenarios spend their time waiting (AckWait, the outage,
-# the pause), so two fit on two cores and keep the run under 15 minutes.
-"$BIN/admsync-chaos" --bin "$CHAOS_BIN" --natsd "$BIN/natsd" --parallel "${CHAOS_PARALLEL:-2}" "${pgargs[@]}" "$@" || rc=$?
+# Three at a time: most scenarios and rounds spend their time waiting (AckWait, the outage,
+# the pause), so three fit on two cores; CHAOS_PARALLEL overrides it.
+"$BIN/admsync-chaos" --bin "$CHAOS_BIN" --natsd "$BIN/natsd" --parallel "${CHAOS_PARALLEL:-3}" \
+  --rounds "${CHAOS_ROUNDS:-50}" --round-seed "${CHAOS_ROUND_SEED:-1}" "${pgargs[@]}" "$@" || rc=$?
 say "make chaos took $(( $(date +%s) - start )) s"
 exit $rc

@@ -12,9 +12,17 @@
 // one lost event and checks the oracle sees them, so a pass means
 // something.
 //
+// Besides the named scenarios, `make chaos` runs randomized rounds
+// (random.go): each seed generates a workbook of random size whose names
+// are respelled in every way pkg/match accepts, with a few invalid events,
+// and a random schedule of faults (dropped responses, 5xx, 429, outages,
+// kills and pauses of every process, NATS and PostgreSQL restarts); the
+// same oracle judges it. A failing round prints its seed.
+//
 // Run it with `make chaos`; `scripts/chaos.sh --only 'nats|pg' --keep`
 // runs a subset and keeps the databases, logs and workbooks (a failed
-// scenario keeps its directory anyway; its path is in the progress lines).
+// scenario keeps its directory anyway; its path is in the progress lines),
+// and `scripts/chaos.sh --round SEED` reruns one round.
 package chaos
 
 import (
@@ -147,6 +155,9 @@ func Scenarios() []Scenario {
 		{"pg-restart", "pg_ctl restart -m immediate of a throw-away PostgreSQL cluster 3 times during imports and writes", pgRestart, 120},
 		{"adm-outage", "Administrate answers 503 to everything for minutes mid-run; the breaker must hold the messages", admOutage, 170},
 		{"adm-429", "the simulator's rate limit is below the services' rate: sustained 429 + Retry-After", adm429, 65},
+		{"nats-leader-loss", "3-node JetStream cluster, R3: kill -9 the node leading TUTORIAL_EVENTS mid-run (imports, writes, a sync request), restart it", natsLeaderLoss, 60},
+		{"nats-quorum-loss", "3-node JetStream cluster, R3: kill -9 two nodes; publishes refused, outbox keeps rows, not ready; nodes back, no loss", natsQuorumLoss, 60},
+		{"crash-loop", "the syncer is killed -9 on every delivery of a sync request until MaxDeliver: the request lands in the DLQ (\"max deliveries reached without an answer\")", crashLoop, 420},
 		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison, 40},
 	}
 }

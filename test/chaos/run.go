@@ -29,6 +29,11 @@ type run struct {
 	book *sampledata.Book
 	// services by name, so they can be stopped before the final count.
 	procs []*harness.Proc
+	// supervised services are restarted when they exit by themselves, as
+	// Kubernetes would (randomized rounds, cluster scenarios): a fault may
+	// coincide with a start, and a service that refuses to start without
+	// its broker is then restarted rather than left dead.
+	supervised bool
 	// extraPublished counts messages a scenario published on
 	// tutorial.event.created itself (poison), outside the outbox.
 	extraPublished uint64
@@ -53,6 +58,14 @@ type setup struct {
 	natsChild bool          // nats-server as a child process (to SIGKILL it)
 	faults    admsim.Faults // the simulator's faults from the start
 	events    int           // default Config.Events
+	// natsCluster runs a JetStream cluster of that many natsd children.
+	natsCluster int
+	// env is added to every service's environment.
+	env []string
+	// book, when set, is the workbook instead of a generated one (its
+	// reference data is ref).
+	book *sampledata.Book
+	ref  *sampledata.ReferenceData
 }
 
 // up starts database, NATS and simulator, seeds both sides with the
@@ -72,8 +85,8 @@ func (r *run) up(ctx context.Context, s setup) error {
 	}
 	r.dir = dir
 	opts := harness.Options{ServerURL: s.serverURL, BinDir: r.cfg.BinDir, Dir: dir, RateLimit: r.cfg.Rate,
-		SimFaults: s.faults, Keep: r.cfg.Keep, Log: r.logf}
-	if s.natsChild {
+		SimFaults: s.faults, Keep: r.cfg.Keep, Log: r.logf, NATSCluster: s.natsCluster, Env: s.env}
+	if s.natsChild || s.natsCluster > 1 {
 		if r.cfg.NATSBin == "" {
 			return errors.New("this scenario needs the natsd binary (--natsd)")
 		}
@@ -84,7 +97,10 @@ func (r *run) up(ctx context.Context, s setup) error {
 		return err
 	}
 	r.st = st
-	book, ref := sampledata.Generate(sampledata.Options{Events: s.events, Seed: r.cfg.Seed})
+	book, ref := s.book, s.ref
+	if book == nil {
+		book, ref = sampledata.Generate(sampledata.Options{Events: s.events, Seed: r.cfg.Seed})
+	}
 	r.book = book
 	if err := st.SeedTutorial(ctx, ref); err != nil {
 		return fmt.Errorf("seed tutorial tables: %w", err)
@@ -103,6 +119,9 @@ func (r *run) spawn(name, bin string, env []string, args ...string) (*harness.Pr
 	p, err := r.st.Spawn(name, bin, env, args...)
 	if err != nil {
 		return nil, err
+	}
+	if r.supervised {
+		p.Supervise(time.Second)
 	}
 	r.procs = append(r.procs, p)
 	return p, nil
@@ -205,6 +224,11 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 		go func() { defer wg.Done(); p.Stop(30 * time.Second) }()
 	}
 	wg.Wait()
+	for _, p := range r.procs {
+		if c := p.Crashes(); len(c) > 0 {
+			r.res.notef("%s exited by itself %d× and was restarted (first: %s)", p.Name, len(c), c[0])
+		}
+	}
 	if pending, ack, err := r.st.ConsumerBacklog(ctx); err == nil && pending+ack > 0 {
 		// Redeliveries of events already done: the admwriter skips them.
 		r.res.notef("consumer backlog %d+%d (done events awaiting redelivery)", pending, ack)
@@ -215,6 +239,9 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 	}
 	r.res.Events, r.res.Lost, r.res.Duplicated, r.res.Unexpected = t.Accepted, t.Lost, t.Duplicated, t.Unexpected
 	r.res.DeadLettered, r.res.DLQ = t.DeadLettered, t.DLQ
+	if t.DLQ != uint64(r.res.ExpectedDLQ) {
+		r.deadLetterReasons(ctx)
+	}
 	if len(t.DuplicateKey) > 0 {
 		r.res.problemf("duplicated at Administrate: %s", strings.Join(t.DuplicateKey, ", "))
 	}
@@ -341,4 +368,27 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // jitter is a random duration in [lo, hi).
 func (r *run) jitter(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(r.rng.Int64N(int64(hi-lo)))
+}
+
+// deadLetterReasons notes why messages were dead-lettered (the first few
+// distinct reasons), so an unexpected dead letter explains itself in the
+// table.
+func (r *run) deadLetterReasons(ctx context.Context) {
+	letters, err := r.st.DeadLetters(ctx)
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	var reasons []string
+	for _, l := range letters {
+		reason := l.Header.Get("Admsync-Dlq-Reason")
+		if len(reason) > 200 {
+			reason = reason[:200] + "…"
+		}
+		if !seen[reason] && len(reasons) < 3 {
+			seen[reason] = true
+			reasons = append(reasons, fmt.Sprintf("%s: %q", l.Subject, reason))
+		}
+	}
+	r.res.notef("dead letters: %s", strings.Join(reasons, "; "))
 }

@@ -46,6 +46,12 @@ type Options struct {
 	// test/cmd/natsd wrapper around natsembed) instead of in-process, so a
 	// chaos run can SIGKILL the broker. Empty: embedded, as the demo uses.
 	NATSBin string
+	// NATSCluster, when above 1, runs that many NATSBin children as one
+	// JetStream cluster on loopback (node-loss scenarios); NATSURL then
+	// lists every node.
+	NATSCluster int
+	// Env is added to every service child's environment (e.g. NATS_REPLICAS=3).
+	Env []string
 }
 
 // Stack is one running installation.
@@ -59,6 +65,8 @@ type Stack struct {
 	NATS *natsembed.Server
 	// NATSProc is the nats-server child process (Options.NATSBin).
 	NATSProc *Proc
+	// NATSNodes are the cluster's nodes (Options.NATSCluster).
+	NATSNodes []*NATSNode
 	// NATSURL is the client URL either way; it survives restarts.
 	NATSURL string
 	Sim     *admsim.Server
@@ -95,7 +103,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := s.createDatabase(ctx); err != nil {
 		return nil, err
 	}
-	if opts.NATSBin != "" {
+	if opts.NATSCluster > 1 {
+		if opts.NATSBin == "" {
+			return nil, errors.New("a NATS cluster needs the natsd binary (Options.NATSBin)")
+		}
+		if err := s.startNATSCluster(ctx, opts.NATSCluster); err != nil {
+			return nil, err
+		}
+	} else if opts.NATSBin != "" {
 		if err := s.startNATSChild(ctx); err != nil {
 			return nil, err
 		}
@@ -169,7 +184,7 @@ func (s *Stack) Env(metricsAddr string) []string {
 		"LOG_FORMAT=json",
 		"METRICS_ADDR="+metricsAddr,
 	)
-	return env
+	return append(env, s.Opts.Env...)
 }
 
 // Close stops every child, the simulator and NATS, and drops the database.

@@ -162,3 +162,56 @@ func (s *Stack) jetStream() (jetstream.JetStream, *nats.Conn, error) {
 	}
 	return js, nc, nil
 }
+
+// ConsumerState is what a crash-loop driver watches: how many deliveries
+// the consumer made (redeliveries included) and how many wait for an ack.
+func (s *Stack) ConsumerState(ctx context.Context, stream, consumer string) (delivered uint64, ackPending int, err error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer nc.Close()
+	c, err := js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.Delivered.Consumer, info.NumAckPending, nil
+}
+
+// DeadLetter is one message of the DLQ stream.
+type DeadLetter struct {
+	Seq     uint64
+	Subject string
+	Header  nats.Header
+	Data    []byte
+}
+
+// DeadLetters reads every message of the DLQ stream.
+func (s *Stack) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	st, err := js.Stream(ctx, "DLQ")
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []DeadLetter
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		out = append(out, DeadLetter{Seq: seq, Subject: m.Subject, Header: m.Header, Data: m.Data})
+	}
+	return out, nil
+}

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -18,10 +22,40 @@ type Proc struct {
 	Args    []string
 	Log     string
 	Metrics string
-	cmd     *exec.Cmd
-	done    chan error
 	env     []string
 	bin     string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan error
+	// gen counts starts, so a supervisor restart never races an explicit one.
+	gen int
+	// supervise restarts the process when it exits by itself (see
+	// Supervise); manual marks an exit we caused (Kill, Stop), which waits
+	// for an explicit Restart instead.
+	supervise bool
+	backoff   time.Duration
+	manual    bool
+	crashes   []string
+}
+
+// Supervise makes the harness act as Kubernetes would: when the process
+// exits by itself (it crashed, or refused to start because a dependency
+// was down), it is started again after backoff. Kill and Stop are not
+// crashes: after Kill the caller restarts it, after Stop nobody does.
+func (p *Proc) Supervise(backoff time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.supervise = true
+	p.backoff = backoff
+}
+
+// Crashes lists the exits the supervisor restarted, each with the last
+// line of the log before it.
+func (p *Proc) Crashes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.crashes...)
 }
 
 // Run runs a binary to completion and returns its combined output.
@@ -62,29 +96,79 @@ func (s *Stack) Spawn(name, bin string, extraEnv []string, args ...string) (*Pro
 }
 
 func (p *Proc) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.startLocked()
+}
+
+func (p *Proc) startLocked() error {
 	f, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	p.cmd = exec.Command(p.bin, p.Args...)
-	p.cmd.Env = p.env
-	p.cmd.Stdout = f
-	p.cmd.Stderr = f
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
+	cmd := exec.Command(p.bin, p.Args...)
+	cmd.Env = p.env
+	cmd.Stdout = f
+	cmd.Stderr = f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
 		f.Close()
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.cmd.Wait(); f.Close() }()
+	p.gen++
+	gen := p.gen
+	p.cmd, p.manual = cmd, false
+	done := make(chan error, 1)
+	p.done = done
+	go func() {
+		err := cmd.Wait()
+		f.Close()
+		done <- err
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.supervise || p.manual || p.gen != gen {
+			return
+		}
+		p.crashes = append(p.crashes, fmt.Sprintf("%v: %s", err, lastLine(p.Log)))
+		time.AfterFunc(p.backoff, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.supervise && !p.manual && p.gen == gen {
+				_ = p.startLocked()
+			}
+		})
+	}()
 	return nil
+}
+
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	l := lines[len(lines)-1]
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
+	return l
+}
+
+func (p *Proc) current() (*exec.Cmd, chan error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd, p.done
 }
 
 // Running reports whether the process has not exited.
 func (p *Proc) Running() bool {
+	_, done := p.current()
+	if done == nil {
+		return false
+	}
 	select {
-	case err := <-p.done:
-		p.done <- err
+	case err := <-done:
+		done <- err
 		return false
 	default:
 		return true
@@ -92,32 +176,59 @@ func (p *Proc) Running() bool {
 }
 
 // Restart starts the process again after it exited or was killed.
-func (p *Proc) Restart() error { return p.start() }
+func (p *Proc) Restart() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done != nil {
+		select {
+		case err := <-p.done:
+			p.done <- err
+		default:
+			return fmt.Errorf("restart %s: it is still running", p.Name)
+		}
+	}
+	return p.startLocked()
+}
 
 // Kill sends SIGKILL and waits for the exit.
 func (p *Proc) Kill() {
-	if p.cmd == nil || p.cmd.Process == nil || !p.Running() {
+	p.mu.Lock()
+	p.manual = true
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	p.done <- nil
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	err := <-done
+	done <- err
 }
 
 // Pause and Resume send SIGSTOP and SIGCONT.
-func (p *Proc) Pause()  { _ = p.cmd.Process.Signal(syscall.SIGSTOP) }
-func (p *Proc) Resume() { _ = p.cmd.Process.Signal(syscall.SIGCONT) }
+func (p *Proc) Pause()  { p.signal(syscall.SIGSTOP) }
+func (p *Proc) Resume() { p.signal(syscall.SIGCONT) }
 
-// Stop asks the process to shut down (SIGTERM) and kills it after grace.
+func (p *Proc) signal(sig syscall.Signal) {
+	if cmd, _ := p.current(); cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(sig)
+	}
+}
+
+// Stop asks the process to shut down (SIGTERM) and kills it after grace;
+// a supervised process stays down.
 func (p *Proc) Stop(grace time.Duration) {
-	if p.cmd == nil || p.cmd.Process == nil || !p.Running() {
+	p.mu.Lock()
+	p.supervise, p.manual = false, true
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil || !p.Running() {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGCONT)
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGCONT)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.done:
-		p.done <- err
+	case err := <-done:
+		done <- err
 	case <-time.After(grace):
 		p.Kill()
 	}
@@ -125,9 +236,10 @@ func (p *Proc) Stop(grace time.Duration) {
 
 // Wait waits for the process to exit (a failpoint crash, say).
 func (p *Proc) Wait(timeout time.Duration) (exited bool) {
+	_, done := p.current()
 	select {
-	case err := <-p.done:
-		p.done <- err
+	case err := <-done:
+		done <- err
 		return true
 	case <-time.After(timeout):
 		return false
@@ -137,8 +249,30 @@ func (p *Proc) Wait(timeout time.Duration) (exited bool) {
 // ExitCode is the status of a process that has exited (after Wait or Kill
 // returned); -1 while it runs or when a signal ended it.
 func (p *Proc) ExitCode() int {
-	if p.Running() || p.cmd == nil || p.cmd.ProcessState == nil {
+	cmd, _ := p.current()
+	if p.Running() || cmd == nil || cmd.ProcessState == nil {
 		return -1
 	}
-	return p.cmd.ProcessState.ExitCode()
+	return cmd.ProcessState.ExitCode()
+}
+
+// Ready asks the service's /readyz and returns whether it answered 200,
+// with the body (which names the failing checks).
+func (p *Proc) Ready(ctx context.Context) (bool, string) {
+	if p.Metrics == "" {
+		return false, "no metrics address"
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, "http://"+p.Metrics+"/readyz", nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode == http.StatusOK, strings.TrimSpace(string(body))
 }

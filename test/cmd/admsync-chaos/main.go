@@ -48,7 +48,10 @@ func run(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.Drain, "drain", 4*time.Minute, "longest wait for recovery after the faults are healed")
 	fs.Uint64Var(&cfg.Seed, "seed", 8, "seed for workbooks and fault timing")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep every scenario's database and logs (failed ones keep their logs anyway)")
-	only := fs.String("only", "", "run the scenarios whose names match this regular expression")
+	only := fs.String("only", "", "run the scenarios (and rounds, named round-SEED) whose names match this regular expression")
+	rounds := fs.Int("rounds", 0, "randomized rounds to run besides the named scenarios")
+	roundSeed := fs.Uint64("round-seed", 1, "seed of the first randomized round; the others follow it")
+	oneRound := fs.Uint64("round", 0, "run only the randomized round with this seed (as printed by a failing run)")
 	parallel := fs.Int("parallel", 1, "scenarios run at once (each has its own database, NATS and simulator)")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -74,7 +77,11 @@ server where it may create and drop databases. make chaos sets everything up.
 		fmt.Fprintln(os.Stderr, "admsync-chaos: --only:", err)
 		return 2
 	}
-	for _, sc := range chaos.Scenarios() {
+	all := append(chaos.Scenarios(), chaos.Rounds(*roundSeed, *rounds)...)
+	if *oneRound != 0 {
+		all = []chaos.Scenario{chaos.Round(*oneRound)}
+	}
+	for _, sc := range all {
 		if re.MatchString(sc.Name) {
 			selected = append(selected, sc)
 		}
@@ -127,6 +134,11 @@ server where it may create and drop databases. make chaos sets everything up.
 	}
 	line, ok := chaos.Summary(results)
 	fmt.Println(line)
+	for _, r := range results {
+		if seed, isRound := chaos.RoundSeed(r.Name); isRound && !r.OK() {
+			fmt.Printf("chaos: %s failed; rerun it alone with: scripts/chaos.sh --round %d\n", r.Name, seed)
+		}
+	}
 	fmt.Printf("chaos: wall time %s\n", time.Since(start).Round(time.Second))
 	if !ok || ctx.Err() != nil {
 		return 1
