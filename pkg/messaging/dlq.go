@@ -45,6 +45,8 @@ const (
 	// invalid, or a business error from Administrate). Replaying it
 	// unchanged fails again; only a change to the data it names can help.
 	CausePermanent Cause = "permanent"
+	// CauseMalformed: the message could not be read at all (Malformed).
+	CauseMalformed Cause = "malformed"
 	// CauseRetriesExhausted: transient failures outlasted every delivery.
 	CauseRetriesExhausted Cause = "retries exhausted"
 	// CauseNoAnswer: deliveries ran out without the handler answering
@@ -60,6 +62,7 @@ const (
 // reads them back. TestReasonCauseOfPolicyDecisions keeps the two in step.
 const (
 	reasonPrefixPermanent = "permanent error: "
+	reasonPrefixMalformed = reasonPrefixPermanent + "malformed message: "
 	reasonPrefixExhausted = "max deliveries reached ("
 	reasonPrefixPanic     = "panic: "
 )
@@ -69,6 +72,8 @@ func ReasonCause(reason string) Cause {
 	switch {
 	case reason == ReasonNoAnswer:
 		return CauseNoAnswer
+	case strings.HasPrefix(reason, reasonPrefixMalformed):
+		return CauseMalformed
 	case strings.HasPrefix(reason, reasonPrefixPermanent):
 		return CausePermanent
 	case strings.HasPrefix(reason, reasonPrefixExhausted):
@@ -79,9 +84,10 @@ func ReasonCause(reason string) Cause {
 	return CauseOther
 }
 
-// Poison reports whether the letter failed for a reason in the message
-// itself, so a replay without a change would only fail again.
-func (d DeadLetter) Poison() bool { return d.Cause == CausePermanent }
+// Poison reports whether the letter could not even be read, so a replay
+// without a change would only fail again. Services know more of their own
+// permanent failures (the admwriter's dlq command adds Administrate's refusals).
+func (d DeadLetter) Poison() bool { return d.Cause == CauseMalformed }
 
 // DLQ gives operators list, get, delete and replay over the DLQ stream.
 type DLQ struct {

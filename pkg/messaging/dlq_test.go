@@ -132,6 +132,7 @@ func TestReasonCauseOfPolicyDecisions(t *testing.T) {
 	}{
 		{messaging.Permanent(errors.New("validation failed: title too long")), 1, messaging.CausePermanent},
 		{messaging.Permanent(errors.New("decode payload")), 3, messaging.CausePermanent},
+		{messaging.Malformed(errors.New("decode payload")), 1, messaging.CauseMalformed},
 		{errors.New("administrate: 503"), 3, messaging.CauseRetriesExhausted},
 		{messaging.RetryAfter(errors.New("429"), time.Second), 3, messaging.CauseRetriesExhausted},
 	}

@@ -243,8 +243,14 @@ func TestRunbook(t *testing.T) {
 		t.Fatalf("admwriter dlq show %s: %v\n%s", seq, err, out)
 	}
 	st.Sim.UpdateFaults(func(f *admsim.Faults) { f.Disabled = nil })
-	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all"); err != nil {
+	// Administrate refused them: poison, skipped by a plain replay, sent
+	// again with --force once the cause is corrected.
+	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all"); err != nil ||
+		!strings.Contains(out, fmt.Sprintf("replayed 0 dead letters, skipped %d poison", p.Failed)) {
 		t.Fatalf("admwriter dlq replay --all: %v\n%s", err, out)
+	}
+	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all", "--force"); err != nil {
+		t.Fatalf("admwriter dlq replay --all --force: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

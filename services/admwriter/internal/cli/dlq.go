@@ -86,6 +86,9 @@ func rowOf(dl messaging.DeadLetter) deadLetterRow {
 // error). A missing bridge is not poison: a sync fixes it and a replay then
 // succeeds. The reasons are the writer's own error texts.
 func Poison(dl messaging.DeadLetter) bool {
+	if dl.Poison() {
+		return true
+	}
 	if dl.Cause != messaging.CausePermanent {
 		return false
 	}
@@ -170,7 +173,7 @@ type filterFlags struct {
 
 func (f *filterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.reason, "reason", "", "only letters whose reason contains this text (case-insensitive)")
-	cmd.Flags().StringVar(&f.cause, "cause", "", "only letters of this cause: permanent, retries exhausted, no answer, panic, other")
+	cmd.Flags().StringVar(&f.cause, "cause", "", "only letters of this cause: malformed, permanent, retries exhausted, no answer, panic, other")
 	cmd.Flags().DurationVar(&f.olderThan, "older-than", 0, "only letters stored longer ago than this, e.g. 168h")
 }
 
@@ -181,9 +184,9 @@ func (f filterFlags) options(limit int) (messaging.ListOptions, error) {
 	if f.cause != "" {
 		c := messaging.Cause(f.cause)
 		switch c {
-		case messaging.CausePermanent, messaging.CauseRetriesExhausted, messaging.CauseNoAnswer, messaging.CausePanic, messaging.CauseOther:
+		case messaging.CauseMalformed, messaging.CausePermanent, messaging.CauseRetriesExhausted, messaging.CauseNoAnswer, messaging.CausePanic, messaging.CauseOther:
 		default:
-			return o, service.Usagef("--cause %q: want permanent, retries exhausted, no answer, panic or other", f.cause)
+			return o, service.Usagef("--cause %q: want malformed, permanent, retries exhausted, no answer, panic or other", f.cause)
 		}
 		o.Cause = c
 	}

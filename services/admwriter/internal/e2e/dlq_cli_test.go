@@ -100,8 +100,8 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 	if out, code := b.admwriter("dlq", "delete", "--done"); code != 0 || !strings.Contains(out, "deleted 0 dead letters") {
 		t.Errorf("delete --done with no done event (exit %d):\n%s", code, out)
 	}
-	if out, code := b.admwriter("dlq", "delete", "--cause", "permanent", "--reason", "DECODE"); code != 0 || !strings.Contains(out, "deleted 1 dead letter") {
-		t.Errorf("delete --cause permanent --reason DECODE (exit %d):\n%s", code, out)
+	if out, code := b.admwriter("dlq", "delete", "--cause", "malformed", "--reason", "DECODE"); code != 0 || !strings.Contains(out, "deleted 1 dead letter") {
+		t.Errorf("delete --cause malformed --reason DECODE (exit %d):\n%s", code, out)
 	}
 	// --done removes the letters of done events; --all the rest.
 	b.publishDeadLetterCopy(dl)

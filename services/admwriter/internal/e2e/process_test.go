@@ -30,6 +30,8 @@ const (
 	// (AckWait, lease) instead of the test-sized one.
 	childProductionEnv = "ADMWRITER_E2E_CHILD_PRODUCTION"
 	childWorkersEnv    = "ADMWRITER_E2E_CHILD_WORKERS"
+	// childLeaseEnv sets the claim lease (default: the ack wait).
+	childLeaseEnv = "ADMWRITER_E2E_LEASE"
 )
 
 // crashEnv names the failpoint at which the child process exits with status
@@ -85,8 +87,11 @@ func childMain() int {
 	if n, err := strconv.Atoi(os.Getenv(childWorkersEnv)); err == nil && n > 0 {
 		workers = n
 	}
+	// A lease shorter than the ack wait lets each redelivery claim the
+	// event a crashed child left behind (the crash-loop test).
+	lease, _ := time.ParseDuration(os.Getenv(childLeaseEnv))
 	err = serve.Run(ctx, serve.Options{Pool: pool, JS: js, API: writer.NewClient(c), Logger: testLogger(),
-		Workers: workers, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond})
+		Workers: workers, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond, Lease: lease})
 	if err != nil {
 		return fail(err)
 	}

@@ -34,29 +34,15 @@ import (
 	"admsync/services/admwriter/internal/plan"
 )
 
-// Payload is the body of tutorial.event.created, defined with the topology.
-type Payload = messaging.TutorialEventCreated
-
-// Linked is the body of adm.event.linked.
-type Linked struct {
-	TutorialEventID int64    `json:"tutorial_event_id"`
-	ImportRunID     int64    `json:"import_run_id,omitempty"`
-	ExternalID      string   `json:"external_id"`
-	SessionIDs      []string `json:"session_ids,omitempty"`
-	Attempts        int      `json:"attempts"`
-}
-
-// Failed is the body of adm.event.failed.
-type Failed struct {
-	TutorialEventID int64  `json:"tutorial_event_id"`
-	ImportRunID     int64  `json:"import_run_id,omitempty"`
-	Reason          string `json:"reason"`
-	// ExternalID is set when the event was created and a later step failed.
-	ExternalID string `json:"external_id,omitempty"`
-	// SessionErrors names the Days whose session calls failed.
-	SessionErrors map[string]string `json:"session_errors,omitempty"`
-	Attempts      int               `json:"attempts"`
-}
+// The message bodies are defined with the topology (pkg/messaging contracts.go).
+type (
+	// Payload is the body of tutorial.event.created.
+	Payload = messaging.TutorialEventCreated
+	// Linked is the body of adm.event.linked.
+	Linked = messaging.AdmEventLinked
+	// Failed is the body of adm.event.failed.
+	Failed = messaging.AdmEventFailed
+)
 
 // Writer handles tutorial.event.created messages.
 type Writer struct {
