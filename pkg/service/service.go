@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/term"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/config"
@@ -100,7 +101,25 @@ func Setup(name string, logOut io.Writer) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, levelSet := os.LookupEnv("LOG_LEVEL")
+	cfg.LogLevel = terminalLevel(cfg.LogLevel, levelSet, isTerminal(logOut))
 	return SetupWith(name, cfg, logOut), nil
+}
+
+// terminalLevel is the log level on a terminal: there the command's report
+// is what the reader follows, so logs only say that something is wrong
+// (warn) unless LOG_LEVEL asks for more (or the command's --debug does).
+// Elsewhere (a service's log collector, a pipe) the configured level holds.
+func terminalLevel(level slog.Level, explicit, tty bool) slog.Level {
+	if tty && !explicit && level < slog.LevelWarn {
+		return slog.LevelWarn
+	}
+	return level
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // SetupWith builds an Env from an already loaded configuration (tests).
