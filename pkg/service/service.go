@@ -1,7 +1,8 @@
 // Package service is the one setup path every admsync binary shares: it
 // reads the environment, builds the logger and metrics registry, opens
-// PostgreSQL and NATS on demand, serves /metrics /livez /readyz, and closes
-// everything in reverse order.
+// PostgreSQL, NATS and the Administrate client on demand, runs a service's
+// consumer with everything around it (Serve), and closes everything in
+// reverse order.
 package service
 
 import (
@@ -10,19 +11,42 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/term"
 
+	"admsync/pkg/administrate"
 	"admsync/pkg/config"
 	"admsync/pkg/database"
+	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
 )
+
+// Main is every binary's main: it runs run with a context that ends on
+// SIGINT or SIGTERM, prints the error it returns (unless it was already
+// reported), and exits with ExitCode.
+func Main(name string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil && !errors.Is(err, ErrReported) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	}
+	os.Exit(ExitCode(err))
+}
+
+// ErrReported marks a failure whose details a command already printed;
+// Main exits 1 without repeating it.
+var ErrReported = errors.New("already reported")
 
 // UsageError marks a mistake in how a command was called (exit code 2).
 type UsageError struct{ Err error }
@@ -65,6 +89,7 @@ type Env struct {
 	pool    *pgxpool.Pool
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	adm     *administrate.Client
 	closers []func()
 }
 
@@ -76,7 +101,25 @@ func Setup(name string, logOut io.Writer) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, levelSet := os.LookupEnv("LOG_LEVEL")
+	cfg.LogLevel = terminalLevel(cfg.LogLevel, levelSet, isTerminal(logOut))
 	return SetupWith(name, cfg, logOut), nil
+}
+
+// terminalLevel is the log level on a terminal: there the command's report
+// is what the reader follows, so logs only say that something is wrong
+// (warn) unless LOG_LEVEL asks for more (or the command's --debug does).
+// Elsewhere (a service's log collector, a pipe) the configured level holds.
+func terminalLevel(level slog.Level, explicit, tty bool) slog.Level {
+	if tty && !explicit && level < slog.LevelWarn {
+		return slog.LevelWarn
+	}
+	return level
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // SetupWith builds an Env from an already loaded configuration (tests).
@@ -105,27 +148,22 @@ func (e *Env) DB(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// NATS connects (once) and returns the connection and its JetStream context.
-// The connection reconnects forever: a NATS restart must not end a service.
+// natsConnectWait bounds the wait for the first NATS connection, so a
+// command run while NATS is down fails with a clear error instead of hanging.
+const natsConnectWait = 10 * time.Second
+
+// NATS connects (once, through messaging.Connect) and returns the
+// connection and its JetStream context. The connection reconnects forever:
+// a NATS restart must not end a service.
 func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.nc != nil {
 		return e.nc, e.js, nil
 	}
-	log := e.Logger
-	nc, err := nats.Connect(e.Config.NATSURL,
-		nats.Name("admsync-"+e.Name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
-		nats.Timeout(5*time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("nats disconnected", "error", err)
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("nats reconnected", "url", c.ConnectedUrlRedacted())
-		}),
-	)
+	cctx, cancel := context.WithTimeout(ctx, natsConnectWait)
+	defer cancel()
+	nc, err := messaging.Connect(cctx, e.Config.NATSURL, "admsync-"+e.Name, e.Logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(e.Config.NATSURL), err)
 	}
@@ -144,10 +182,45 @@ func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error)
 	return nc, js, nil
 }
 
-// StartHTTP serves /metrics, /livez and /readyz on METRICS_ADDR until ctx
-// ends; readiness checks whatever the command has opened. An empty
-// METRICS_ADDR disables it.
-func (e *Env) StartHTTP(ctx context.Context, extra ...observability.Check) (*observability.Server, error) {
+// AdministrateOptions are the client options from the ADMINISTRATE_*
+// settings, with the Env's logger and registry.
+func (e *Env) AdministrateOptions() (administrate.Options, error) {
+	cfg := e.Config
+	if err := cfg.RequireAdministrate(); err != nil {
+		return administrate.Options{}, err
+	}
+	return administrate.Options{
+		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
+		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
+		RateLimit: cfg.AdministrateRateLimit, Timeout: cfg.AdministrateTimeout,
+		Registerer: e.Registry, Logger: e.Logger,
+	}, nil
+}
+
+// Administrate builds (once) the process's Administrate client: one per
+// process, so every caller shares its rate budget and its metrics.
+func (e *Env) Administrate() (*administrate.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.adm != nil {
+		return e.adm, nil
+	}
+	opts, err := e.AdministrateOptions()
+	if err != nil {
+		return nil, err
+	}
+	c, err := administrate.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("administrate client: %w", err)
+	}
+	e.adm = c
+	return c, nil
+}
+
+// httpServer listens on METRICS_ADDR for /metrics, /livez and /readyz
+// (nil when METRICS_ADDR is empty); readiness checks whatever the command
+// has opened, plus extra.
+func (e *Env) httpServer(extra ...observability.Check) (*observability.Server, error) {
 	if e.Config.MetricsAddr == "" {
 		return nil, nil
 	}
@@ -172,11 +245,6 @@ func (e *Env) StartHTTP(ctx context.Context, extra ...observability.Check) (*obs
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		if err := srv.Serve(ctx); err != nil {
-			e.Logger.Error("metrics server stopped", "error", err)
-		}
-	}()
 	e.Logger.Info("serving metrics and health", "addr", srv.Addr())
 	return srv, nil
 }

@@ -4,28 +4,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	_ "time/tzdata" // zones must resolve even on images without tzdata
 
 	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "admwriter:", err)
-	}
-	os.Exit(service.ExitCode(err))
-}
+func main() { service.Main("admwriter", run) }
 
-func run(ctx context.Context, args []string) error {
-	root := cli.NewRoot(func() (*service.Env, error) { return service.Setup("admwriter", os.Stderr) })
-	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+func run(ctx context.Context) error {
+	env := func() (*service.Env, error) { return service.Setup("admwriter", os.Stderr) }
+	return cli.Execute(ctx, os.Args[1:], env)
 }

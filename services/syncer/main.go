@@ -4,24 +4,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
+	_ "time/tzdata" // zones must resolve even on images without tzdata
 
 	"admsync/pkg/service"
 	"admsync/services/syncer/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "syncer:", err)
-	}
-	os.Exit(service.ExitCode(err))
-}
+func main() { service.Main("syncer", run) }
 
 func run(ctx context.Context) error {
 	return cli.Execute(ctx, os.Args[1:], cli.OSDeps())

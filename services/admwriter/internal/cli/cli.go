@@ -10,19 +10,24 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"admsync/pkg/administrate"
 	"admsync/pkg/config"
 	"admsync/pkg/messaging"
-	"admsync/pkg/observability"
 	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/plan"
-	"admsync/services/admwriter/internal/serve"
 	"admsync/services/admwriter/internal/writer"
 )
 
 // EnvFunc builds the process environment (lazily: --help needs none).
 type EnvFunc func() (*service.Env, error)
+
+// Execute runs the command line args and returns the error that decides
+// the exit code (service.ExitCode).
+func Execute(ctx context.Context, args []string, env EnvFunc) error {
+	root := NewRoot(env)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
 
 // NewRoot returns the admwriter command tree.
 func NewRoot(env EnvFunc) *cobra.Command {
@@ -88,7 +93,7 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			}
 			defer e.Close()
 			ctx := cmd.Context()
-			api, err := newAPI(e)
+			adm, err := e.Administrate()
 			if err != nil {
 				return err
 			}
@@ -100,43 +105,18 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			if err != nil {
 				return err
 			}
-			// Ready once the consumer exists (serve declares it before fetching).
-			bound := observability.Check{Name: "consumer", Fn: func(ctx context.Context) error {
-				_, err := js.Consumer(ctx, messaging.StreamTutorialEvents, messaging.ConsumerAdmWriter)
-				return err
-			}}
-			if _, err := e.StartHTTP(ctx, bound); err != nil {
-				return err
-			}
-			return serve.Run(ctx, serve.Options{
-				Pool: pool, JS: js, API: api, Logger: e.Logger, Registry: e.Registry,
-				Workers: workers, Plan: plan.Options{TaxTypeID: taxType},
-				Failpoint: crash, DrainTimeout: drainTimeout,
-			})
+			consumer := writer.NewConsumer(writer.Config{
+				Pool: pool, JS: js, API: writer.NewClient(adm), Logger: e.Logger, Registry: e.Registry,
+				Workers: workers, Plan: plan.Options{TaxTypeID: taxType}, Failpoint: crash,
+			}, messaging.AdmWriterConsumer())
+			consumer.DrainTimeout = drainTimeout
+			return e.Serve(ctx, service.Service{Consumer: consumer})
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", 4, "events handled concurrently (they share the Administrate rate budget)")
 	cmd.Flags().StringVar(&taxType, "tax-type", "", "Administrate tax type id sent with event creates (omitted when empty)")
 	cmd.Flags().DurationVar(&drainTimeout, "drain-timeout", 25*time.Second, "on shutdown, how long to wait for events in flight")
 	return cmd
-}
-
-// newAPI builds the Administrate client from the environment.
-func newAPI(e *service.Env) (*writer.Client, error) {
-	cfg := e.Config
-	if err := cfg.RequireAdministrate(); err != nil {
-		return nil, err
-	}
-	c, err := administrate.New(administrate.Options{
-		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
-		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
-		RateLimit: cfg.AdministrateRateLimit, Timeout: cfg.AdministrateTimeout,
-		Registerer: e.Registry, Logger: e.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return writer.NewClient(c), nil
 }
 
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -18,22 +18,29 @@ import (
 // and returns stdout and the process exit code.
 func (b *bundle) admwriter(args ...string) (string, int) {
 	b.t.Helper()
+	root := cli.NewRoot(func() (*service.Env, error) { return b.env(), nil })
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(b.ctx)
+	if err != nil {
+		fmt.Fprintln(&out, "error:", err)
+	}
+	return out.String(), service.ExitCode(err)
+}
+
+// env is a fresh process environment on the bundle's database and NATS,
+// as the binary would build it (with no metrics listener).
+func (b *bundle) env() *service.Env {
+	b.t.Helper()
 	cfg, err := config.LoadWith(config.MapLookuper(map[string]string{
 		"DATABASE_URL": b.db.URL, "NATS_URL": b.nats.URL(), "METRICS_ADDR": "", "LOG_LEVEL": "error", "LOG_FORMAT": "text",
 	}))
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	root := cli.NewRoot(func() (*service.Env, error) { return service.SetupWith("admwriter", cfg, io.Discard), nil })
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err = root.ExecuteContext(b.ctx)
-	if err != nil {
-		fmt.Fprintln(&out, "error:", err)
-	}
-	return out.String(), service.ExitCode(err)
+	return service.SetupWith("admwriter", cfg, io.Discard)
 }
 
 func TestCommands(t *testing.T) {

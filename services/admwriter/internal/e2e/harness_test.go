@@ -1,6 +1,7 @@
 // Package e2e tests the admwriter end to end with real parts only: a cloned
 // PostgreSQL database, an embedded nats-server, and the Administrate
-// simulator over HTTP, driving the same serve.Run the binary runs.
+// simulator over HTTP, driving the consumer the binary runs
+// (writer.NewConsumer under service.Serve).
 package e2e
 
 import (
@@ -29,9 +30,9 @@ import (
 	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/outbox"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/breaker"
 	"admsync/services/admwriter/internal/failpoint"
-	"admsync/services/admwriter/internal/serve"
 	"admsync/services/admwriter/internal/writer"
 )
 
@@ -304,7 +305,7 @@ func (b *bundle) enqueue(events ...int64) {
 }
 
 // ensureStreams declares the streams only: the consumer's test settings
-// belong to serve.Run.
+// belong to service.Serve.
 func (b *bundle) ensureStreams() {
 	b.t.Helper()
 	topo := messaging.DefaultTopology().Only(messaging.StreamTutorialEvents, messaging.StreamAdmResults, messaging.StreamDLQ)
@@ -403,23 +404,26 @@ func (b *bundle) start(o runOpts) (stop func()) {
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
 	done := make(chan error, 1)
-	ready := make(chan struct{})
-	spec := b.spec
 	// A restarted consumer is a new process: new metrics.
-	b.registry = prometheus.NewRegistry()
-	reg := b.registry
-	go func() {
-		done <- serve.Run(ctx, serve.Options{
-			Pool: b.db.Pool, JS: b.js, API: writer.NewClient(c), Logger: testLogger(), Registry: reg,
-			Workers: o.workers, Consumer: &spec, Breaker: o.breaker, Failpoint: o.failpoint,
-			FetchWait: 200 * time.Millisecond, DrainTimeout: 5 * time.Second, MonitorInterval: 200 * time.Millisecond,
-			Ready: func() { close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		b.t.Fatalf("serve: %v", err)
+	env := b.env()
+	b.registry = env.Registry
+	consumer := writer.NewConsumer(writer.Config{
+		Pool: b.db.Pool, JS: b.js, API: writer.NewClient(c), Logger: env.Logger, Registry: env.Registry,
+		Workers: o.workers, Breaker: o.breaker, Failpoint: o.failpoint,
+	}, b.spec)
+	consumer.FetchWait, consumer.DrainTimeout, consumer.MonitorInterval = 200*time.Millisecond, 5*time.Second, 200*time.Millisecond
+	go func() { done <- env.Serve(ctx, service.Service{Consumer: consumer}) }()
+	// Ready, as /readyz says, once the consumer exists on the server.
+	ready := func() bool {
+		_, err := b.js.Consumer(b.ctx, b.spec.Stream, b.spec.Durable())
+		return err == nil
+	}
+	for !ready() {
+		select {
+		case err := <-done:
+			b.t.Fatalf("serve: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	var once sync.Once
 	stop = func() {
@@ -428,6 +432,7 @@ func (b *bundle) start(o runOpts) (stop func()) {
 			if err := <-done; err != nil {
 				b.t.Errorf("serve: %v", err)
 			}
+			env.Close()
 		})
 	}
 	b.t.Cleanup(stop)

@@ -12,15 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"admsync/pkg/administrate"
-	"admsync/pkg/database"
 	"admsync/pkg/messaging"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/failpoint"
-	"admsync/services/admwriter/internal/serve"
 	"admsync/services/admwriter/internal/writer"
 )
 
@@ -56,17 +52,16 @@ func childMain() int {
 		os.Stderr.WriteString("child: " + err.Error() + "\n")
 		return 1
 	}
-	pool, err := database.Open(ctx, os.Getenv("DATABASE_URL"))
+	env, err := service.Setup("admwriter", os.Stderr)
 	if err != nil {
 		return fail(err)
 	}
-	defer pool.Close()
-	nc, err := nats.Connect(os.Getenv("NATS_URL"))
+	defer env.Close()
+	pool, err := env.DB(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	_, js, err := env.NATS(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -90,9 +85,10 @@ func childMain() int {
 	// A lease shorter than the ack wait lets each redelivery claim the
 	// event a crashed child left behind (the crash-loop test).
 	lease, _ := time.ParseDuration(os.Getenv(childLeaseEnv))
-	err = serve.Run(ctx, serve.Options{Pool: pool, JS: js, API: writer.NewClient(c), Logger: testLogger(),
-		Workers: workers, Consumer: &spec, Failpoint: exitAt(os.Getenv(crashEnv)), FetchWait: 200 * time.Millisecond, Lease: lease})
-	if err != nil {
+	consumer := writer.NewConsumer(writer.Config{Pool: pool, JS: js, API: writer.NewClient(c), Logger: env.Logger,
+		Registry: env.Registry, Workers: workers, Failpoint: exitAt(os.Getenv(crashEnv)), Lease: lease}, spec)
+	consumer.FetchWait = 200 * time.Millisecond
+	if err := env.Serve(ctx, service.Service{Consumer: consumer}); err != nil {
 		return fail(err)
 	}
 	return 0
@@ -162,7 +158,7 @@ func (b *bundle) child(env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		childEnv+"=1",
-		"DATABASE_URL="+b.db.URL,
+		"DATABASE_URL="+b.db.URL, "METRICS_ADDR=", "LOG_LEVEL=warn",
 		"NATS_URL="+b.nats.URL(),
 		"ADMINISTRATE_API_URL="+b.sim.APIURL,
 		"ADMINISTRATE_TOKEN_URL="+b.sim.TokenURL,

@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,10 +21,6 @@ import (
 	"admsync/services/importer/internal/report"
 	"admsync/services/importer/internal/workbook"
 )
-
-// ErrReported marks a failure whose details were already printed; main
-// exits 1 without repeating it.
-var ErrReported = errors.New("already reported")
 
 // IO is where commands read and write; tests substitute buffers.
 type IO struct {
@@ -118,7 +113,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 				}
 			}
 			if sum.Failed() {
-				return ErrReported
+				return service.ErrReported
 			}
 			return nil
 		},
@@ -272,16 +267,11 @@ bridges the workbook refers to, so it can be imported at once.`,
 	return cmd
 }
 
-// Run executes the command line and returns the process exit code.
-func Run(ctx context.Context, args []string, env EnvFunc, stdio IO) int {
+// Execute runs the command line args and returns the error that decides
+// the exit code (service.ExitCode); a failure already printed is
+// service.ErrReported.
+func Execute(ctx context.Context, args []string, env EnvFunc, stdio IO) error {
 	root := Root(env, stdio)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, ErrReported) {
-		fmt.Fprintln(stdio.Err, "importer:", err)
-	}
-	if errors.Is(err, ErrReported) {
-		return 1
-	}
-	return service.ExitCode(err)
+	return root.ExecuteContext(ctx)
 }

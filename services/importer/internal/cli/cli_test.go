@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,8 +30,11 @@ func envFor(url string) cli.EnvFunc {
 func run(t *testing.T, env cli.EnvFunc, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := cli.Run(context.Background(), args, env, cli.IO{Out: &out, Err: &errb})
-	return code, out.String(), errb.String()
+	err := cli.Execute(context.Background(), args, env, cli.IO{Out: &out, Err: &errb})
+	if err != nil && !errors.Is(err, service.ErrReported) {
+		fmt.Fprintln(&errb, "importer:", err)
+	}
+	return service.ExitCode(err), out.String(), errb.String()
 }
 
 func TestTemplateMatchesTheReader(t *testing.T) {

@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/outbox"
@@ -42,10 +39,9 @@ JetStream, and serves /metrics, /livez and /readyz on METRICS_ADDR.
 	return cmd
 }
 
-// Serve wires the service in the shared order (config, logger, metrics,
-// database, NATS, topology, HTTP, work) and runs until ctx ends.
+// Serve runs the importer's consumer and, beside it, the outbox relay that
+// hands the imported events to JetStream.
 func Serve(ctx context.Context, e *service.Env, workers int) error {
-	log := e.Logger
 	m, err := pipeline.NewMetrics(e.Registry)
 	if err != nil {
 		return err
@@ -58,42 +54,22 @@ func Serve(ctx context.Context, e *service.Env, workers int) error {
 	if err != nil {
 		return err
 	}
-	// Only the importer's own streams: its NATS user may not declare the
-	// admwriter's consumer. Until the admwriter has declared TUTORIAL_EVENTS
-	// the relay keeps its rows and retries.
-	topo := messaging.DefaultTopology().Only(messaging.StreamImportRequests, messaging.StreamImportResults,
-		messaging.StreamDLQ, messaging.BucketWorkbooks)
-	if err := topo.Ensure(ctx, js); err != nil {
-		return fmt.Errorf("declare streams: %w", err)
-	}
-	if _, err := e.StartHTTP(ctx); err != nil {
+	relay, err := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: e.Logger, Registerer: e.Registry})
+	if err != nil {
 		return err
 	}
-	srv := &server.Server{Pool: pool, JS: js, Metrics: m, Logger: log}
-	runner, err := messaging.NewRunner(js, messaging.RunnerOptions{
-		Consumer: messaging.ImporterConsumer(), Handler: srv.Handle, Workers: workers,
-		Logger: log, Registerer: e.Registry,
+	srv := &server.Server{Pool: pool, JS: js, Metrics: m, Logger: e.Logger}
+	return e.Serve(ctx, service.Service{
+		Consumer: service.Consumer{
+			// Only the importer's own streams: its NATS user may not declare
+			// the admwriter's. Until the admwriter has declared
+			// TUTORIAL_EVENTS the relay keeps its rows and retries.
+			Streams: []string{messaging.StreamImportRequests, messaging.StreamImportResults,
+				messaging.StreamDLQ, messaging.BucketWorkbooks},
+			Spec:    messaging.ImporterConsumer(),
+			Handler: srv.Handle,
+			Workers: workers,
+		},
+		Tasks: []service.Task{{Name: "outbox relay", Run: relay.Run}},
 	})
-	if err != nil {
-		return err
-	}
-	relay, err := outbox.NewRelay(pool, js, outbox.RelayOptions{Logger: log, Registerer: e.Registry})
-	if err != nil {
-		return err
-	}
-	monitor, err := messaging.NewMonitor(js, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{messaging.ImporterConsumer()},
-		Registerer: e.Registry, Logger: log})
-	if err != nil {
-		return err
-	}
-	log.Info("importer serving", "subject", messaging.SubjectImportRequests, "bucket", messaging.BucketWorkbooks)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { monitor.Run(gctx); return nil })
-	g.Go(func() error { return runner.Run(gctx) })
-	g.Go(func() error { return relay.Run(gctx) })
-	err = g.Wait()
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }

@@ -108,7 +108,7 @@ func (e *ErrCustomFields) Error() string {
 	if len(e.Ambiguous) > 0 {
 		parts = append(parts, "custom-field labels defined twice: "+strings.Join(e.Ambiguous, ", "))
 	}
-	return strings.Join(parts, "; ") + " (run `syncer sync custom-fields` and try again)"
+	return strings.Join(parts, "; ") + " (run `syncer run custom-fields` and try again)"
 }
 
 func modeFromAdm(s string) string {

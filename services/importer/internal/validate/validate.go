@@ -331,9 +331,9 @@ func (v *Validator) template(p *rowCtx, code string) *template {
 			r.msg = "is ambiguous: tutorial course templates " + describeIDs(cands, func(t *template) string { return fmt.Sprintf("%d %q", t.id, t.code) }) + " both match"
 			r.hint = "rename or deactivate one of them"
 		case cands[0].admID == 0:
-			r.msg, r.hint = "the tutorial course template is not linked to an Administrate course template", "run `syncer sync course-templates` (or create it in Administrate) and import again"
+			r.msg, r.hint = "the tutorial course template is not linked to an Administrate course template", "run `syncer run course-templates` (or create it in Administrate) and import again"
 		case cands[0].bridges > 1:
-			r.msg, r.hint = "the tutorial course template is linked to more than one Administrate course template", "fix the links with `syncer sync course-templates`"
+			r.msg, r.hint = "the tutorial course template is linked to more than one Administrate course template", "fix the links with `syncer run course-templates`"
 		default:
 			r.t = cands[0]
 		}
@@ -356,9 +356,9 @@ func (v *Validator) location(p *rowCtx, name string) *location {
 			r.msg = "is ambiguous: tutorial locations " + describeIDs(cands, func(l *location) string { return fmt.Sprintf("%d %q", l.id, l.name) }) + " both match"
 			r.hint = "rename or deactivate one of them"
 		case cands[0].external == "":
-			r.msg, r.hint = "the tutorial location is not linked to an Administrate location", "run `syncer sync locations` and import again"
+			r.msg, r.hint = "the tutorial location is not linked to an Administrate location", "run `syncer run locations` and import again"
 		case cands[0].bridges > 1:
-			r.msg, r.hint = "the tutorial location is linked to more than one Administrate location", "fix the links with `syncer sync locations`"
+			r.msg, r.hint = "the tutorial location is linked to more than one Administrate location", "fix the links with `syncer run locations`"
 		default:
 			r.loc = cands[0]
 		}
@@ -387,9 +387,9 @@ func (v *Validator) venue(p *rowCtx, loc *location, name string) int64 {
 	case len(cands) > 1:
 		p.add(workbook.ColVenue, name, "is ambiguous: tutorial venues "+describeIDs(cands, func(x *venue) string { return fmt.Sprintf("%d %q", x.id, x.name) })+" both match", "rename one of them")
 	case cands[0].external == "":
-		p.add(workbook.ColVenue, name, "the tutorial venue is not linked to an Administrate venue", "run `syncer sync venues` and import again")
+		p.add(workbook.ColVenue, name, "the tutorial venue is not linked to an Administrate venue", "run `syncer run venues` and import again")
 	case cands[0].bridges > 1:
-		p.add(workbook.ColVenue, name, "the tutorial venue is linked to more than one Administrate venue", "fix the links with `syncer sync venues`")
+		p.add(workbook.ColVenue, name, "the tutorial venue is linked to more than one Administrate venue", "fix the links with `syncer run venues`")
 	default:
 		return cands[0].id
 	}
@@ -411,9 +411,9 @@ func (v *Validator) instructors(p *rowCtx, col workbook.Col, cell string, t *tem
 				r.msg = fmt.Sprintf("%q is ambiguous: tutorial instructors %s both match", name, describeIDs(cands, func(x *instructor) string { return fmt.Sprintf("%d %q", x.id, x.name) }))
 				r.hint = "make the names distinct in the tutorial catalogue"
 			case cands[0].external == "":
-				r.msg, r.hint = fmt.Sprintf("instructor %q is not linked to an Administrate contact", name), "run `syncer sync instructors` and import again"
+				r.msg, r.hint = fmt.Sprintf("instructor %q is not linked to an Administrate contact", name), "run `syncer run instructors` and import again"
 			case cands[0].bridges > 1:
-				r.msg, r.hint = fmt.Sprintf("instructor %q is linked to more than one Administrate contact", name), "fix the links with `syncer sync instructors`"
+				r.msg, r.hint = fmt.Sprintf("instructor %q is linked to more than one Administrate contact", name), "fix the links with `syncer run instructors`"
 			default:
 				r.in = cands[0]
 			}
@@ -426,7 +426,7 @@ func (v *Validator) instructors(p *rowCtx, col workbook.Col, cell string, t *tem
 			continue
 		}
 		if t != nil && !t.approved[r.in.external] {
-			p.add(col, cell, fmt.Sprintf("instructor %q is not approved for course template %s", name, t.code), "approve the instructor for the course template in Administrate, run `syncer sync course-templates`, and import again")
+			p.add(col, cell, fmt.Sprintf("instructor %q is not approved for course template %s", name, t.code), "approve the instructor for the course template in Administrate, run `syncer run course-templates`, and import again")
 			continue
 		}
 		ids = append(ids, r.in.id)
@@ -442,7 +442,7 @@ func (v *Validator) administrators(p *rowCtx, cell string) []string {
 			cands := v.ref.admins[match.Key(name)]
 			switch {
 			case len(cands) == 0:
-				r.msg, r.hint = fmt.Sprintf("no Administrate administrator is called %q", name), "check the spelling, or run `syncer sync administrators`"
+				r.msg, r.hint = fmt.Sprintf("no Administrate administrator is called %q", name), "check the spelling, or run `syncer run instructors` (it also mirrors the administrators)"
 			case len(cands) > 1:
 				r.msg = fmt.Sprintf("%q is ambiguous: administrators %s both match", name, describeIDs(cands, func(x *administrator) string { return x.external }))
 				r.hint = "make the contacts' names distinct in Administrate"

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"admsync/pkg/administrate"
 	"admsync/pkg/config"
 	"admsync/pkg/observability"
 	"admsync/pkg/service"
@@ -50,34 +49,14 @@ func OSDeps() Deps {
 	}
 }
 
-// NewAdministrate builds a client from the ADMINISTRATE_* settings, its
-// metrics registered with env's registry.
+// NewAdministrate returns the process's Administrate client (its metrics
+// in env's registry) as a source.
 func NewAdministrate(env *service.Env) (*admsource.Source, error) {
-	c, err := newClient(env, administrate.Options{Registerer: env.Registry})
+	c, err := env.Administrate()
 	if err != nil {
 		return nil, err
 	}
 	return admsource.New(c), nil
-}
-
-// newClient fills opts from the configuration.
-func newClient(env *service.Env, opts administrate.Options) (*administrate.Client, error) {
-	cfg := env.Config
-	if err := cfg.RequireAdministrate(); err != nil {
-		return nil, err
-	}
-	opts.APIURL = cfg.AdministrateAPIURL
-	opts.TokenURL = cfg.AdministrateTokenURL
-	opts.ClientID = cfg.AdministrateClientID
-	opts.ClientSecret = cfg.AdministrateClientSecret.Reveal()
-	opts.RateLimit = cfg.AdministrateRateLimit
-	opts.Timeout = cfg.AdministrateTimeout
-	opts.Logger = env.Logger
-	c, err := administrate.New(opts)
-	if err != nil {
-		return nil, fmt.Errorf("administrate client: %w", err)
-	}
-	return c, nil
 }
 
 const exitCodes = `Exit codes:

@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
-	"admsync/pkg/observability"
+	"admsync/pkg/service"
 	"admsync/services/syncer/internal/admsource"
 	"admsync/services/syncer/internal/server"
 	"admsync/services/syncer/internal/syncer"
@@ -43,7 +40,7 @@ Exit codes:
 				return err
 			}
 			defer env.Close()
-			c, err := newClient(env, administrate.Options{Registerer: env.Registry})
+			c, err := env.Administrate()
 			if err != nil {
 				return err
 			}
@@ -107,8 +104,8 @@ Exit codes:
 				return err
 			}
 			defer env.Close()
-			log := env.Logger
-			if err := env.Config.RequireAdministrate(); err != nil {
+			adm, err := env.Administrate()
+			if err != nil {
 				return err
 			}
 			pool, err := env.DB(ctx)
@@ -119,58 +116,19 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			topo := messaging.DefaultTopology().Only(messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ)
-			if err := topo.Ensure(ctx, js); err != nil {
-				return err
-			}
-			base, err := newClient(env, administrate.Options{Registerer: env.Registry})
-			if err != nil {
-				return err
-			}
 			metrics := syncer.NewMetrics(env.Registry)
-			go refreshFromRecords(ctx, log, func(ctx context.Context) error { return metrics.RefreshLastSuccess(ctx, pool) })
-			monitor, err := messaging.NewMonitor(js, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{messaging.SyncerConsumer()}, Registerer: env.Registry})
-			if err != nil {
-				return err
-			}
-			go monitor.Run(ctx)
-			h := &server.Handler{Pool: pool, JS: js, Metrics: metrics, Logger: log,
-				Source: admsource.New(base), MaxPayload: int(nc.MaxPayload())}
-			runner, err := messaging.NewRunner(js, messaging.RunnerOptions{Consumer: messaging.SyncerConsumer(),
-				Handler: h.Handle, Workers: 1, Logger: log, Registerer: env.Registry})
-			if err != nil {
-				return err
-			}
-			if _, err := env.StartHTTP(ctx, observability.Check{Name: "consumer", Fn: consumerCheck(js)}); err != nil {
-				return err
-			}
-			log.Info("syncer serving sync requests", "stream", messaging.StreamSyncRequests, "consumer", messaging.ConsumerSyncer)
-			return runner.Run(ctx)
+			h := &server.Handler{Pool: pool, JS: js, Metrics: metrics, Logger: env.Logger,
+				Source: admsource.New(adm), MaxPayload: int(nc.MaxPayload())}
+			return env.Serve(ctx, service.Service{
+				Consumer: service.Consumer{
+					Streams: []string{messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ},
+					Spec:    messaging.SyncerConsumer(),
+					Handler: h.Handle,
+					Workers: 1,
+				},
+				Tasks: []service.Task{env.Every("refresh sync metrics from run records", 30*time.Second,
+					func(ctx context.Context) error { return metrics.RefreshLastSuccess(ctx, pool) })},
+			})
 		},
-	}
-}
-
-// consumerCheck reports ready once the syncer's durable consumer exists.
-func consumerCheck(js jetstream.JetStream) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := js.Consumer(ctx, messaging.StreamSyncRequests, messaging.ConsumerSyncer)
-		return err
-	}
-}
-
-// refreshFromRecords runs fn now and every 30 seconds until ctx ends; a
-// failure is logged and retried on the next tick.
-func refreshFromRecords(ctx context.Context, log *slog.Logger, fn func(context.Context) error) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("refresh sync metrics from run records", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }
