@@ -94,7 +94,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 			lim := workbook.Limits{MaxRows: maxRows, MaxFileBytes: maxMiB << 20}
 			prog := newProgress(stdio.Err)
 			out, err := pipeline.Import(cmd.Context(), pool, args[0], pipeline.Options{DryRun: dryRun, Limits: lim, Metrics: m, Progress: prog.update})
-			prog.done()
+			prog.done(err == nil)
 			if err != nil {
 				return err
 			}
@@ -115,6 +115,9 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 				fmt.Fprintln(stdio.Out, sum.Line())
 				if reportPath != "" {
 					fmt.Fprintf(stdio.Out, "report written to %s\n", reportPath)
+				}
+				if !dryRun {
+					printQueueState(cmd.Context(), stdio.Out, e, pool, sum.Imported)
 				}
 			}
 			if sum.Failed() {
@@ -153,6 +156,7 @@ type progress struct {
 	tty   bool
 	last  time.Time
 	stage string
+	rows  int
 	start time.Time
 	drawn bool
 }
@@ -176,18 +180,21 @@ func (p *progress) update(stage string, rows int) {
 		p.drawn = true
 	} else if stage != p.stage {
 		if p.stage == "read" {
-			fmt.Fprintf(p.w, "read %d rows\n", rows)
+			fmt.Fprintf(p.w, "read %d rows\n", p.rows) // the count of the stage that ended
 		}
 		if stage == "write" {
 			fmt.Fprintln(p.w, "writing")
 		}
 	}
-	p.stage = stage
+	p.stage, p.rows = stage, rows
 }
 
-func (p *progress) done() {
+func (p *progress) done(ok bool) {
 	if p.tty && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
+	}
+	if ok && !p.tty && p.stage == "read" {
+		fmt.Fprintf(p.w, "read %d rows\n", p.rows) // a dry run ends while reading
 	}
 }
 

@@ -202,6 +202,10 @@ func (r *Reader) damaged(err error) error {
 		if errors.As(err, &fe) {
 			return err
 		}
+		var le *limitError
+		if errors.As(err, &le) {
+			return fileErr(r.Name, "", "the workbook is too large to import: "+le.msg, "split the workbook; if it is genuine, raise the limit")
+		}
 		var fm *formulaError
 		if errors.As(err, &fm) {
 			return fileErr(r.Name, r.Sheet, fm.Error(), "copy the sheet and use Paste Special → Values, then import again")
