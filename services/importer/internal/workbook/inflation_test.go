@@ -210,4 +210,3 @@ func dirBytes(t *testing.T, dir string) int64 {
 	})
 	return n
 }
-
