@@ -69,7 +69,7 @@ func importCmd(env EnvFunc, stdio IO) *cobra.Command {
 	var dryRun, asJSON bool
 	var reportPath string
 	var maxRows int
-	var maxMiB int64
+	var maxMiB, maxInflatedMiB int64
 	cmd := &cobra.Command{
 		Use:   "import FILE.xlsx",
 		Short: "Validate a workbook and import its valid events",
@@ -91,7 +91,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 			if err != nil {
 				return err
 			}
-			lim := workbook.Limits{MaxRows: maxRows, MaxFileBytes: maxMiB << 20}
+			lim := workbook.Limits{MaxRows: maxRows, MaxFileBytes: maxMiB << 20, UnzipSizeLimit: maxInflatedMiB << 20}
 			prog := newProgress(stdio.Err)
 			out, err := pipeline.Import(cmd.Context(), pool, args[0], pipeline.Options{DryRun: dryRun, Limits: lim, Metrics: m, Progress: prog.update})
 			prog.done(err == nil)
@@ -131,6 +131,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().IntVar(&maxRows, "max-rows", 200_000, "refuse sheets with data beyond this Excel row")
 	cmd.Flags().Int64Var(&maxMiB, "max-size", 64, "refuse files larger than this many MiB")
+	cmd.Flags().Int64Var(&maxInflatedMiB, "max-inflated", 0, "refuse workbooks whose parts inflate to more than this many MiB together (default IMPORTER_MAX_INFLATED_MIB, else 256)")
 	return cmd
 }
 

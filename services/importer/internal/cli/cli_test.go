@@ -187,3 +187,22 @@ func TestImportSaysWhetherAWriterConsumes(t *testing.T) {
 		t.Fatalf("with a writer: %d\n%s", code, out)
 	}
 }
+
+// TestInflationBudgetFlagAndEnv: the budget is set by --max-inflated or by
+// IMPORTER_MAX_INFLATED_MIB (no t.Parallel: it sets the environment).
+func TestInflationBudgetFlagAndEnv(t *testing.T) {
+	env := envFor(dbtest.New(t).URL)
+	wb := filepath.Join(t.TempDir(), "big.xlsx")
+	if code, out, errOut := run(t, env, "sample", wb, "--events", "700"); code != 0 {
+		t.Fatalf("sample: %s %s", out, errOut)
+	}
+	code, _, errOut := run(t, env, "import", wb, "--dry-run", "--max-inflated", "1")
+	if code != 1 || !strings.Contains(errOut, "would inflate to more than 1 MiB") {
+		t.Fatalf("flag: %d %s", code, errOut)
+	}
+	t.Setenv("IMPORTER_MAX_INFLATED_MIB", "1")
+	code, _, errOut = run(t, env, "import", wb, "--dry-run")
+	if code != 1 || !strings.Contains(errOut, "would inflate to more than 1 MiB") {
+		t.Fatalf("environment: %d %s", code, errOut)
+	}
+}
