@@ -175,9 +175,12 @@ func (r *Reader) readPackage() error {
 		if done[f.Name] || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
-		if isXMLPart(f.Name) {
+		switch {
+		case isXMLPart(f.Name):
 			err = checkXML(f, b, nil)
-		} else {
+		case strings.HasSuffix(strings.ToLower(f.Name), ".vml"):
+			err = checkVML(f, b)
+		default:
 			err = checkBinary(f, b)
 		}
 		if err != nil {
