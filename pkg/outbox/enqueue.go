@@ -79,6 +79,60 @@ func Enqueue(ctx context.Context, tx pgx.Tx, subject string, id uuid.UUID, paylo
 	return nil
 }
 
+// Message is one message for EnqueueBatch: what Enqueue takes as arguments.
+type Message struct {
+	ID      uuid.UUID // the Nats-Msg-Id; see Enqueue
+	Subject string
+	Payload any // marshalled to JSON; json.RawMessage and []byte must be JSON
+	Headers map[string][]string
+}
+
+// EnqueueBatch stages many messages in tx with one COPY and one relay
+// notification: Enqueue costs two round trips per message (about 7 s for a
+// 35,000-event workbook), a COPY a fraction of a second. Every message is
+// checked as Enqueue checks it before anything is sent, so a bad one
+// leaves the transaction untouched; a duplicate id fails the COPY with
+// unique_violation (the transaction is then aborted, as with Enqueue).
+func EnqueueBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(msgs))
+	for i, m := range msgs {
+		if err := validSubject(m.Subject); err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.ID, err)
+		}
+		if m.ID == uuid.Nil {
+			return fmt.Errorf("enqueue message %d of %d: nil message id", i+1, len(msgs))
+		}
+		for k := range m.Headers {
+			if strings.HasPrefix(strings.ToLower(k), "nats-") {
+				return fmt.Errorf("enqueue %s: header %q is reserved for JetStream", m.ID, k)
+			}
+		}
+		data, err := encodePayload(m.Payload)
+		if err != nil {
+			return fmt.Errorf("enqueue %s on %s: %w", m.ID, m.Subject, err)
+		}
+		headers := m.Headers
+		if headers == nil {
+			headers = map[string][]string{}
+		}
+		hdr, err := json.Marshal(headers)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: encode headers: %w", m.ID, err)
+		}
+		rows[i] = []any{m.ID, m.Subject, json.RawMessage(data), json.RawMessage(hdr)}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"admsync", "outbox"}, []string{"id", "subject", "payload", "headers"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {
+		return fmt.Errorf("enqueue %d messages: notify relay: %w", len(msgs), err)
+	}
+	return nil
+}
+
 func encodePayload(payload any) ([]byte, error) {
 	switch p := payload.(type) {
 	case json.RawMessage:

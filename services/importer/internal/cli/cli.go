@@ -64,7 +64,7 @@ func importCmd(env EnvFunc, stdio IO) *cobra.Command {
 	var dryRun, asJSON bool
 	var reportPath string
 	var maxRows int
-	var maxMiB int64
+	var maxMiB, maxInflatedMiB int64
 	cmd := &cobra.Command{
 		Use:   "import FILE.xlsx",
 		Short: "Validate a workbook and import its valid events",
@@ -86,10 +86,10 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 			if err != nil {
 				return err
 			}
-			lim := workbook.Limits{MaxRows: maxRows, MaxFileBytes: maxMiB << 20}
+			lim := workbook.Limits{MaxRows: maxRows, MaxFileBytes: maxMiB << 20, UnzipSizeLimit: maxInflatedMiB << 20}
 			prog := newProgress(stdio.Err)
 			out, err := pipeline.Import(cmd.Context(), pool, args[0], pipeline.Options{DryRun: dryRun, Limits: lim, Metrics: m, Progress: prog.update})
-			prog.done()
+			prog.done(err == nil)
 			if err != nil {
 				return err
 			}
@@ -111,6 +111,9 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 				if reportPath != "" {
 					fmt.Fprintf(stdio.Out, "report written to %s\n", reportPath)
 				}
+				if !dryRun {
+					printQueueState(cmd.Context(), stdio.Out, e, pool, sum.Imported)
+				}
 			}
 			if sum.Failed() {
 				return service.ErrReported
@@ -123,6 +126,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().IntVar(&maxRows, "max-rows", 200_000, "refuse sheets with data beyond this Excel row")
 	cmd.Flags().Int64Var(&maxMiB, "max-size", 64, "refuse files larger than this many MiB")
+	cmd.Flags().Int64Var(&maxInflatedMiB, "max-inflated", 0, "refuse workbooks whose parts inflate to more than this many MiB together (default IMPORTER_MAX_INFLATED_MIB, else 256)")
 	return cmd
 }
 
@@ -148,6 +152,7 @@ type progress struct {
 	tty   bool
 	last  time.Time
 	stage string
+	rows  int
 	start time.Time
 	drawn bool
 }
@@ -171,18 +176,21 @@ func (p *progress) update(stage string, rows int) {
 		p.drawn = true
 	} else if stage != p.stage {
 		if p.stage == "read" {
-			fmt.Fprintf(p.w, "read %d rows\n", rows)
+			fmt.Fprintf(p.w, "read %d rows\n", p.rows) // the count of the stage that ended
 		}
 		if stage == "write" {
 			fmt.Fprintln(p.w, "writing")
 		}
 	}
-	p.stage = stage
+	p.stage, p.rows = stage, rows
 }
 
-func (p *progress) done() {
+func (p *progress) done(ok bool) {
 	if p.tty && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
+	}
+	if ok && !p.tty && p.stage == "read" {
+		fmt.Fprintf(p.w, "read %d rows\n", p.rows) // a dry run ends while reading
 	}
 }
 

@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"admsync/pkg/config"
 	"admsync/pkg/database/dbtest"
+	"admsync/pkg/messaging"
+	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/service"
 	"admsync/services/importer/internal/cli"
@@ -21,8 +24,14 @@ import (
 )
 
 func envFor(url string) cli.EnvFunc {
+	// Port 1 refuses connections: no test depends on a NATS server that
+	// happens to run on this machine.
+	return envWithNATS(url, "nats://127.0.0.1:1")
+}
+
+func envWithNATS(url, natsURL string) cli.EnvFunc {
 	return func() (*service.Env, error) {
-		cfg := &config.Config{DatabaseURL: config.NewSecret(url), LogLevel: slog.LevelWarn, LogFormat: "text"}
+		cfg := &config.Config{DatabaseURL: config.NewSecret(url), NATSURL: natsURL, LogLevel: slog.LevelWarn, LogFormat: "text"}
 		return service.SetupWith("importer", cfg, &bytes.Buffer{}), nil
 	}
 }
@@ -82,17 +91,23 @@ func TestImportCommand(t *testing.T) {
 	}
 	code, out, errOut = run(t, env, "import", wb)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	last := lines[len(lines)-1]
-	if code != 0 || !strings.HasPrefix(last, "imported 8 events (") || !strings.HasSuffix(last, "), rejected 0 events, skipped 0 duplicates") {
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "imported 8 events (") || !strings.HasSuffix(lines[0], "), rejected 0 events, skipped 0 duplicates") {
 		t.Fatalf("import: %d %q %s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, "read ") {
-		t.Fatalf("no plain progress lines on a non-terminal: %q", errOut)
+	// Not yet in Administrate: queued, and the writer's state is unknown.
+	if !strings.HasPrefix(lines[1], "queued 8 events for Administrate: 8 messages wait in the outbox") ||
+		!strings.HasPrefix(lines[2], "admwriter: unknown, NATS is unreachable") {
+		t.Fatalf("import does not say where the events stand:\n%s", out)
 	}
 	code, out, _ = run(t, env, "import", wb, "--json")
 	var sum map[string]any
 	if err := json.Unmarshal([]byte(out), &sum); err != nil || code != 0 || sum["duplicate_events"].(float64) != 8 {
 		t.Fatalf("json re-import: %d %s %v", code, out, err)
+	}
+	// The progress line counts the rows read (it used to print the next
+	// stage's count, 0).
+	if want := fmt.Sprintf("read %d rows\n", int(sum["rows"].(float64))); !strings.Contains(errOut, want) || sum["rows"].(float64) < 8 {
+		t.Fatalf("progress lacks %q: %q", want, errOut)
 	}
 
 	// A broken workbook: exit 1, the problem named by file, row and column, and a report.
@@ -117,5 +132,81 @@ func TestImportCommand(t *testing.T) {
 	code, _, errOut = run(t, env, "import", csv)
 	if code != 1 || !strings.Contains(errOut, "not an .xlsx workbook") {
 		t.Fatalf("csv: %d %s", code, errOut)
+	}
+}
+
+// TestImportSaysWhetherAWriterConsumes reads the admwriter consumer's state
+// from a real JetStream: none consuming, then a writer waiting for
+// messages.
+func TestImportSaysWhetherAWriterConsumes(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv)
+	ctx := natstest.Context(t)
+	env := envWithNATS(db.URL, srv.URL())
+	dir := t.TempDir()
+	wb := func(seed int) string {
+		p := filepath.Join(dir, fmt.Sprintf("w%d.xlsx", seed))
+		if code, out, errOut := run(t, env, "sample", p, "--events", "3", "--seed", fmt.Sprint(seed), "--sitting", fmt.Sprintf("20%dA", 20+seed), "--seed-db"); code != 0 {
+			t.Fatalf("sample: %s %s", out, errOut)
+		}
+		return p
+	}
+	first := wb(5)
+	code, out, _ := run(t, env, "import", first)
+	if code != 0 || !strings.Contains(out, "admwriter: no admwriter has ever consumed") {
+		t.Fatalf("before any topology: %d\n%s", code, out)
+	}
+	if err := messaging.EnsureTopology(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, env, "import", wb(6))
+	if code != 0 || !strings.Contains(out, "admwriter: 0 messages pending, 0 in flight, last delivery never; no admwriter is consuming now") {
+		t.Fatalf("consumer without a writer: %d\n%s", code, out)
+	}
+	c, err := js.Consumer(ctx, messaging.StreamTutorialEvents, messaging.ConsumerAdmWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.Messages() // a writer waiting for work: pull requests outstanding
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Stop()
+	go it.Next() // nothing arrives: nothing is relayed without importer serve
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(ctx)
+		if err == nil && info.NumWaiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pull requests never showed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, out, _ = run(t, env, "import", wb(7))
+	if code != 0 || !strings.Contains(out, "a writer is consuming") {
+		t.Fatalf("with a writer: %d\n%s", code, out)
+	}
+}
+
+// TestInflationBudgetFlagAndEnv: the budget is set by --max-inflated or by
+// IMPORTER_MAX_INFLATED_MIB (no t.Parallel: it sets the environment).
+func TestInflationBudgetFlagAndEnv(t *testing.T) {
+	env := envFor(dbtest.New(t).URL)
+	wb := filepath.Join(t.TempDir(), "big.xlsx")
+	if code, out, errOut := run(t, env, "sample", wb, "--events", "700"); code != 0 {
+		t.Fatalf("sample: %s %s", out, errOut)
+	}
+	code, _, errOut := run(t, env, "import", wb, "--dry-run", "--max-inflated", "1")
+	if code != 1 || !strings.Contains(errOut, "would inflate to more than 1 MiB") {
+		t.Fatalf("flag: %d %s", code, errOut)
+	}
+	t.Setenv("IMPORTER_MAX_INFLATED_MIB", "1")
+	code, _, errOut = run(t, env, "import", wb, "--dry-run")
+	if code != 1 || !strings.Contains(errOut, "would inflate to more than 1 MiB") {
+		t.Fatalf("environment: %d %s", code, errOut)
 	}
 }

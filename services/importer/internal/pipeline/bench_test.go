@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,4 +216,57 @@ func BenchmarkFullWrite(b *testing.B) {
 	b.ReportMetric(float64(sum.Rows)*float64(b.N)/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(float64(sum.Imported), "events")
 	b.Logf("%s in %v (%v)", sum.Line(), elapsed/time.Duration(b.N), sum.Durations)
+}
+
+// BenchmarkImportFullWriteVsBare measures the full local write against
+// excelize's bare row iterator as interleaved pairs (bare, import, bare,
+// import, …; five pairs per iteration, each import into a fresh database
+// seeded outside the timing), so a busy machine slows both sides of a pair
+// alike, and reports the median of the pair ratios (import rows/s ÷ bare
+// rows/s) as "x".
+func BenchmarkImportFullWriteVsBare(b *testing.B) {
+	path, ref := benchFile(b)
+	bare := func() time.Duration {
+		t0 := time.Now()
+		opts := excelize.Options{RawCellValue: true, UnzipXMLSizeLimit: 16 << 20, UnzipSizeLimit: 1 << 30}
+		f, err := excelize.OpenFile(path, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := f.Rows("Import")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for it.Next() {
+			if _, err := it.Columns(opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		it.Close()
+		f.Close()
+		return time.Since(t0)
+	}
+	var ratios []float64
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		for range 5 {
+			db := seeded(b, ref)
+			b.StartTimer()
+			tb := bare()
+			t0 := time.Now()
+			out, err := pipeline.Import(context.Background(), db.Pool, path, pipeline.Options{})
+			ti := time.Since(t0)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if out.Summary.Rejected != 0 || out.Summary.Imported == 0 {
+				b.Fatalf("benchmark import: %s", out.Summary.Line())
+			}
+			ratios = append(ratios, tb.Seconds()/ti.Seconds())
+			b.Logf("pair: bare %v, import %v (%.2f)", tb.Round(time.Millisecond), ti.Round(time.Millisecond), ratios[len(ratios)-1])
+		}
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "x")
 }

@@ -88,16 +88,16 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	}
 	sum.SHA256 = hash
 
-	ref, err := validate.LoadRef(ctx, pool)
-	if err != nil {
-		return nil, fmt.Errorf("load reference data: %w", err)
-	}
-
+	// The workbook first: a file that is refused costs no database work.
 	r, err := workbook.Open(path, opts.Limits)
 	if err != nil {
 		return nil, renamed(err, name)
 	}
 	defer r.Close()
+	ref, err := validate.LoadRef(ctx, pool)
+	if err != nil {
+		return nil, fmt.Errorf("load reference data: %w", err)
+	}
 	r.Name = name
 	sum.Sheet = r.Sheet
 	v := validate.New(ref, r.Layout)

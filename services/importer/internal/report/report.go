@@ -5,8 +5,11 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -67,6 +70,16 @@ func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err 
 	if err != nil {
 		return err
 	}
+	// Date and time cells are written as what they are, with formats, so
+	// the report shows 13/01/2026 and 16:00 rather than 45986 and 0.6666.
+	dateStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("dd/mm/yyyy")})
+	if err != nil {
+		return err
+	}
+	timeStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("hh:mm")})
+	if err != nil {
+		return err
+	}
 	header := []any{excelize.Cell{StyleID: bold, Value: "Excel row"}, excelize.Cell{StyleID: bold, Value: "Status"}, excelize.Cell{StyleID: bold, Value: "Messages"}}
 	for _, h := range workbook.Headers() {
 		header = append(header, excelize.Cell{StyleID: bold, Value: h})
@@ -89,9 +102,7 @@ func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err 
 		vals[1] = in.status
 		vals[2] = Neutralise(strings.Join(in.msgs, "\n"))
 		for i, c := range rec.Cells {
-			// Everything is written as a string cell: the report shows what
-			// was read, and a string cell is never a formula.
-			vals[3+i] = Neutralise(c)
+			vals[3+i] = cellValue(workbook.Col(i), c, r.Date1904(), dateStyle, timeStyle)
 		}
 		if err := sw.SetRow(fmt.Sprintf("A%d", line), vals); err != nil {
 			return err
@@ -120,6 +131,53 @@ func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err 
 		return fmt.Errorf("write report %s: %w", out, err)
 	}
 	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// maxReportText bounds the text of one report cell: the report is for
+// reading, and a hostile file's huge cells must not make it huge.
+const maxReportText = 2000
+
+// dateCols and timeCols hold dates and times of day in the template.
+var (
+	dateCols = map[workbook.Col]bool{workbook.ColClassroomStartDate: true, workbook.ColClassroomEndDate: true, workbook.ColLMSStartDate: true,
+		workbook.ColLMSEndDate: true, workbook.ColFinalisationDate: true, workbook.ColRegistrationDeadline: true}
+	timeCols = map[workbook.Col]bool{workbook.ColClassroomStartTime: true, workbook.ColClassroomEndTime: true, workbook.ColLMSStartTime: true, workbook.ColLMSEndTime: true}
+)
+
+// serial1904 is the gap between the 1904 and 1900 date systems, in days:
+// the report is a 1900-system workbook whatever its source used.
+const serial1904 = 1462
+
+// cellValue is what the report writes for a source cell: a date or time
+// serial with its format when the cell holds one, else text (a string
+// cell is never a formula, and formula-like text is neutralised).
+func cellValue(col workbook.Col, raw string, date1904 bool, dateStyle, timeStyle int) any {
+	s := strings.TrimSpace(raw)
+	if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		switch {
+		case dateCols[col]:
+			if _, err := workbook.ParseDate(s, date1904); err == nil {
+				if date1904 {
+					v += serial1904
+				}
+				return excelize.Cell{StyleID: dateStyle, Value: v}
+			}
+		case timeCols[col]:
+			if _, ok, err := workbook.ParseTime(s); err == nil && ok {
+				return excelize.Cell{StyleID: timeStyle, Value: v}
+			}
+		}
+	}
+	if len(raw) > maxReportText {
+		cut := maxReportText
+		for cut > 0 && !utf8.RuneStart(raw[cut]) {
+			cut--
+		}
+		raw = raw[:cut] + fmt.Sprintf("… (%d more bytes)", len(raw)-cut)
+	}
+	return Neutralise(raw)
 }
 
 func dirOf(p string) string {

@@ -259,6 +259,12 @@ func TestDTDAnywhereIsRefused(t *testing.T) {
 			}
 		}
 	}
+	// A legacy VML drawing is markup but not XML; a DTD in it is refused too.
+	vml := "xl/drawings/vmlDrawing1.vml"
+	data := rezip(t, base, nil, map[string][]byte{vml: []byte(`<xml xmlns:v="urn:schemas-microsoft-com:vml">` + pad + dtd + `<v:shape><br></v:shape></xml>`)}, zip.Deflate)
+	if _, err := readAll(writeTemp(t, data), workbook.Limits{}); err == nil || !strings.Contains(err.Error(), vml) {
+		t.Errorf("%s: %v", vml, err)
+	}
 }
 
 // TestEntityInTheHeaderNamesTheCell puts an undefined entity into the

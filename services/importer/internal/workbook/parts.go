@@ -82,6 +82,11 @@ func readRels(f *zip.File, b *budget) ([]rel, error) {
 	return rels, err
 }
 
+// limitError is a budget the file exceeds (not damage).
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
 // sstError is a shared-string item that cannot be used; the reader then
 // names the cells that refer to it.
 type sstError struct {
@@ -95,7 +100,7 @@ type sstError struct {
 // cannot have written it, and cells referring to it would multiply its cost.
 func readSharedStrings(f *zip.File, b *budget, maxBytes int64) ([]string, error) {
 	if maxBytes > 0 && f.UncompressedSize64 > uint64(maxBytes) {
-		return nil, &partError{part: f.Name, msg: fmt.Sprintf("is %d MiB; shared strings of at most %d MiB are read", f.UncompressedSize64>>20, maxBytes>>20)}
+		return nil, &limitError{fmt.Sprintf("its shared strings (part %s) inflate to %d MiB; at most %d MiB are read (IMPORTER_MAX_SHARED_STRINGS_MIB)", f.Name, f.UncompressedSize64>>20, maxBytes>>20)}
 	}
 	p, err := openPart(f, b)
 	if err != nil {
@@ -150,7 +155,7 @@ func readSharedStrings(f *zip.File, b *budget, maxBytes int64) ([]string, error)
 				text = append(text, t...)
 				if len(text) > maxCellChars && tooLong(string(text), maxCellChars) {
 					return nil, &sstError{partError: &partError{part: f.Name, line: p.line(),
-						msg: fmt.Sprintf("shared string #%d is longer than Excel's limit of %d characters per cell", len(out), maxCellChars)}, index: len(out)}
+						msg: fmt.Sprintf("a shared string is longer than Excel's limit of %d characters per cell", maxCellChars)}, index: len(out)}
 				}
 			}
 		}

@@ -175,9 +175,12 @@ func (r *Reader) readPackage() error {
 		if done[f.Name] || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
-		if isXMLPart(f.Name) {
+		switch {
+		case isXMLPart(f.Name):
 			err = checkXML(f, b, nil)
-		} else {
+		case strings.HasSuffix(strings.ToLower(f.Name), ".vml"):
+			err = checkVML(f, b)
+		default:
 			err = checkBinary(f, b)
 		}
 		if err != nil {
@@ -201,6 +204,10 @@ func (r *Reader) damaged(err error) error {
 		var fe *FileError
 		if errors.As(err, &fe) {
 			return err
+		}
+		var le *limitError
+		if errors.As(err, &le) {
+			return fileErr(r.Name, "", "the workbook is too large to import: "+le.msg, "split the workbook; if it is genuine, raise the limit")
 		}
 		var fm *formulaError
 		if errors.As(err, &fm) {

@@ -213,6 +213,25 @@ func checkBinary(f *zip.File, b *budget) error {
 	return nil
 }
 
+// checkVML reads a legacy VML drawing (markup, but not well-formed XML
+// even from Excel) and refuses a DTD or entity declaration in it.
+func checkVML(f *zip.File, b *budget) error {
+	rc, err := f.Open()
+	if err != nil {
+		return &partError{part: f.Name, msg: "cannot be opened (" + err.Error() + ")"}
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(&countingReader{r: rc, b: b})
+	if err != nil {
+		return &partError{part: f.Name, msg: "is damaged (" + err.Error() + ")"}
+	}
+	up := bytes.ToUpper(data)
+	if bytes.Contains(up, []byte("<!DOCTYPE")) || bytes.Contains(up, []byte("<!ENTITY")) {
+		return &partError{part: f.Name, msg: errDTD.Error()}
+	}
+	return nil
+}
+
 // isXMLPart says which parts are read as XML. Legacy VML drawings are not
 // well-formed XML even when Excel writes them, so they are read as bytes.
 func isXMLPart(name string) bool {

@@ -1,0 +1,212 @@
+package workbook_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"admsync/services/importer/internal/workbook"
+)
+
+// repack copies a package at BestSpeed (ratios of a few hundred to one,
+// under the ratio guard, like the files that got through before), editing
+// and adding parts; add's parts are written by a function so that hundreds
+// of MiB are streamed, never held.
+func repack(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add map[string]func(io.Writer)) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) })
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if fn := edit[f.Name]; fn != nil {
+			data = fn(data)
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(data)
+	}
+	for name, fn := range add {
+		w, _ := zw.Create(name)
+		fn(w)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// repeatedStrings writes a shared-string table of n bytes of short items.
+func repeatedStrings(n int) func(io.Writer) {
+	return func(w io.Writer) {
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+		item := []byte("<si><t>" + strings.Repeat("inflated text ", 5) + "</t></si>")
+		chunk := bytes.Repeat(item, (64<<10)/len(item))
+		for written := 0; written < n; written += len(chunk) {
+			w.Write(chunk)
+		}
+		io.WriteString(w, "</sst>")
+	}
+}
+
+// oneLongString writes a table whose item 0 is n characters long.
+func oneLongString(n int) func(io.Writer) {
+	return func(w io.Writer) {
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>`)
+		// Letters from a seeded generator: compresses like text, so the
+		// ratio guard does not catch it first.
+		rng := rand.New(rand.NewPCG(uint64(n), 5))
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+		}
+		w.Write(b)
+		io.WriteString(w, `</t></si></sst>`)
+	}
+}
+
+// sheetReferring makes every event title and session title cell refer to
+// shared string 0 (rows of the base workbook repeated up to rows).
+func sheetReferring(rows int) func([]byte) []byte {
+	return func(p []byte) []byte {
+		var b bytes.Buffer
+		head, _, _ := bytes.Cut(p, []byte("<sheetData>"))
+		b.Write(head)
+		b.WriteString("<sheetData>")
+		hdr := regexpRow1.Find(p)
+		b.Write(hdr)
+		for r := 4; r < rows+4; r++ {
+			fmt.Fprintf(&b, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>CB1_LO_3</t></is></c><c r="B%d" t="s"><v>0</v></c><c r="C%d" t="s"><v>0</v></c></row>`, r, r, r, r)
+		}
+		b.WriteString("</sheetData></worksheet>")
+		return b.Bytes()
+	}
+}
+
+var regexpRow1 = regexp.MustCompile(`<row r="1"[^>]*>.*?</row>`)
+
+// hostile is one inflation attack and what refusing it must say.
+type hostile struct {
+	name string
+	data func(t testing.TB) []byte
+	want string // "" when the file is within budget and must be read
+}
+
+func hostiles() []hostile {
+	sstRels := func(p []byte) []byte {
+		return bytes.Replace(p, []byte("</Relationships>"), []byte(`<Relationship Id="rId99" Target="sharedStrings.xml" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>`), 1)
+	}
+	return []hostile{
+		{"shared strings inflating 160:1 past the budget", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": repeatedStrings(300 << 20)})
+		}, "would inflate to more than 256 MiB"},
+		{"many parts each under the budget, together over it", func(t testing.TB) []byte {
+			add := map[string]func(io.Writer){}
+			for i := range 3 {
+				add[fmt.Sprintf("xl/worksheets/sheet%d.xml", 10+i)] = repeatedStrings(100 << 20)
+			}
+			return repack(t, baseXLSX(t), nil, add)
+		}, "would inflate to more than 256 MiB"},
+		{"shared strings over their own cap", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": repeatedStrings(24 << 20)})
+		}, "at most 16 MiB are read"},
+		{"one 1 MB string referenced by 12,000 cells", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(6000)},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(1 << 20)})
+		}, "longer than Excel's limit of 32767 characters"},
+		{"one 32,000-character string referenced by 12,000 cells (within budget)", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(6000)},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(32000)})
+		}, ""},
+	}
+}
+
+// TestInflationIsBounded runs every inflation attack with the default
+// limits: refusals come from the zip directory or the first bytes over a
+// budget, the heap stays small and nothing is written to the temp
+// directory. Time and heap are logged (the assertions are on bytes).
+func TestInflationIsBounded(t *testing.T) {
+	files := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, h := range hostiles() {
+		t.Run(h.name, func(t *testing.T) {
+			data := h.data(t)
+			path := filepath.Join(files, "hostile.xlsx")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			rows, err := readAll(path, workbook.Limits{TmpDir: tmp})
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
+			grew := int64(after.TotalAlloc - before.TotalAlloc)
+			t.Logf("%d KiB file: %v after %v, %d rows, %d MiB allocated", len(data)>>10, errText(err), took, rows, grew>>20)
+			if h.want == "" {
+				if err != nil || rows < 6000 {
+					t.Fatalf("a file within budget: %d rows, %v", rows, err)
+				}
+			} else {
+				var fe *workbook.FileError
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), h.want) {
+					t.Fatalf("want a refusal saying %q, got %v", h.want, err)
+				}
+				if grew > 64<<20 {
+					t.Fatalf("allocated %d MiB to refuse it", grew>>20)
+				}
+			}
+			if n := dirBytes(t, tmp); n != 0 {
+				t.Fatalf("%d bytes left or written in the temp directory", n)
+			}
+		})
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "read"
+	}
+	s := err.Error()
+	if i := strings.Index(s, ", "); i >= 0 {
+		s = s[i+2:]
+	}
+	return "refused (" + s + ")"
+}
+
+func dirBytes(t *testing.T, dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
