@@ -61,7 +61,8 @@ func serveCommand(env EnvFunc) *cobra.Command {
 		Short: "Consume tutorial.event.created and write each event to Administrate",
 		Long: `Runs the durable pull consumer "admwriter" on stream TUTORIAL_EVENTS with
 --workers concurrent handlers sharing one Administrate rate budget
-(ADMINISTRATE_RATE_LIMIT). Per event: claim the adm.events row, reconcile with
+(ADMINISTRATE_RATE_LIMIT requests/s for all replicas together, kept through the
+NATS key-value bucket ADM_RATE). Per event: claim the adm.events row, reconcile with
 Administrate if a create may already have been sent, create the event, update
 and staff each session, add the administrators, publish adm.event.linked (or
 adm.event.failed) and ack.
@@ -88,15 +89,21 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			}
 			defer e.Close()
 			ctx := cmd.Context()
-			api, err := newAPI(e)
-			if err != nil {
-				return err
-			}
 			pool, err := e.DB(ctx)
 			if err != nil {
 				return err
 			}
 			_, js, err := e.NATS(ctx)
+			if err != nil {
+				return err
+			}
+			// ADMINISTRATE_RATE_LIMIT is the tenant's budget, shared by every
+			// replica through NATS, not a per-process allowance.
+			budget, err := administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{Rate: e.Config.AdministrateRateLimit})
+			if err != nil {
+				return err
+			}
+			api, err := newAPI(e, budget)
 			if err != nil {
 				return err
 			}
@@ -121,8 +128,9 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 	return cmd
 }
 
-// newAPI builds the Administrate client from the environment.
-func newAPI(e *service.Env) (*writer.Client, error) {
+// newAPI builds the Administrate client from the environment; budget, when
+// set, replaces the per-process rate limit.
+func newAPI(e *service.Env, budget administrate.Budget) (*writer.Client, error) {
 	cfg := e.Config
 	if err := cfg.RequireAdministrate(); err != nil {
 		return nil, err
@@ -130,7 +138,7 @@ func newAPI(e *service.Env) (*writer.Client, error) {
 	c, err := administrate.New(administrate.Options{
 		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
 		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
-		RateLimit: cfg.AdministrateRateLimit, Timeout: cfg.AdministrateTimeout,
+		RateLimit: cfg.AdministrateRateLimit, Budget: budget, Timeout: cfg.AdministrateTimeout,
 		Registerer: e.Registry, Logger: e.Logger,
 	})
 	if err != nil {
