@@ -88,6 +88,10 @@ func NewSharedBudget(ctx context.Context, js jetstream.JetStream, o SharedBudget
 			kv, err = js.KeyValue(ctx, o.Bucket)
 		}
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// NATS does not answer a JetStream request its permissions refuse.
+		return nil, fmt.Errorf("administrate: open the shared rate budget bucket %s: no answer (may this NATS user use the bucket?): %w", o.Bucket, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("administrate: open the shared rate budget bucket %s: %w", o.Bucket, err)
 	}
