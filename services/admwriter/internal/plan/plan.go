@@ -3,8 +3,9 @@
 // one session.update and one session.addStaff per Day, and the event
 // administrators. It is pure (no I/O), so every rule about what is sent is
 // unit-tested here, and every problem that makes an event impossible to
-// write (a missing bridge, an unknown custom field, an unknown time zone) is
-// found before the first call.
+// write completely (a missing bridge, an unknown custom field, an unknown
+// time zone, any of the Limits) is found before the first call, so no event
+// is ever left half-created in Administrate.
 package plan
 
 import (
