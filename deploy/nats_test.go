@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -344,6 +345,12 @@ func TestNATSPermissions(t *testing.T) {
 	must(admwriter, "dlq delete", dlq.Delete(ctx, seq))
 	handleOne(admwriter, messaging.AdmWriterConsumer(), nil)
 	publish(admwriter, messaging.SubjectAdmEventLinked)
+	// The tenant's shared Administrate rate budget: created, read and updated.
+	budget, err := administrate.NewSharedBudget(ctx, admwriter.js, administrate.SharedBudgetOptions{Rate: 50})
+	must(admwriter, "open the shared rate budget", err)
+	for range 2 {
+		must(admwriter, "reserve a rate budget slot", budget.Wait(ctx))
+	}
 
 	// The other dead letters are where the operators expect them.
 	all, err := messaging.NewDLQ(ops.js).List(ctx, messaging.ListOptions{})
@@ -388,6 +395,10 @@ func TestNATSPermissions(t *testing.T) {
 		{importer, "pub", "$JS.API.CONSUMER.CREATE.TUTORIAL_EVENTS.spy"},
 		{importer, "pub", "$JS.ACK.TUTORIAL_EVENTS.admwriter.1.1.1.1.1"},
 		{importer, "sub", "tutorial.event.>"},
+		{importer, "pub", "$KV.ADM_RATE.tenant"},
+		{syncer, "pub", "$JS.API.STREAM.DELETE.KV_ADM_RATE"},
+		{admwriter, "pub", "$JS.API.STREAM.DELETE.KV_ADM_RATE"},
+		{admwriter, "pub", "$JS.API.STREAM.PURGE.KV_ADM_RATE"},
 		{admwriter, "pub", "sync.request.all"},
 		{admwriter, "pub", "import.result.x"},
 		{admwriter, "pub", "dlq.sync.request.all"},

@@ -48,6 +48,9 @@ type Options struct {
 	RateLimit float64
 	RateBurst int
 	Limiter   *rate.Limiter
+	// Budget, when set, replaces RateLimit, RateBurst and Limiter: every request
+	// waits on it. A SharedBudget keeps all replicas within the tenant's budget.
+	Budget Budget
 
 	// Timeout bounds every HTTP attempt, token requests included (default 30s).
 	Timeout time.Duration
@@ -71,6 +74,7 @@ type Client struct {
 	http    *http.Client
 	tokens  *tokenSource
 	limiter *rate.Limiter
+	budget  Budget // limiter, unless Options.Budget replaced it
 	metrics *metrics
 	log     *slog.Logger
 
@@ -132,10 +136,15 @@ func New(opts Options) (*Client, error) {
 	}
 	tokenHTTP := hc
 	tokenHTTP.Timeout = opts.Timeout
+	var budget Budget = lim
+	if opts.Budget != nil {
+		budget = opts.Budget
+	}
 	c := &Client{
 		opts:    opts,
 		http:    &hc,
 		limiter: lim,
+		budget:  budget,
 		metrics: m,
 		log:     log,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
@@ -409,7 +418,7 @@ func (c *Client) waitBudget(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := c.budget.Wait(ctx); err != nil {
 		return err
 	}
 	if waited := time.Since(start); waited > time.Millisecond {

@@ -77,7 +77,7 @@ var Vars = []Var{
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
 	{Name: "ADMINISTRATE_CLIENT_SECRET", Default: "", Help: "OAuth2 client secret", Secret: true},
-	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second this process may send to Administrate (Administrate allows 20/s per IP)"},
+	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second to Administrate (it allows 20/s per IP); for admwriter serve, the budget of all its replicas together, shared through NATS"},
 	{Name: "ADMINISTRATE_TIMEOUT", Default: "30s", Help: "timeout of one Administrate request"},
 	{Name: "METRICS_ADDR", Default: ":9090", Help: "listen address of /metrics, /livez and /readyz (empty disables)"},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},

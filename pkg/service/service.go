@@ -85,12 +85,13 @@ type Env struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 
-	mu      sync.Mutex
-	pool    *pgxpool.Pool
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	adm     *administrate.Client
-	closers []func()
+	mu        sync.Mutex
+	pool      *pgxpool.Pool
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	admBudget administrate.Budget
+	adm       *administrate.Client
+	closers   []func()
 }
 
 // Setup reads the environment and builds the logger and the registry. It
@@ -192,9 +193,18 @@ func (e *Env) AdministrateOptions() (administrate.Options, error) {
 	return administrate.Options{
 		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
 		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
-		RateLimit: cfg.AdministrateRateLimit, Timeout: cfg.AdministrateTimeout,
+		RateLimit: cfg.AdministrateRateLimit, Budget: e.admBudget, Timeout: cfg.AdministrateTimeout,
 		Registerer: e.Registry, Logger: e.Logger,
 	}, nil
+}
+
+// ShareAdministrateBudget makes the Administrate client that Administrate
+// builds wait on b (a budget shared by every replica) instead of a
+// per-process rate limit. Call it before the first Administrate.
+func (e *Env) ShareAdministrateBudget(b administrate.Budget) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.admBudget = b
 }
 
 // Administrate builds (once) the process's Administrate client: one per

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"admsync/pkg/config"
+	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
 	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/failpoint"
@@ -66,7 +67,8 @@ func serveCommand(env EnvFunc) *cobra.Command {
 		Short: "Consume tutorial.event.created and write each event to Administrate",
 		Long: `Runs the durable pull consumer "admwriter" on stream TUTORIAL_EVENTS with
 --workers concurrent handlers sharing one Administrate rate budget
-(ADMINISTRATE_RATE_LIMIT). Per event: claim the adm.events row, reconcile with
+(ADMINISTRATE_RATE_LIMIT requests/s for all replicas together, kept through the
+NATS key-value bucket ADM_RATE). Per event: claim the adm.events row, reconcile with
 Administrate if a create may already have been sent, create the event, update
 and staff each session, add the administrators, publish adm.event.linked (or
 adm.event.failed) and ack.
@@ -93,15 +95,22 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			}
 			defer e.Close()
 			ctx := cmd.Context()
-			adm, err := e.Administrate()
-			if err != nil {
-				return err
-			}
 			pool, err := e.DB(ctx)
 			if err != nil {
 				return err
 			}
 			_, js, err := e.NATS(ctx)
+			if err != nil {
+				return err
+			}
+			// ADMINISTRATE_RATE_LIMIT is the tenant's budget, shared by every
+			// replica through NATS, not a per-process allowance.
+			budget, err := administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{Rate: e.Config.AdministrateRateLimit})
+			if err != nil {
+				return err
+			}
+			e.ShareAdministrateBudget(budget)
+			adm, err := e.Administrate()
 			if err != nil {
 				return err
 			}

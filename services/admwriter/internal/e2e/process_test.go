@@ -28,6 +28,10 @@ const (
 	childWorkersEnv    = "ADMWRITER_E2E_CHILD_WORKERS"
 	// childLeaseEnv sets the claim lease (default: the ack wait).
 	childLeaseEnv = "ADMWRITER_E2E_LEASE"
+	// childBudgetEnv is the tenant's rate budget (requests/s), shared
+	// through NATS unless childLocalBudgetEnv makes it per process.
+	childBudgetEnv      = "ADMWRITER_E2E_CHILD_BUDGET"
+	childLocalBudgetEnv = "ADMWRITER_E2E_CHILD_LOCAL_BUDGET"
 )
 
 // crashEnv names the failpoint at which the child process exits with status
@@ -65,12 +69,22 @@ func childMain() int {
 	if err != nil {
 		return fail(err)
 	}
-	c, err := administrate.New(administrate.Options{
+	opts := administrate.Options{
 		APIURL: os.Getenv("ADMINISTRATE_API_URL"), TokenURL: os.Getenv("ADMINISTRATE_TOKEN_URL"),
 		ClientID: os.Getenv("ADMINISTRATE_CLIENT_ID"), ClientSecret: os.Getenv("ADMINISTRATE_CLIENT_SECRET"),
 		RateLimit: 1000, RateBurst: 50, Timeout: 5 * time.Second, MaxAttempts: 4,
 		BackoffBase: 5 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-	})
+	}
+	if r, err := strconv.ParseFloat(os.Getenv(childBudgetEnv), 64); err == nil && r > 0 {
+		// As `admwriter serve` does: the rate is the tenant's, shared by all processes.
+		opts.RateLimit, opts.RateBurst = r, 1
+		if os.Getenv(childLocalBudgetEnv) == "" {
+			if opts.Budget, err = administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{Rate: r}); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	c, err := administrate.New(opts)
 	if err != nil {
 		return fail(err)
 	}

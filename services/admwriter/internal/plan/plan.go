@@ -3,8 +3,9 @@
 // one session.update and one session.addStaff per Day, and the event
 // administrators. It is pure (no I/O), so every rule about what is sent is
 // unit-tested here, and every problem that makes an event impossible to
-// write (a missing bridge, an unknown custom field, an unknown time zone) is
-// found before the first call.
+// write completely (a missing bridge, an unknown custom field, an unknown
+// time zone, any of the Limits) is found before the first call, so no event
+// is ever left half-created in Administrate.
 package plan
 
 import (
@@ -231,7 +232,7 @@ func Build(e Event, opt Options) (*Plan, error) {
 	case e.CourseTemplateID == "":
 		bad("course template %q is not linked to an Administrate course template (run the syncer's course-templates stage)", e.CourseTemplateCode)
 	case e.TemplateCode == "":
-		bad("course template %q has no Administrate code in adm.course_templates (run the syncer's course-templates stage)", e.CourseTemplateCode)
+		bad("course template %q has no Administrate code in adm.course_templates, so a lost create could not be found again (give the template a code in Administrate and run the syncer's course-templates stage)", e.CourseTemplateCode)
 	}
 	if e.Venue.ExternalID != "" && e.Location.ExternalID != "" && e.VenueLocationID != "" && e.VenueLocationID != e.Location.ExternalID {
 		bad("venue %q belongs to Administrate location %s, not to the event's location %q (%s)", e.Venue.Name, e.VenueLocationID, e.Location.Name, e.Location.ExternalID)

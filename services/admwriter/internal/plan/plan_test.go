@@ -279,6 +279,7 @@ func TestLimitsRefuseBeforeAnyCall(t *testing.T) {
 			e.Venue = Ref{LocalID: 3, Name: "Far", ExternalID: "V1"}
 			e.VenueLocationID = "elsewhere"
 		}},
+		{"template without an Administrate code", "could not be found again", func(e *Event) { e.TemplateCode = "" }},
 		{"ambiguous template", "matches several", func(e *Event) {
 			e.TemplateProblem = `course template code "x" matches several tutorial course templates`
 		}},

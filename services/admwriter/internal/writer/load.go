@@ -220,11 +220,10 @@ ORDER BY t.id, c.id`)
 		case len(c.bridges) > 1:
 			e.TemplateProblem = fmt.Sprintf("course template %q is linked to several Administrate course templates (%s)", c.code, strings.Join(c.bridges, ", "))
 		case len(c.bridges) == 1:
+			// Without Administrate's code a lost create could not be found
+			// again; the plan refuses the event rather than guess.
 			e.CourseTemplateID = c.bridges[0]
 			e.TemplateCode = c.admCode
-			if e.TemplateCode == "" {
-				e.TemplateCode = c.code
-			}
 		}
 		e.CourseTemplateCode = c.code
 	}
