@@ -40,13 +40,6 @@ func zoned(l administrate.LocalDateTime, zone string) *administrate.DateTime {
 	return &d
 }
 
-func localPtr(l administrate.LocalDateTime) *administrate.LocalDateTime {
-	if l.IsZero() {
-		return nil
-	}
-	return &l
-}
-
 func (st *state) cfModels(in []cfValue) []*graph.CustomFieldValue {
 	out := make([]*graph.CustomFieldValue, 0, len(in))
 	for _, v := range in {
