@@ -239,8 +239,23 @@ func TestSchemaRefusesWhatTheTenantLacks(t *testing.T) {
 			t.Errorf("%s: status %d body %v, want 400 with errors", name, status, out)
 		}
 	}
-	// What the tenant has instead answers.
-	h.ok(fmt.Sprintf(ev, "id cancelledAt isSoldOut timeZoneName lmsStart lmsEnd customFieldValues { definitionKey value }"), nil)
+	// What the tenant has instead answers; cancelledAt is set exactly on cancelled events.
+	for _, state := range []string{"published", "cancelled"} {
+		if _, err := h.sim.AddEvent(EventSeed{CourseTemplate: "CourseTemplate:1", Title: "ELO-" + state, LifecycleState: state}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := h.ok(`{ events { edges { node { lifecycleState cancelledAt isSoldOut timeZoneName lmsStart lmsEnd customFieldValues { definitionKey value } } } } }`, nil)
+	edges, _ := dig(d, "events", "edges").([]any)
+	if len(edges) != 2 {
+		t.Fatalf("events = %v", edges)
+	}
+	for _, e := range edges {
+		n := dig(e, "node").(map[string]any)
+		if (n["lifecycleState"] == "cancelled") != (n["cancelledAt"] != nil) {
+			t.Errorf("event %v: cancelledAt must be set exactly when cancelled", n)
+		}
+	}
 }
 
 func TestPagingAndFilters(t *testing.T) {
