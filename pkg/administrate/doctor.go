@@ -151,6 +151,9 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 
 	// The field checks come first: they need only the introspection result, so a
 	// tenant whose schema our SDL rendering cannot load still gets them.
+	if _, err := usedItems(); err != nil {
+		return rep, fmt.Errorf("doctor: %w", err)
+	}
 	missingBy := map[string][]string{}
 	for _, item := range Contract() {
 		fc := FieldCheck{Path: item.Path, Proven: item.Proven, Present: data.Schema.has(item.Path), Operations: item.Operations}
