@@ -58,7 +58,8 @@ type Options struct {
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the jittered exponential backoff (250ms, 10s).
 	BackoffBase, BackoffMax time.Duration
-	// PageSize is the first argument of paged reads (default 100).
+	// PageSize is the default first argument of paged reads (100); a call sets its own
+	// with WithPageSize, so one client serves every page size.
 	PageSize int
 
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered

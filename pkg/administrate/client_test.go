@@ -75,6 +75,51 @@ func TestListLocationsPagesThroughEveryPage(t *testing.T) {
 	}
 }
 
+// One client serves every page size: the size is an argument of the call, and each page
+// is reported as it arrives.
+func TestPageSizeAndProgressArePerCall(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	for i := range 11 {
+		sim.Instructor("Inst", fmt.Sprint(i))
+	}
+	c := newClient(t, sim, nil) // default page size 100
+	ctx := ctxT(t)
+	for _, size := range []int{4, 0, 11, 5} {
+		var pages [][2]int
+		got, err := c.ListInstructors(ctx, administrate.WithPageSize(size),
+			administrate.WithPageProgress(func(items, total int) { pages = append(pages, [2]int{items, total}) }))
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if len(got) != 11 {
+			t.Fatalf("size %d: %d instructors, want 11", size, len(got))
+		}
+		eff := size
+		if eff <= 0 {
+			eff = administrate.DefaultPageSize
+		}
+		var want [][2]int
+		for total := 0; total < 11; {
+			n := min(eff, 11-total)
+			total += n
+			want = append(want, [2]int{n, total})
+		}
+		if fmt.Sprint(pages) != fmt.Sprint(want) {
+			t.Errorf("size %d: progress %v, want %v", size, pages, want)
+		}
+	}
+	var firsts []string
+	for _, r := range sim.Requests() {
+		if r.Operation == "Contacts" {
+			firsts = append(firsts, fmt.Sprint(r.Variables["first"]))
+		}
+	}
+	if want := "[4 4 4 100 11 5 5 5]"; fmt.Sprint(firsts) != want {
+		t.Errorf("first per request = %v, want %s", firsts, want)
+	}
+}
+
 func TestPriceLevelsAreAlwaysRequestedPaged(t *testing.T) {
 	t.Parallel()
 	sim := admsimtest.Start(t)

@@ -2,8 +2,10 @@ package administrate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -270,12 +272,14 @@ type ContractItem struct {
 	Operations []string // the operations that use it (empty for enum values)
 }
 
-// Contract returns every classified item, sorted by path.
+// Contract returns every classified item, sorted by path. Operations is empty only if
+// the embedded operations do not validate against schema.graphql (a build defect that
+// TestContractCoversEveryOperation and Doctor report).
 func Contract() []ContractItem {
 	used, _ := usedItems()
 	out := make([]ContractItem, 0, len(contract))
 	for p, proven := range contract {
-		users := used[p]
+		users := slices.Clone(used[p])
 		if len(users) == 0 {
 			users = enumUsers(p, used) // an enum value is sent inside a variable
 		}
@@ -286,17 +290,21 @@ func Contract() []ContractItem {
 }
 
 // ourSchema is schema.graphql parsed, or nil if it does not load (usedItems reports why).
-func ourSchema() *ast.Schema {
+// Both are computed once: they depend only on embedded files. Callers must not modify
+// the results.
+var ourSchema = sync.OnceValue(func() *ast.Schema {
 	s, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: SchemaSDL})
 	if err != nil {
 		return nil
 	}
 	return s
-}
+})
 
 // usedItems walks every exported operation against schema.graphql and names the
 // fields, arguments and input fields it uses, with the operations using each.
-func usedItems() (map[string][]string, error) {
+var usedItems = sync.OnceValues(walkOperations)
+
+func walkOperations() (map[string][]string, error) {
 	schema, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: SchemaSDL})
 	if gerr != nil {
 		return nil, fmt.Errorf("contract: schema.graphql: %w", gerr)

@@ -1,7 +1,9 @@
 // Package administrate is admsync's client for the Administrate Core GraphQL API.
 //
 // The typed operations in generated.go come from schema.graphql and operations/*.graphql
-// through genqlient; Client wraps them with what the flows need:
+// through genqlient. Services call only the typed layer (reads.go, writes.go): list
+// methods that return every page, with the page size and progress as per-call options,
+// and writes whose payload errors are typed. Client carries what every call needs:
 //
 //   - OAuth2 client credentials (golang.org/x/oauth2/clientcredentials), the token kept in
 //     memory only and re-fetched once when the API answers 401;
@@ -18,8 +20,11 @@
 //   - Prometheus metrics (see metrics.go) and debug logs with operation and duration,
 //     never tokens or secrets.
 //
-// Doctor checks a configured tenant: credentials, token lifetime, and every operation we
-// send validated against the live schema obtained by introspection.
+// Doctor checks a configured tenant: credentials, token lifetime, every operation we
+// send validated against the live schema obtained by introspection, and every field,
+// argument, input field and enum value those operations use looked up in it.
+// contract.go says which of those are production-proven; the rest are what a tenant is
+// most likely to lack.
 //
 // Regenerating the typed client after editing schema.graphql or operations/*.graphql:
 //

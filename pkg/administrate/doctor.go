@@ -147,19 +147,13 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 	if err := c.MakeRequest(ctx, &graphql.Request{OpName: "DoctorIntrospection", Query: introspectionQuery}, resp); err != nil {
 		return rep, fmt.Errorf("doctor: introspection: %w", err)
 	}
-	sdl := data.Schema.sdl()
-	live, gerr := gqlparser.LoadSchema(&ast.Source{Name: "introspected.graphql", Input: sdl})
-	if gerr != nil {
-		return rep, fmt.Errorf("doctor: the introspected schema does not load: %w", gerr)
-	}
 	rep.SchemaTypes = len(data.Schema.Types)
 
-	ops, err := ourOperations()
-	if err != nil {
-		return rep, err
+	// The field checks come first: they need only the introspection result, so a
+	// tenant whose schema our SDL rendering cannot load still gets them.
+	if _, err := usedItems(); err != nil {
+		return rep, fmt.Errorf("doctor: %w", err)
 	}
-	// An operation is unsupported when its document fails validation or when anything
-	// it may send (an input field, an enum value) is missing.
 	missingBy := map[string][]string{}
 	for _, item := range Contract() {
 		fc := FieldCheck{Path: item.Path, Proven: item.Proven, Present: data.Schema.has(item.Path), Operations: item.Operations}
@@ -170,6 +164,16 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 		}
 		rep.Fields = append(rep.Fields, fc)
 	}
+	live, gerr := gqlparser.LoadSchema(&ast.Source{Name: "introspected.graphql", Input: data.Schema.sdl()})
+	if gerr != nil {
+		return rep, fmt.Errorf("doctor: the introspected schema does not load: %w", gerr)
+	}
+	ops, err := ourOperations()
+	if err != nil {
+		return rep, err
+	}
+	// An operation is unsupported when its document fails validation or when anything
+	// it may send (an input field, an enum value) is missing.
 	for _, op := range ops {
 		check := OperationCheck{Name: op.OperationName, Kind: op.kind, Field: op.field, Supported: true}
 		if _, errs := gqlparser.LoadQuery(live, op.Query); len(errs) > 0 {

@@ -1,6 +1,8 @@
 package administrate_test
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,12 @@ func TestDoctorReportsEveryOperationSupported(t *testing.T) {
 	}
 	if len(rep.Operations) != 19 {
 		t.Errorf("checked %d operations, want all 19 of operations.json", len(rep.Operations))
+	}
+	if len(rep.Fields) != len(administrate.Contract()) || len(rep.MissingFields()) != 0 {
+		t.Errorf("field checks: %d of %d contract items, %d missing", len(rep.Fields), len(administrate.Contract()), len(rep.MissingFields()))
+	}
+	if !strings.Contains(rep.String(), "not production-proven; 0 missing") {
+		t.Errorf("report does not summarise the contract:\n%s", rep)
 	}
 	fields := map[string]string{}
 	for _, o := range rep.Operations {
@@ -80,5 +88,76 @@ func TestDoctorRejectsBadCredentials(t *testing.T) {
 	rep, err := administrate.Doctor(ctxT(t), o)
 	if err == nil || rep.CredentialsOK {
 		t.Fatalf("Doctor with a wrong client id: rep=%+v err=%v", rep, err)
+	}
+}
+
+// Every item of the contract — each field, argument, input field and enum value we
+// send or read — is looked up by doctor: a tenant lacking any one of them is reported
+// by name, with every operation using it marked unsupported. Input fields and enum
+// values sit inside variables, so validating the documents alone cannot see them.
+func TestDoctorReportsEveryMissingContractItem(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	c := sim.Client(t)
+	// Every item that is not production-proven, and a seeded sample of the proven ones
+	// (all of them take a minute on a busy machine; the seed is logged to replay one).
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("proven-item sample seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var items []administrate.ContractItem
+	unproven := 0
+	for _, item := range administrate.Contract() {
+		if !item.Proven {
+			unproven++
+			items = append(items, item)
+		} else if rng.IntN(8) == 0 {
+			items = append(items, item)
+		}
+	}
+	for _, item := range items {
+		if len(item.Operations) == 0 {
+			t.Errorf("%s: no operation uses it", item.Path)
+			continue
+		}
+		if err := sim.UpdateFaults(func(f *admsim.Faults) { f.Disabled = []string{item.Path} }); err != nil {
+			t.Fatalf("disable %s: %v", item.Path, err)
+		}
+		rep, err := c.Doctor(ctxT(t))
+		// Removing a field removes its arguments with it; nothing else may be reported.
+		missing := rep.MissingFields()
+		named := false
+		for _, m := range missing {
+			named = named || (m.Path == item.Path && m.Proven == item.Proven)
+			if m.Path != item.Path && !strings.HasPrefix(m.Path, item.Path+"(") {
+				t.Errorf("%s disabled: %s reported missing too", item.Path, m.Path)
+			}
+		}
+		if !named {
+			t.Errorf("%s disabled: missing = %+v (err %v)", item.Path, missing, err)
+			continue
+		}
+		if err != nil {
+			// Without it the schema is not even valid SDL (an object that no longer
+			// implements Node): the field check still named it, which is what counts.
+			if !strings.Contains(err.Error(), "does not load") {
+				t.Errorf("%s disabled: %v", item.Path, err)
+			}
+			continue
+		}
+		var bad []string
+		for _, o := range rep.Unsupported() {
+			bad = append(bad, o.Name)
+		}
+		for _, o := range item.Operations {
+			if !slices.Contains(bad, o) {
+				t.Errorf("%s disabled: operation %s still reported supported (unsupported: %v)", item.Path, o, bad)
+			}
+		}
+		if rep.OK() || !strings.Contains(rep.String(), "MISSING "+item.Path) {
+			t.Errorf("%s disabled: report does not name it:\n%s", item.Path, rep)
+		}
+	}
+	if unproven < 30 {
+		t.Errorf("only %d items are marked not production-proven; the table looks wrong", unproven)
 	}
 }

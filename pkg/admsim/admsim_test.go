@@ -3,6 +3,7 @@ package admsim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -196,7 +197,7 @@ func TestDocumentsAreValidatedLikeProduction(t *testing.T) {
 		"unknown field":        `{ locations { edges { node { id shoeSize } } } }`,
 		"bad enum literal":     `{ events(filters: [{field: title, operation: EQUALS, value: "x"}]) { edges { node { id } } } }`,
 		"unknown filter field": `{ contacts(filters: [{field: bogus, operation: eq, value: "x"}]) { edges { node { id } } } }`,
-		"Python boolean":       `mutation { event { addStaff(input: {eventId: "x", contactId: "y", requiredSessionsOnly: False}) { errors { message } } } }`,
+		"Python boolean":       `mutation { event { addStaff(input: {eventId: "x", contactId: "y", staffType: False}) { errors { message } } } }`,
 	} {
 		status, _, out := h.gql(h.tok, q, nil)
 		if status != http.StatusBadRequest || out["errors"] == nil {
@@ -210,6 +211,50 @@ func TestDocumentsAreValidatedLikeProduction(t *testing.T) {
 	}
 	if oc := h.sim.OutcomeCounts(); oc[OutcomeGraphQLError] != 5 {
 		t.Errorf("outcomes = %v", oc)
+	}
+}
+
+// The simulator refuses what a live tenant was seen to lack (May 2026), so an operation
+// reading it fails here as it would there.
+func TestSchemaRefusesWhatTheTenantLacks(t *testing.T) {
+	t.Parallel()
+	h := start(t, seeded())
+	ev := `{ events(first: 1) { edges { node { %s } } } }`
+	for name, q := range map[string]string{
+		"typed session start": `{ node(id: "U2Vzc2lvbjox") { id ... on Session { timeZonedStart } } }`,
+		"typed session end":   `{ node(id: "U2Vzc2lvbjox") { id ... on Session { timeZonedEnd } } }`,
+		"session start":       `{ node(id: "U2Vzc2lvbjox") { id ... on Session { start end } } }`,
+		"cancelled":           fmt.Sprintf(ev, "cancelled"),
+		"soldOut":             fmt.Sprintf(ev, "soldOut"),
+		"timezone":            fmt.Sprintf(ev, "timezone"),
+		"lmsStartDate":        fmt.Sprintf(ev, "lmsStartDate lmsEndDate"),
+		"webSale":             fmt.Sprintf(ev, "webSale"),
+		"eventUrl":            fmt.Sprintf(ev, "eventUrl"),
+		"virtualClassroom":    fmt.Sprintf(ev, "virtualClassroom"),
+		"primaryInstructor":   fmt.Sprintf(ev, "primaryInstructor { id }"),
+		"singular event":      `{ event(id: "Q291cnNlOjE=") { id } }`,
+	} {
+		status, _, out := h.gql(h.tok, q, nil)
+		if status != http.StatusBadRequest || out["errors"] == nil {
+			t.Errorf("%s: status %d body %v, want 400 with errors", name, status, out)
+		}
+	}
+	// What the tenant has instead answers; cancelledAt is set exactly on cancelled events.
+	for _, state := range []string{"published", "cancelled"} {
+		if _, err := h.sim.AddEvent(EventSeed{CourseTemplate: "CourseTemplate:1", Title: "ELO-" + state, LifecycleState: state}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := h.ok(`{ events { edges { node { lifecycleState cancelledAt isSoldOut timeZoneName lmsStart lmsEnd customFieldValues { definitionKey value } } } } }`, nil)
+	edges, _ := dig(d, "events", "edges").([]any)
+	if len(edges) != 2 {
+		t.Fatalf("events = %v", edges)
+	}
+	for _, e := range edges {
+		n := dig(e, "node").(map[string]any)
+		if (n["lifecycleState"] == "cancelled") != (n["cancelledAt"] != nil) {
+			t.Errorf("event %v: cancelledAt must be set exactly when cancelled", n)
+		}
 	}
 }
 

@@ -40,13 +40,6 @@ func zoned(l administrate.LocalDateTime, zone string) *administrate.DateTime {
 	return &d
 }
 
-func localPtr(l administrate.LocalDateTime) *administrate.LocalDateTime {
-	if l.IsZero() {
-		return nil
-	}
-	return &l
-}
-
 func (st *state) cfModels(in []cfValue) []*graph.CustomFieldValue {
 	out := make([]*graph.CustomFieldValue, 0, len(in))
 	for _, v := range in {
@@ -64,6 +57,20 @@ func cfDefModel(cf *customFieldRec) *graph.CustomFieldDefinition {
 		Description: ptr(cf.description), Type: ptr(cf.fieldType), IsRequired: ptr(cf.isRequired), Roles: roles}
 }
 
+// cancelledAt is how the tenant says an event is cancelled (there is no `cancelled`
+// field): non-null once cancelled. The simulator keeps no cancellation time, so it
+// answers the event's creation time, or now for a seeded event that has none.
+func cancelledAt(e *eventRec) *administrate.DateTime {
+	if e.lifecycleState != "cancelled" {
+		return nil
+	}
+	at := e.createdAt
+	if at.IsZero() {
+		at = time.Now().UTC().Truncate(time.Second)
+	}
+	return ptr(administrate.NewDateTime(at))
+}
+
 func (st *state) eventModel(e *eventRec) *graph.Event {
 	return &graph.Event{
 		ID:                GlobalID(prefixEvent, e.key),
@@ -75,6 +82,7 @@ func (st *state) eventModel(e *eventRec) *graph.Event {
 		LmsStart:          zoned(e.lmsStart, e.timeZone),
 		LmsEnd:            zoned(e.lmsEnd, e.timeZone),
 		UpdatedAt:         ptr(administrate.NewDateTime(e.createdAt)),
+		CancelledAt:       cancelledAt(e),
 		IsSoldOut:         ptr(false),
 		MaxPlaces:         ptr(e.maxPlaces),
 		MinPlaces:         ptr(e.minPlaces),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim/internal/graph"
@@ -501,15 +500,6 @@ func derefLocal(p *administrate.LocalDateTime) administrate.LocalDateTime {
 		return administrate.LocalDateTime{}
 	}
 	return *p
-}
-
-// wallIn converts an instant to the wall clock of zone.
-func wallIn(t time.Time, zone string) administrate.LocalDateTime {
-	loc, err := loadZone(zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return administrate.LocalDateTimeOf(t.In(loc))
 }
 
 func sortSessions(recs []*sessionRec, order *graph.SessionFieldGraphOrder) {

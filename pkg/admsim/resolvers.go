@@ -473,16 +473,6 @@ func (r sessionResolver) Venue(ctx context.Context, obj *graph.Session) (*graph.
 	return obj.Venue, nil
 }
 
-func (r sessionResolver) Staff(ctx context.Context, obj *graph.Session, first *int, offset *int) (*graph.StaffConnection, error) {
-	defer r.lock()()
-	st := r.s.st
-	s := st.sessions[mustKey(obj.ID, prefixSession)]
-	if s == nil {
-		return nil, fmt.Errorf("session %s vanished", obj.ID)
-	}
-	return st.staffConnection(s.staff, nil, first, offset, nil, r)
-}
-
 func (r staffResolver) Contact(ctx context.Context, obj *graph.Staff) (*graph.Contact, error) {
 	return obj.Contact, nil
 }

@@ -21,16 +21,18 @@ func doctorCommand(d Deps) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check the Administrate tenant: credentials, token lifetime, supported operations",
 		Long: `Fetches a token (credentials and token lifetime), introspects the tenant's live
-schema and validates every operation admsync sends against it, then lists the
-supported and unsupported operations. A missing create operation
+schema and validates every operation admsync sends against it, looks up every
+field, argument, input field and enum value those operations use (saying which
+are not production-proven), then lists the supported and unsupported operations
+and every missing field. A missing create operation
 (location.create, venue.create, courseTemplate.create) means the sync prompt
 prints what to do by hand instead of creating the record.
 
 Prerequisites: the ADMINISTRATE_* settings; no database is needed.
 
 Exit codes:
-  0  credentials work and every operation is supported
-  1  an operation is unsupported, the credentials were refused, Administrate is
+  0  credentials work, every operation is supported and every field present
+  1  an operation is unsupported, a field is missing, the credentials were refused, Administrate is
      unreachable, or the configuration is incomplete
   2  usage`,
 		Args: noArgs,
