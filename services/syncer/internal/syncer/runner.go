@@ -261,8 +261,10 @@ func (r *Runner) startFetches(ctx context.Context, rc *runContext, stages map[st
 	return wg.Wait
 }
 
-// RunAll runs every stage in order (FR-022), stopping at the first failure
-// unless opts.SkipErrors. The error is non-nil when any stage failed.
+// RunAll runs every stage in dependency order, stopping at the first failure
+// unless opts.SkipErrors. The error is non-nil when any stage failed (an
+// *AllError) or, every stage having completed, records were skipped (a
+// *SkippedError, exit code 3).
 func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	rc := r.newRunContext(opts)
 	rc.owner = r.newOwner(ctx)

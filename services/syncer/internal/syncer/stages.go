@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Stage names, in the order `run all` runs them (FR-022).
+// Stage names, in the order `run all` runs them.
 const (
 	StageCustomFields         = "custom-fields"
 	StagePriceLevels          = "price-levels"
