@@ -148,12 +148,8 @@ func (rc *runContext) debugf(format string, args ...any) {
 
 // paging is how a stage pages one list; with --debug every page is reported.
 func (rc *runContext) paging(what string) Paging {
-	return Paging{Size: rc.opts.PageSize, Concurrency: rc.opts.PageConcurrency, OnPage: func(n, soFar, total int) {
-		if total > 0 {
-			rc.debugf("  Fetched %d %s (%d of %d)\n", n, what, soFar, total)
-		} else {
-			rc.debugf("  Fetched %d %s (%d so far)\n", n, what, soFar)
-		}
+	return Paging{Size: rc.opts.PageSize, Concurrency: rc.opts.PageConcurrency, OnPage: func(n, soFar int) {
+		rc.debugf("  Fetched %d %s (%d so far)\n", n, what, soFar)
 	}}
 }
 
@@ -214,6 +210,21 @@ var dependsOn = map[string][]string{
 	StageCourseTemplatePrices: {StageCourseTemplates, StagePriceLevels},
 }
 
+// dependents lists, in order, the stages that need name directly or through another.
+func dependents(name string) []string {
+	var out []string
+	needs := map[string]bool{name: true}
+	for _, st := range Order {
+		for _, d := range dependsOn[st] {
+			if needs[d] && !needs[st] {
+				needs[st] = true
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
 // stageRun is one stage of `run all`: its result (nil: not run) and, when
 // stages run concurrently, its report until it is printed in stage order.
 type stageRun struct {
@@ -261,8 +272,8 @@ func (r *Runner) startFetches(ctx context.Context, rc *runContext, stages map[st
 	return wg.Wait
 }
 
-// RunAll runs every stage in dependency order, stopping at the first failure
-// unless opts.SkipErrors. The error is non-nil when any stage failed (an
+// RunAll runs every stage in dependency order; a failed stage stops the
+// stages that depend on it unless opts.SkipErrors. The error is non-nil when any stage failed (an
 // *AllError) or, every stage having completed, records were skipped (a
 // *SkippedError, exit code 3).
 func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
@@ -297,12 +308,18 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	for _, name := range Order {
 		runs[name] = &stageRun{done: make(chan struct{})}
 	}
-	var stopMu sync.Mutex
-	stopped := false
-	isStopped := func() bool {
-		stopMu.Lock()
-		defer stopMu.Unlock()
-		return stopped || ctx.Err() != nil
+	// A failed stage stops the stages that depend on it, whatever the
+	// timing; --skip-errors runs them anyway.
+	blocked := func(name string) bool {
+		if ctx.Err() != nil {
+			return true
+		}
+		for _, d := range dependsOn[name] {
+			if res := runs[d].res; !opts.SkipErrors && (res == nil || !res.OK()) {
+				return true
+			}
+		}
+		return false
 	}
 	execute := func(name string, src *runContext) {
 		sr := runs[name]
@@ -310,16 +327,10 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		for _, d := range dependsOn[name] {
 			<-runs[d].done
 		}
-		if isStopped() {
+		if blocked(name) {
 			return
 		}
 		sr.res = r.runStage(ctx, src, stages[name])
-		if !sr.res.OK() && !opts.SkipErrors {
-			stopMu.Lock()
-			stopped = true
-			stopMu.Unlock()
-			stopFetches() // stages not started will not use their reads
-		}
 	}
 	if concurrent {
 		for _, name := range Order {
@@ -333,7 +344,7 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		info := Infos[name]
 		sr := runs[name]
 		if !concurrent {
-			if !isStopped() {
+			if !blocked(name) {
 				rc.printf("\n[%d/%d] %s\n", i+1, len(Order), info.Display)
 			}
 			execute(name, rc)
@@ -366,8 +377,8 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		all.Failed++
 		failed = append(failed, name)
 		rc.printf("  ✗ %s: FAILED - %s\n", info.Display, res.Message)
-		if !opts.SkipErrors {
-			rc.printf("\nSync stopped after the %s failure: stages not yet started are not run; use --skip-errors to run them anyway.\n", info.Display)
+		if deps := dependents(name); !opts.SkipErrors && len(deps) > 0 {
+			rc.printf("\nThe stages that need %s (%s) are not run; use --skip-errors to run them anyway.\n", info.Display, strings.Join(deps, ", "))
 		}
 	}
 	all.DurationSeconds = time.Since(start).Seconds()
