@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"sync"
-	"sync/atomic"
 )
 
 // Page is one page of a first/offset connection.
@@ -52,58 +51,39 @@ func Pages[T any](ctx context.Context, pageSize int, fetch PageFetcher[T]) iter.
 	}
 }
 
-// PageOptions shape one list call's paging. They travel in the context
-// (WithPageOptions), so every list method takes them per call without a client
-// per page size.
+// PageOptions shape one paged read.
 type PageOptions struct {
-	// Size is the first argument of each page; 0 keeps the method's default.
+	// Size is the first argument of each page (default DefaultPageSize).
 	Size int
 	// Concurrency is how many pages are in flight once the first page has
 	// told the total (offset paging can then address every page at once);
 	// 0 or 1 fetches them one after another. The client's rate budget still
 	// spaces the requests: this only hides each request's latency.
 	Concurrency int
-	// OnPage, when set, is called after each page of the outermost list with
-	// the page's item count, the items received so far and the total the
-	// server announced (0 when it announced none). Calls are serialised.
+	// OnPage, when set, is called after each page with the page's item
+	// count, the items received so far and the total the server announced
+	// (0 when it announced none). Calls are serialised.
 	OnPage func(n, soFar, total int)
 }
 
-type pageOptionsKey struct{}
-
-// pageState is one list call's options; used marks that the outermost paged
-// read has claimed OnPage, so nested reads (a template's extra prices) do not
-// report as if they were the list itself.
-type pageState struct {
-	opts PageOptions
-	used atomic.Bool
-}
-
-// WithPageOptions returns a context whose list calls page with o.
-func WithPageOptions(ctx context.Context, o PageOptions) context.Context {
-	return context.WithValue(ctx, pageOptionsKey{}, &pageState{opts: o})
-}
-
 // CollectPages fetches every page and returns all items, or the first error and none
-// of the items: callers must not act on a partial list. Options from
-// WithPageOptions override pageSize and may fetch pages concurrently.
+// of the items: callers must not act on a partial list.
 func CollectPages[T any](ctx context.Context, pageSize int, fetch PageFetcher[T]) ([]T, error) {
-	var o PageOptions
-	report := false
-	if st, _ := ctx.Value(pageOptionsKey{}).(*pageState); st != nil {
-		o = st.opts
-		report = st.used.CompareAndSwap(false, true)
-	}
-	if o.Size > 0 {
-		pageSize = o.Size
-	}
+	return CollectPagesWith(ctx, PageOptions{Size: pageSize}, fetch)
+}
+
+// CollectPagesWith is CollectPages with per-call options: with Concurrency
+// above 1 the pages after the first are fetched concurrently, and the result
+// is still exactly what the sequential loop returns.
+func CollectPagesWith[T any](ctx context.Context, o PageOptions, fetch PageFetcher[T]) ([]T, error) {
+	pageSize := o.Size
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
 	var mu sync.Mutex
 	received := 0
 	onPage := func(n, total int) {
-		if !report || o.OnPage == nil {
+		if o.OnPage == nil {
 			return
 		}
 		mu.Lock()

@@ -112,9 +112,8 @@ func TestConcurrentPagingEqualsSequential(t *testing.T) {
 			t.Fatalf("round %d: sequential: %v", round, err)
 		}
 		var pages atomic.Int64
-		ctx := administrate.WithPageOptions(context.Background(), administrate.PageOptions{Concurrency: conc,
-			OnPage: func(n, soFar, total int) { pages.Add(1) }})
-		got, err := administrate.CollectPages(ctx, asked, server)
+		got, err := administrate.CollectPagesWith(context.Background(), administrate.PageOptions{Size: asked, Concurrency: conc,
+			OnPage: func(n, soFar, total int) { pages.Add(1) }}, server)
 		if err != nil {
 			t.Fatalf("round %d: concurrent: %v", round, err)
 		}
@@ -157,8 +156,7 @@ func TestConcurrentPagingOverlapsRequests(t *testing.T) {
 		}
 		return administrate.Page[int]{Items: items, HasNextPage: end < 40, TotalRecords: 40}, nil
 	}
-	ctx := administrate.WithPageOptions(context.Background(), administrate.PageOptions{Concurrency: 4})
-	got, err := administrate.CollectPages(ctx, 10, server)
+	got, err := administrate.CollectPagesWith(context.Background(), administrate.PageOptions{Size: 10, Concurrency: 4}, server)
 	if err != nil || len(got) != 40 {
 		t.Fatalf("got %d items, err %v", len(got), err)
 	}
@@ -180,8 +178,7 @@ func TestConcurrentPagingFailsWhole(t *testing.T) {
 		items := make([]int, end-offset)
 		return administrate.Page[int]{Items: items, HasNextPage: end < 50, TotalRecords: 50}, nil
 	}
-	ctx := administrate.WithPageOptions(context.Background(), administrate.PageOptions{Concurrency: 3})
-	items, err := administrate.CollectPages(ctx, 10, server)
+	items, err := administrate.CollectPagesWith(context.Background(), administrate.PageOptions{Size: 10, Concurrency: 3}, server)
 	if !errors.Is(err, boom) || items != nil || !strings.Contains(err.Error(), "offset 30") {
 		t.Fatalf("items=%v err=%v, want nil and the failure of the page at offset 30", items, err)
 	}

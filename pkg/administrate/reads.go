@@ -15,13 +15,19 @@ import (
 type ListOption func(*listConfig)
 
 type listConfig struct {
-	pageSize int
-	onPage   func(items, total int)
+	pageSize    int
+	concurrency int
+	onPage      func(items, total int)
 }
 
 // WithPageSize sets the page size (the `first` argument) of one call; 0 or less keeps
 // the client's default (Options.PageSize).
 func WithPageSize(n int) ListOption { return func(c *listConfig) { c.pageSize = n } }
+
+// WithPageConcurrency keeps up to n pages of one call in flight once the first
+// page has told the total (the rate budget still spaces the requests); 0 or 1
+// fetches them one after another.
+func WithPageConcurrency(n int) ListOption { return func(c *listConfig) { c.concurrency = n } }
 
 // WithPageProgress calls fn after each page with the page's item count and the
 // running total, e.g. for "Fetched N" progress lines.
@@ -40,17 +46,14 @@ func (c *Client) listConfig(opts []ListOption) listConfig {
 	return cfg
 }
 
-// collect pages through fetch with cfg's page size, reporting each page to cfg.onPage.
+// collect pages through fetch with cfg's page size and concurrency, reporting
+// each page to cfg.onPage (serialised).
 func collect[T any](ctx context.Context, cfg listConfig, fetch PageFetcher[T]) ([]T, error) {
-	total := 0
-	return CollectPages(ctx, cfg.pageSize, func(ctx context.Context, first, offset int) (Page[T], error) {
-		p, err := fetch(ctx, first, offset)
-		if err == nil && cfg.onPage != nil {
-			total += len(p.Items)
-			cfg.onPage(len(p.Items), total)
-		}
-		return p, err
-	})
+	o := PageOptions{Size: cfg.pageSize, Concurrency: cfg.concurrency}
+	if cfg.onPage != nil {
+		o.OnPage = func(n, soFar, _ int) { cfg.onPage(n, soFar) }
+	}
+	return CollectPagesWith(ctx, o, fetch)
 }
 
 // CustomFieldDefinition is a custom field of an entity type; Key is its definition key.

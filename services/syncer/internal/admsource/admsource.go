@@ -31,9 +31,13 @@ func New(c *administrate.Client) *Source { return &Source{c: c} }
 // Client returns the wrapped client.
 func (s *Source) Client() *administrate.Client { return s.c }
 
-// paged returns ctx carrying p as the paging of one list call.
-func paged(ctx context.Context, p syncer.Paging) context.Context {
-	return administrate.WithPageOptions(ctx, administrate.PageOptions{Size: p.Size, Concurrency: p.Concurrency, OnPage: p.OnPage})
+// paged turns p into the list options of one call.
+func paged(p syncer.Paging) []administrate.ListOption {
+	opts := []administrate.ListOption{administrate.WithPageSize(p.Size), administrate.WithPageConcurrency(p.Concurrency)}
+	if p.OnPage != nil {
+		opts = append(opts, administrate.WithPageProgress(p.OnPage))
+	}
+	return opts
 }
 
 // CustomFieldDefinitions implements syncer.CustomFieldSource.
@@ -52,7 +56,7 @@ func (s *Source) CustomFieldDefinitions(ctx context.Context, entityType string) 
 
 // PriceLevels implements syncer.PriceLevelSource.
 func (s *Source) PriceLevels(ctx context.Context, p syncer.Paging) ([]syncer.PriceLevel, error) {
-	ls, err := s.c.ListPriceLevels(paged(ctx, p))
+	ls, err := s.c.ListPriceLevels(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func (s *Source) PriceLevels(ctx context.Context, p syncer.Paging) ([]syncer.Pri
 
 // Locations implements syncer.LocationSource.
 func (s *Source) Locations(ctx context.Context, p syncer.Paging) ([]syncer.Location, error) {
-	ls, err := s.c.ListLocations(paged(ctx, p))
+	ls, err := s.c.ListLocations(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +82,7 @@ func (s *Source) Locations(ctx context.Context, p syncer.Paging) ([]syncer.Locat
 
 // Venues implements syncer.VenueSource.
 func (s *Source) Venues(ctx context.Context, p syncer.Paging) ([]syncer.Venue, error) {
-	vs, err := s.c.ListVenues(paged(ctx, p))
+	vs, err := s.c.ListVenues(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +103,7 @@ func contacts(cs []administrate.Contact) []syncer.Contact {
 
 // Instructors implements syncer.ContactSource.
 func (s *Source) Instructors(ctx context.Context, p syncer.Paging) ([]syncer.Contact, error) {
-	cs, err := s.c.ListInstructors(paged(ctx, p))
+	cs, err := s.c.ListInstructors(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +112,7 @@ func (s *Source) Instructors(ctx context.Context, p syncer.Paging) ([]syncer.Con
 
 // Administrators implements syncer.ContactSource.
 func (s *Source) Administrators(ctx context.Context, p syncer.Paging) ([]syncer.Contact, error) {
-	cs, err := s.c.ListAdministrators(paged(ctx, p))
+	cs, err := s.c.ListAdministrators(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +121,7 @@ func (s *Source) Administrators(ctx context.Context, p syncer.Paging) ([]syncer.
 
 // CourseTemplates implements syncer.CourseTemplateSource.
 func (s *Source) CourseTemplates(ctx context.Context, p syncer.Paging) ([]syncer.CourseTemplate, error) {
-	cts, err := s.c.ListCourseTemplates(paged(ctx, p))
+	cts, err := s.c.ListCourseTemplates(ctx, paged(p)...)
 	if err != nil {
 		return nil, err
 	}

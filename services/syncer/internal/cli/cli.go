@@ -181,10 +181,14 @@ not given. Otherwise the command behaves as --no-prompt and says so.
 		Aliases: []string{"sync_all", "sync-all"},
 		Short:   "Run every stage in dependency order",
 		Long: `Runs the seven stages in order: ` + strings.Join(syncer.Order, " → ") + `.
-The flags are passed to every stage. It stops at the first stage that fails
-unless --skip-errors is given, prints one line per stage and the totals, and
-exits non-zero if any stage failed. The course-templates fetch is reused by the
-course-template-price-levels stage.
+The flags are passed to every stage. Every stage's reads start at once (pages
+concurrently, within the rate budget); each stage writes in its own transaction
+once the stages it needs are done (venues after locations, course templates
+after custom fields, prices after course templates and price levels). A failed
+stage stops the stages that need it unless --skip-errors is given. It prints
+one block per stage in this order and the totals, and exits 1 if any stage
+failed, 3 if all completed but records were skipped. The course-templates fetch
+is reused by the course-template-price-levels stage.
 
 Prerequisites: none beyond each stage's own (which the earlier stages provide).
 
@@ -192,7 +196,7 @@ Prerequisites: none beyond each stage's own (which the earlier stages provide).
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return execRun(cmd, d, syncer.All, f) },
 	}
-	all.Flags().BoolVar(&f.opts.SkipErrors, "skip-errors", false, "carry on with the remaining stages after a failure")
+	all.Flags().BoolVar(&f.opts.SkipErrors, "skip-errors", false, "run the stages that need a failed stage anyway")
 	run.AddCommand(all)
 	return run
 }

@@ -76,7 +76,7 @@ Exit codes:
 					stage += " (plan)"
 				}
 				dur := "-"
-				if r.FinishedAt != nil {
+				if r.FinishedAt != nil && r.Status != "abandoned" { // an abandoned run's end is when it was found
 					dur = r.FinishedAt.Sub(r.StartedAt).Round(100 * time.Millisecond).String()
 				}
 				result := r.Counts.Line()

@@ -13,4 +13,10 @@
 // result is reported for people (text), for machines (StageResult, JSON) and
 // stored in admsync.sync_runs / sync_discrepancies; on a terminal the
 // unmatched tutorial records can then be created in Administrate.
+//
+// `run all` reads every stage's data from Administrate at once (pages
+// concurrently within the client's rate budget) and starts each stage's
+// transaction when the stages it depends on are done. Each run row in
+// admsync.sync_runs is guarded by a session advisory lock; a running row whose
+// lock is free lost its process and is marked abandoned.
 package syncer

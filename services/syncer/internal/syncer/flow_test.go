@@ -28,7 +28,7 @@ func seedAll(b *bundle) {
 	b.tutorialCourseTemplate("CB1", "Business Finance", true)
 }
 
-// FR-022: all stages in order, totals, a rerun that writes nothing, and the
+// All stages in order, totals, a rerun that writes nothing, and the
 // course-templates fetch reused by the price stage.
 func TestRunAll(t *testing.T) {
 	b := setup(t)
@@ -162,7 +162,7 @@ func TestPlanWritesNothing(t *testing.T) {
 	}
 }
 
-// FR-003/005: unmatched tutorial records are collected during the stage, and
+// Unmatched tutorial records are collected during the stage, and
 // at the end one question offers to create them; created records are linked
 // in the same run.
 func TestPromptCreatesAndLinks(t *testing.T) {

@@ -93,7 +93,7 @@ func mirrorLine(c Counts, plan bool) string {
 	return fmt.Sprintf("%d created, %d updated, %d unchanged, %d gone", c.Created, c.Updated, c.Unchanged, c.Gone)
 }
 
-// promptPhase is the second phase of FR-003: the unmatched tutorial records
+// promptPhase is the second phase of a stage: the unmatched tutorial records
 // were only collected during the stage; now, on a terminal and without
 // --no-prompt, one question offers to create them in Administrate. Created
 // records are linked in the same run.

@@ -83,7 +83,19 @@ type shared struct {
 	// planned holds, in a plan-only `run all`, each planned table as it would
 	// stand after its stage, so that later stages plan against what earlier
 	// ones would write (nothing is written).
+	mu      sync.Mutex
 	planned map[string][]stored
+}
+
+// plannedTable returns the planned rows of a table, if a stage planned it.
+func (s *shared) plannedTable(name string) ([]stored, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, ok := s.planned[name]
+	if !ok {
+		return nil, false
+	}
+	return append([]stored(nil), rows...), true
 }
 
 // fetchFuture is a stage's read running ahead of its turn. Its report lines
@@ -136,12 +148,8 @@ func (rc *runContext) debugf(format string, args ...any) {
 
 // paging is how a stage pages one list; with --debug every page is reported.
 func (rc *runContext) paging(what string) Paging {
-	return Paging{Size: rc.opts.PageSize, Concurrency: rc.opts.PageConcurrency, OnPage: func(n, soFar, total int) {
-		if total > 0 {
-			rc.debugf("  Fetched %d %s (%d of %d)\n", n, what, soFar, total)
-		} else {
-			rc.debugf("  Fetched %d %s (%d so far)\n", n, what, soFar)
-		}
+	return Paging{Size: rc.opts.PageSize, Concurrency: rc.opts.PageConcurrency, OnPage: func(n, soFar int) {
+		rc.debugf("  Fetched %d %s (%d so far)\n", n, what, soFar)
 	}}
 }
 
@@ -194,10 +202,46 @@ func (r *Runner) RunStage(ctx context.Context, name string, opts Options) (*Stag
 	return res, nil
 }
 
+// dependsOn lists, per stage, the stages whose rows it needs: it starts its
+// transaction only after they finished.
+var dependsOn = map[string][]string{
+	StageVenues:               {StageLocations},
+	StageCourseTemplates:      {StageCustomFields},
+	StageCourseTemplatePrices: {StageCourseTemplates, StagePriceLevels},
+}
+
+// dependents lists, in order, the stages that need name directly or through another.
+func dependents(name string) []string {
+	var out []string
+	needs := map[string]bool{name: true}
+	for _, st := range Order {
+		for _, d := range dependsOn[st] {
+			if needs[d] && !needs[st] {
+				needs[st] = true
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// stageRun is one stage of `run all`: its result (nil: not run) and, when
+// stages run concurrently, its report until it is printed in stage order.
+type stageRun struct {
+	done chan struct{}
+	res  *StageResult
+	out  bytes.Buffer
+}
+
+// readsAfterTemplates wait for the course-templates read: that read and the
+// writes it feeds (templates, then 30,000-odd prices) are the longest chain,
+// so it takes the rate budget first and its writes overlap these reads.
+var readsAfterTemplates = map[string]bool{StageLocations: true, StageVenues: true, StageInstructors: true}
+
 // startFetches starts every stage's read at once, within the client's shared
 // rate budget: the reads do not depend on each other (the prices stage reuses
-// the course-templates read), only the writes do, and those still run one
-// stage at a time in dependency order.
+// the course-templates read), only the writes do, and those run one
+// transaction per stage in dependency order.
 func (r *Runner) startFetches(ctx context.Context, rc *runContext, stages map[string]stage) (wait func()) {
 	rc.fetches = map[string]*fetchFuture{}
 	var wg sync.WaitGroup
@@ -216,14 +260,22 @@ func (r *Runner) startFetches(ctx context.Context, rc *runContext, stages map[st
 		go func() {
 			defer wg.Done()
 			defer close(f.done)
+			if readsAfterTemplates[name] {
+				select {
+				case <-rc.shared.ctFetch.done:
+				case <-ctx.Done():
+				}
+			}
 			f.err = st.fetch(ctx, &frc)
 		}()
 	}
 	return wg.Wait
 }
 
-// RunAll runs every stage in order (FR-022), stopping at the first failure
-// unless opts.SkipErrors. The error is non-nil when any stage failed.
+// RunAll runs every stage in dependency order; a failed stage stops the
+// stages that depend on it unless opts.SkipErrors. The error is non-nil when any stage failed (an
+// *AllError) or, every stage having completed, records were skipped (a
+// *SkippedError, exit code 3).
 func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	rc := r.newRunContext(opts)
 	rc.owner = r.newOwner(ctx)
@@ -247,20 +299,67 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 	waitFetches := r.startFetches(fctx, rc, stages)
 	defer waitFetches()
 	defer stopFetches()
+	// Without a question to ask, each stage runs as soon as the stages it
+	// depends on are done (one transaction per stage, never before its
+	// dependencies), its report held back and printed in stage order. With a
+	// question, stages run one after another so each can ask.
+	concurrent := !rc.mayPrompt()
+	runs := map[string]*stageRun{}
+	for _, name := range Order {
+		runs[name] = &stageRun{done: make(chan struct{})}
+	}
+	// A failed stage stops the stages that depend on it, whatever the
+	// timing; --skip-errors runs them anyway.
+	blocked := func(name string) bool {
+		if ctx.Err() != nil {
+			return true
+		}
+		for _, d := range dependsOn[name] {
+			if res := runs[d].res; !opts.SkipErrors && (res == nil || !res.OK()) {
+				return true
+			}
+		}
+		return false
+	}
+	execute := func(name string, src *runContext) {
+		sr := runs[name]
+		defer close(sr.done)
+		for _, d := range dependsOn[name] {
+			<-runs[d].done
+		}
+		if blocked(name) {
+			return
+		}
+		sr.res = r.runStage(ctx, src, stages[name])
+	}
+	if concurrent {
+		for _, name := range Order {
+			src := *rc
+			src.out = &runs[name].out
+			go execute(name, &src)
+		}
+	}
 	var failed, skipped []string
 	for i, name := range Order {
 		info := Infos[name]
-		if len(failed) > 0 && !opts.SkipErrors {
-			stopFetches() // no later stage will use its read
+		sr := runs[name]
+		if !concurrent {
+			if !blocked(name) {
+				rc.printf("\n[%d/%d] %s\n", i+1, len(Order), info.Display)
+			}
+			execute(name, rc)
+		} else {
+			<-sr.done
+			if sr.res != nil {
+				rc.printf("\n[%d/%d] %s\n", i+1, len(Order), info.Display)
+				rc.out.Write(sr.out.Bytes()) //nolint:errcheck // report output
+			}
+		}
+		res := sr.res
+		if res == nil {
 			all.NotRun = append(all.NotRun, name)
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			all.NotRun = append(all.NotRun, name)
-			continue
-		}
-		rc.printf("\n[%d/%d] %s\n", i+1, len(Order), info.Display)
-		res := r.runStage(ctx, rc, stages[name])
 		all.Stages = append(all.Stages, *res)
 		all.Totals = all.Totals.Add(res.Counts)
 		all.RowsApplied += res.RowsApplied
@@ -278,8 +377,8 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		all.Failed++
 		failed = append(failed, name)
 		rc.printf("  ✗ %s: FAILED - %s\n", info.Display, res.Message)
-		if !opts.SkipErrors {
-			rc.printf("\nSync stopped after the %s failure; use --skip-errors to run the remaining stages anyway.\n", info.Display)
+		if deps := dependents(name); !opts.SkipErrors && len(deps) > 0 {
+			rc.printf("\nThe stages that need %s (%s) are not run; use --skip-errors to run them anyway.\n", info.Display, strings.Join(deps, ", "))
 		}
 	}
 	all.DurationSeconds = time.Since(start).Seconds()
@@ -600,6 +699,8 @@ func (rc *runContext) remember(sp *stagePlan) {
 	if rc.fetches == nil { // a single stage: nothing comes after it
 		return
 	}
+	rc.shared.mu.Lock()
+	defer rc.shared.mu.Unlock()
 	for _, t := range sp.tables {
 		rc.shared.planned[t.t.name] = t.after()
 	}
@@ -608,10 +709,8 @@ func (rc *runContext) remember(sp *stagePlan) {
 // load reads t's stored rows, or in a plan of all stages the rows an earlier
 // stage planned for it.
 func (rc *runContext) load(ctx context.Context, tx pgx.Tx, t *table) ([]stored, error) {
-	if planned, ok := rc.shared.planned[t.name]; ok {
-		out := make([]stored, len(planned))
-		copy(out, planned)
-		return out, nil
+	if planned, ok := rc.shared.plannedTable(t.name); ok {
+		return planned, nil
 	}
 	return t.load(ctx, tx)
 }

@@ -63,10 +63,9 @@ type CourseTemplate struct {
 type Paging struct {
 	Size        int
 	Concurrency int
-	// OnPage is called after each page with the page's record count, the
-	// records received so far and the total Administrate announced (0 when
-	// unknown); it may be nil. Calls are serialised.
-	OnPage func(n, soFar, total int)
+	// OnPage is called after each page with the page's record count and the
+	// records received so far; it may be nil. Calls are serialised.
+	OnPage func(n, soFar int)
 }
 
 // CustomFieldSource fetches custom-field definitions, one entity type per call,

@@ -76,7 +76,7 @@ type refRow struct {
 func loadRefs(ctx context.Context, tx pgx.Tx, rc *runContext, t *table, labelCol, sql string) (map[string]refRow, map[int64]string, error) {
 	byExt := map[string]refRow{}
 	byID := map[int64]string{}
-	if planned, ok := rc.shared.planned[t.name]; ok {
+	if planned, ok := rc.shared.plannedTable(t.name); ok {
 		for _, s := range planned {
 			r := refRow{id: s.id, label: tidy(firstNonEmpty(deref(s.row.vals[t.colIndex(labelCol)]), s.row.key[0]))}
 			byExt[s.row.key[0]] = r

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Stage names, in the order `run all` runs them (FR-022).
+// Stage names, in the order `run all` runs them.
 const (
 	StageCustomFields         = "custom-fields"
 	StagePriceLevels          = "price-levels"
@@ -152,7 +152,7 @@ func (e *PrerequisiteError) Error() string {
 // an earlier stage planned it, otherwise what sql counts.
 func requireRows(ctx context.Context, q querier, rc *runContext, t *table, keep func(row) bool, stageName, missing, run, sql string) error {
 	var ok bool
-	if planned, isPlanned := rc.shared.planned[t.name]; isPlanned {
+	if planned, isPlanned := rc.shared.plannedTable(t.name); isPlanned {
 		for _, s := range planned {
 			if !s.gone && (keep == nil || keep(s.row)) {
 				ok = true
