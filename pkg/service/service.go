@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"admsync/pkg/config"
+	"admsync/pkg/config/redact"
 	"admsync/pkg/database"
+	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
 )
 
@@ -119,6 +120,7 @@ func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error)
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
 		nats.Timeout(5*time.Second),
+		messaging.InboxPrefix(e.Config.NATSInboxPrefix),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("nats disconnected", "error", err)
 		}),
@@ -127,7 +129,7 @@ func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error)
 		}),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(e.Config.NATSURL), err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redact.Text(e.Config.NATSURL, e.Config.NATSURL), redact.Error(err, e.Config.NATSURL))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -189,16 +191,4 @@ func (e *Env) Close() {
 		e.closers[i]()
 	}
 	e.closers = nil
-}
-
-func redactURLs(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
-				parts[i] = p[:scheme+3] + "[redacted]@" + p[at+1:]
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }
