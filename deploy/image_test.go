@@ -401,3 +401,49 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// The nats-server every manifest deploys is the version the tests embed
+// (pkg/go.mod): behaviour such as consumer BackOff and permissions is
+// measured on that version only.
+func TestNATSImageMatchesEmbeddedServer(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "pkg", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("pkg/go.mod", b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, r := range mf.Require {
+		if r.Mod.Path == "github.com/nats-io/nats-server/v2" {
+			want = strings.TrimPrefix(r.Mod.Version, "v")
+		}
+	}
+	if want == "" {
+		t.Fatal("pkg/go.mod does not require github.com/nats-io/nats-server/v2")
+	}
+	for _, dir := range kustomizations {
+		r := render(t, dir)
+		found := 0
+		for name, pt := range podSpecs(r) {
+			for _, c := range allContainers(&pt.Spec) {
+				m := natsImage.FindStringSubmatch(c.Image)
+				if m == nil {
+					continue
+				}
+				found++
+				if got := m[1] + "." + m[2] + "." + m[3]; got != want {
+					t.Errorf("%s: %s container %s runs nats %s; the tests embed %s (pkg/go.mod): deploy the version that was tested", dir, name, c.Name, got, want)
+				}
+				if v := pt.Labels["app.kubernetes.io/version"]; v != "" && v != want {
+					t.Errorf("%s: %s labelled version %s, image %s", dir, name, v, c.Image)
+				}
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s: no nats container", dir)
+		}
+	}
+}
