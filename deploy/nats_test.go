@@ -452,8 +452,13 @@ func TestNATSPermissions(t *testing.T) {
 		}
 	}
 	for _, c := range topoAll.Consumers {
+		owner, ok := streamOwners[c.Stream]
+		if !ok {
+			t.Errorf("consumer %s/%s: stream has no owner in streamOwners", c.Stream, c.Durable())
+			continue
+		}
 		for uname, u := range users {
-			if uname == c.Durable() {
+			if uname == owner {
 				continue
 			}
 			for _, api := range []string{"CONSUMER.DELETE", "CONSUMER.CREATE", "CONSUMER.MSG.NEXT", "CONSUMER.INFO"} {
@@ -525,6 +530,10 @@ var streamOwners = map[string]string{
 	messaging.StreamTutorialEvents:     "admwriter",
 	messaging.StreamAdmResults:         "admwriter",
 	messaging.StreamDLQ:                "admwriter",
+	// The max-deliveries capture of a work stream belongs to its consumer's service.
+	messaging.MaxDeliveriesStreamName(messaging.StreamSyncRequests):   "syncer",
+	messaging.MaxDeliveriesStreamName(messaging.StreamImportRequests): "importer",
+	messaging.MaxDeliveriesStreamName(messaging.StreamTutorialEvents): "admwriter",
 }
 
 // servicesTopology is the part of messaging.DefaultTopology each service
