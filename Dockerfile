@@ -14,12 +14,14 @@ WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
 # Module files first, so dependency downloads are cached until they change.
+# One line per module of go.work (deploy/image_test.go checks it).
 COPY go.work go.work.sum ./
 COPY pkg/go.mod pkg/go.sum pkg/
 COPY services/syncer/go.mod services/syncer/go.sum services/syncer/
 COPY services/importer/go.mod services/importer/go.sum services/importer/
 COPY services/admwriter/go.mod services/admwriter/go.sum services/admwriter/
 COPY deploy/go.mod deploy/go.sum deploy/
+COPY test/go.mod test/go.sum test/
 RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 

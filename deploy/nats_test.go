@@ -94,6 +94,9 @@ func connectAs(t *testing.T, r *rendered, srv *server.Server, opts *server.Optio
 	u.Scheme, u.Host = "nats", strings.TrimPrefix(srv.ClientURL(), "nats://")
 	nu := &natsUser{name: user, errs: make(chan error, 64)}
 	nc, err := nats.Connect(u.String(), nats.Name("deploy-test-"+user),
+		// The reply prefix the service's pods are given, through the same
+		// option the services use.
+		messaging.InboxPrefix(inboxPrefix(t, r, user)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
 			case nu.errs <- err:
@@ -110,6 +113,46 @@ func connectAs(t *testing.T, r *rendered, srv *server.Server, opts *server.Optio
 	}
 	nu.nc, nu.js = nc, js
 	return nu
+}
+
+// inboxPrefix is NATS_INBOX_PREFIX of every workload that connects as user
+// (they must agree); empty for ops.
+func inboxPrefix(t *testing.T, r *rendered, user string) string {
+	t.Helper()
+	if user == "ops" {
+		return ""
+	}
+	prefix, seen := "", false
+	for name, pt := range podSpecs(r) {
+		for _, c := range pt.Spec.Containers {
+			var usesUser bool
+			var p string
+			for _, e := range c.Env {
+				if e.Name == "NATS_INBOX_PREFIX" {
+					p = e.Value
+				}
+			}
+			for _, v := range pt.Spec.Volumes {
+				if v.Secret != nil && strings.HasPrefix(v.Secret.SecretName, user+"-credentials") {
+					usesUser = true
+				}
+			}
+			if !usesUser {
+				continue
+			}
+			if p != "_INBOX_"+user {
+				t.Errorf("%s connects as NATS user %s with NATS_INBOX_PREFIX %q, want %q (its only inbox)", name, user, p, "_INBOX_"+user)
+			}
+			if seen && p != prefix {
+				t.Errorf("workloads of NATS user %s disagree on NATS_INBOX_PREFIX: %q and %q", user, prefix, p)
+			}
+			prefix, seen = p, true
+		}
+	}
+	if !seen {
+		t.Fatalf("no workload connects as NATS user %s", user)
+	}
+	return prefix
 }
 
 // denied asserts that the server refuses a publish (or, with sub, a
@@ -367,6 +410,81 @@ func TestNATSPermissions(t *testing.T) {
 		u.noErrors(t)
 	}
 
+	// The attack from the field: a service rewrites the DLQ's limits. The
+	// importer's update is refused and the dead letters survive.
+	before, err := ops.js.Stream(ctx, messaging.StreamDLQ)
+	must(ops, "dlq stream", err)
+	bi, err := before.Info(ctx)
+	must(ops, "dlq info", err)
+	shrunk := bi.Config
+	shrunk.MaxMsgs = 1
+	uctx, ucancel := context.WithTimeout(ctx, 2*time.Second)
+	if _, err := importer.js.UpdateStream(uctx, shrunk); err == nil {
+		t.Error("importer updated DLQ's configuration")
+	}
+	ucancel()
+	after, err := ops.js.Stream(ctx, messaging.StreamDLQ)
+	must(ops, "dlq stream", err)
+	ai, err := after.Info(ctx)
+	must(ops, "dlq info", err)
+	if ai.Config.MaxMsgs != bi.Config.MaxMsgs || ai.State.Msgs != bi.State.Msgs {
+		t.Errorf("DLQ changed by the importer: max_msgs %d -> %d, messages %d -> %d", bi.Config.MaxMsgs, ai.Config.MaxMsgs, bi.State.Msgs, ai.State.Msgs)
+	}
+
+	// Every stream, consumer and inbox of the topology, against every
+	// service user: only the owner may update a stream, nobody but ops may
+	// delete or purge one, a consumer is its service's alone, and each
+	// inbox is its user's alone.
+	users := map[string]*natsUser{"syncer": syncer, "importer": importer, "admwriter": admwriter}
+	topoAll := messaging.DefaultTopology()
+	var streams []string
+	for _, sc := range topoAll.Streams {
+		streams = append(streams, sc.Name)
+	}
+	for _, o := range topoAll.ObjectStores {
+		streams = append(streams, "OBJ_"+o.Bucket)
+	}
+	for _, name := range streams {
+		owner, ok := streamOwners[name]
+		if !ok {
+			t.Errorf("stream %s has no owner in streamOwners: decide which service's NATS user may update it and grant it in nats.conf", name)
+			continue
+		}
+		for uname, u := range users {
+			if uname != owner {
+				u.denied(t, "pub", "$JS.API.STREAM.UPDATE."+name)
+			}
+			u.denied(t, "pub", "$JS.API.STREAM.DELETE."+name)
+			u.denied(t, "pub", "$JS.API.STREAM.PURGE."+name)
+		}
+	}
+	for _, c := range topoAll.Consumers {
+		owner, ok := streamOwners[c.Stream]
+		if !ok {
+			t.Errorf("consumer %s/%s: stream has no owner in streamOwners", c.Stream, c.Durable())
+			continue
+		}
+		for uname, u := range users {
+			if uname == owner {
+				continue
+			}
+			for _, api := range []string{"CONSUMER.DELETE", "CONSUMER.CREATE", "CONSUMER.MSG.NEXT", "CONSUMER.INFO"} {
+				u.denied(t, "pub", "$JS.API."+api+"."+c.Stream+"."+c.Durable())
+			}
+			u.denied(t, "pub", "$JS.ACK."+c.Stream+"."+c.Durable()+".1.1.1.1.1")
+		}
+	}
+	for uname, u := range users {
+		u.denied(t, "sub", "_INBOX.>")
+		u.denied(t, "sub", ">")
+		for other := range users {
+			if other != uname {
+				u.denied(t, "sub", "_INBOX_"+other+".>")
+				u.denied(t, "sub", "_INBOX_"+other+".abc")
+			}
+		}
+	}
+
 	// What each service must not do.
 	for _, c := range []struct {
 		u        *natsUser
@@ -409,6 +527,24 @@ func TestNATSPermissions(t *testing.T) {
 	} {
 		c.u.denied(t, c.op, c.subj)
 	}
+}
+
+// streamOwners names the service whose NATS user may update each stream
+// (and the object store's OBJ_ stream). The others may at most create it
+// with the same configuration, which changes nothing once it exists.
+var streamOwners = map[string]string{
+	messaging.StreamSyncRequests:       "syncer",
+	messaging.StreamSyncResults:        "syncer",
+	messaging.StreamImportRequests:     "importer",
+	messaging.StreamImportResults:      "importer",
+	"OBJ_" + messaging.BucketWorkbooks: "importer",
+	messaging.StreamTutorialEvents:     "admwriter",
+	messaging.StreamAdmResults:         "admwriter",
+	messaging.StreamDLQ:                "admwriter",
+	// The max-deliveries capture of a work stream belongs to its consumer's service.
+	messaging.MaxDeliveriesStreamName(messaging.StreamSyncRequests):   "syncer",
+	messaging.MaxDeliveriesStreamName(messaging.StreamImportRequests): "importer",
+	messaging.MaxDeliveriesStreamName(messaging.StreamTutorialEvents): "admwriter",
 }
 
 // servicesTopology is the part of messaging.DefaultTopology each service

@@ -194,6 +194,19 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 	}
 	pool.Close()
 
+	// Django's auth_user has more than the standalone one: its password
+	// hashes above all. Add them before the grants, as on a Django database.
+	func() {
+		c, err := pgx.Connect(ctx, roleURL("", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, `ALTER TABLE public.auth_user ADD COLUMN password varchar(128) NOT NULL DEFAULT 'pbkdf2_sha256$x', ADD COLUMN is_superuser boolean NOT NULL DEFAULT false, ADD COLUMN last_login timestamptz`); err != nil {
+			t.Fatal(err)
+		}
+	}()
+
 	// grants.sql as the migrator, twice (the Job runs it after every migration).
 	grants := sqlFile(grantsSQL)
 	for range 2 {
@@ -236,8 +249,46 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 		// Everyone reads the reference data.
 		table(svc, "acted.tutorial_events", "SELECT", true)
 		table(svc, "adm.course_templates", "SELECT", true)
-		table(svc, "public.auth_user", "SELECT", true)
+		table(svc, "public.auth_user", "SELECT", false)
 		table(svc, "public.auth_user", "INSERT", false)
+		for _, col := range []string{"id", "first_name", "last_name"} {
+			column(svc, "public.auth_user", col, "SELECT", true)
+		}
+		// Django's password hashes and everything else in auth_user.
+		var cols []string
+		rows, err := db.Query(ctx, `SELECT attname FROM pg_attribute WHERE attrelid = 'public.auth_user'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('id', 'first_name', 'last_name', 'username')`)
+		if err == nil {
+			cols, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, col := range cols {
+			column(svc, "public.auth_user", col, "SELECT", false)
+		}
+		column(svc, "public.auth_user", "username", "SELECT", svc == "admsync_syncer")
+		// Only their own database; no temporary tables anywhere.
+		for _, other := range []string{"postgres", "template1"} {
+			check(`SELECT has_database_privilege($1, $2, 'CONNECT')`, false, roles[svc], other)
+		}
+		check(`SELECT has_database_privilege($1, $2, 'TEMPORARY')`, false, roles[svc], dbName)
+		// No sequence of any kind: identity columns need none.
+		seqs, err := db.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`)
+		var seqNames []string
+		if err == nil {
+			seqNames, err = pgx.CollectRows(seqs, pgx.RowTo[string])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seqNames) < 10 {
+			t.Fatalf("only %d sequences found; query broken?", len(seqNames))
+		}
+		for _, seq := range seqNames {
+			for _, priv := range []string{"USAGE", "SELECT", "UPDATE"} {
+				check(`SELECT has_sequence_privilege($1, $2, $3)`, false, roles[svc], seq, priv)
+			}
+		}
 		table(svc, "acted.tutorial_course_templates", "INSERT", false)
 		table(svc, "acted.tutorial_events", "DELETE", false)
 	}
@@ -282,6 +333,47 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 	table("admsync_admwriter", "admsync.dlq_replays", "INSERT", true)
 	table("admsync_admwriter", "acted.tutorial_sessions", "INSERT", false)
 
+	// nextval on every sequence, through each role's login.
+	for _, svc := range []string{"admsync_syncer", "admsync_importer", "admsync_admwriter"} {
+		conn, err := pgx.Connect(ctx, roleURL(roles[svc], password(strings.TrimPrefix(svc, "admsync_"))))
+		if err != nil {
+			t.Fatalf("log in as %s: %v", svc, err)
+		}
+		rows, err := conn.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`)
+		var seqs []string
+		if err == nil {
+			seqs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seq := range seqs {
+			var n int64
+			err := conn.QueryRow(ctx, `SELECT nextval($1::regclass)`, seq).Scan(&n)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+				t.Errorf("%s: nextval(%s) = %d, %v; want permission denied", svc, seq, n, err)
+			}
+		}
+		conn.Close(ctx)
+	}
+
+	// Each role logs in to its database, and to no other.
+	for _, svc := range []string{"admsync_syncer", "admsync_importer", "admsync_admwriter"} {
+		u, err := url.Parse(roleURL(roles[svc], password(strings.TrimPrefix(svc, "admsync_"))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, other := range []string{"postgres", "template1"} {
+			denied, err := loginDenied(ctx, u, other)
+			if err != nil {
+				t.Errorf("%s logging in to %s: %v", svc, other, err)
+			} else if !denied {
+				t.Errorf("%s may connect to database %s", svc, other)
+			}
+		}
+	}
+
 	// And for real, through each role's own login.
 	for _, c := range []struct {
 		role, sql string
@@ -296,6 +388,20 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 		{"admsync_admwriter", `UPDATE adm.events SET state = 'done' WHERE false`, false},
 		{"admsync_admwriter", `DELETE FROM acted.tutorial_events`, true},
 		{"admsync_admwriter", `CREATE TABLE public.scratch (i int)`, true},
+		// What the services read of auth_user, and nothing more.
+		{"admsync_importer", `SELECT id, first_name, last_name FROM public.auth_user`, false},
+		{"admsync_syncer", `SELECT id, first_name, last_name, username FROM public.auth_user`, false},
+		{"admsync_importer", `SELECT password FROM public.auth_user`, true},
+		{"admsync_admwriter", `SELECT * FROM public.auth_user`, true},
+		{"admsync_syncer", `SELECT password FROM public.auth_user`, true},
+		{"admsync_importer", `SELECT username FROM public.auth_user`, true},
+		// No sequences, no temporary tables.
+		{"admsync_syncer", `SELECT nextval(pg_get_serial_sequence('admsync.import_runs', 'id'))`, true},
+		{"admsync_importer", `SELECT nextval(pg_get_serial_sequence('adm.events', 'id'))`, true},
+		{"admsync_importer", `SELECT nextval(pg_get_serial_sequence('acted.tutorial_events', 'id'))`, true},
+		{"admsync_admwriter", `SELECT setval(pg_get_serial_sequence('adm.events', 'id'), 1)`, true},
+		{"admsync_importer", `CREATE TEMP TABLE scratch (i int)`, true},
+		{"admsync_syncer", `CREATE TEMPORARY TABLE scratch (i int)`, true},
 	} {
 		role := roles[c.role]
 		conn, err := pgx.Connect(ctx, roleURL(role, password(strings.TrimPrefix(c.role, "admsync_"))))
@@ -318,6 +424,23 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 			t.Errorf("%s: %q: %v", c.role, c.sql, err)
 		}
 	}
+}
+
+// loginDenied reports whether connecting to database as role fails with
+// "permission denied for database".
+func loginDenied(ctx context.Context, u *url.URL, database string) (bool, error) {
+	c := *u
+	c.Path = "/" + database
+	conn, err := pgx.Connect(ctx, c.String())
+	if err == nil {
+		conn.Close(ctx)
+		return false, nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		return true, nil
+	}
+	return false, err
 }
 
 func randomHex(t *testing.T, n int) string {

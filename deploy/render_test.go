@@ -31,6 +31,9 @@ const (
 	devDir  = "k8s/overlays/dev"
 )
 
+// kustomizations are the deployable shapes every workload test covers.
+var kustomizations = []string{baseDir, devDir}
+
 // scheme knows every built-in kind the manifests may use. A kind missing
 // here fails decoding, which is the point: nothing is let through unchecked.
 var scheme = func() *runtime.Scheme {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
+
+	"admsync/pkg/config/redact"
 )
 
 // Defaults for Options.
@@ -93,6 +96,17 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.ClientID == "" || opts.ClientSecret == "" {
 		return nil, errors.New("administrate: client id and secret are required")
+	}
+	// Refuse a malformed URL here, with its credentials redacted: net/http
+	// would echo it whole in every request's error.
+	for _, u := range []struct{ name, v string }{{"ADMINISTRATE_API_URL", opts.APIURL}, {"ADMINISTRATE_TOKEN_URL", opts.TokenURL}} {
+		pu, err := url.Parse(u.v)
+		if err != nil {
+			return nil, fmt.Errorf("administrate: %s is not a valid URL: %w", u.name, redact.Error(err, u.v))
+		}
+		if (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return nil, fmt.Errorf("administrate: %s=%s: want an https:// URL with a host", u.name, redact.URL(u.v))
+		}
 	}
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = DefaultRateLimit
@@ -187,7 +201,8 @@ func (t *tokenSource) token() (*oauth2.Token, int, error) {
 	src, gen := t.src, t.gen
 	t.mu.Unlock()
 	tok, err := src.Token()
-	return tok, gen, err
+	// net/http quotes the token URL (query string included) in its errors.
+	return tok, gen, redact.Error(err, t.cfg.TokenURL)
 }
 
 // invalidate drops the token of generation gen; concurrent 401s refetch only once.
@@ -203,7 +218,8 @@ func (t *tokenSource) invalidate(gen int) {
 // fresh fetches a new token outside the cache (doctor uses it to read the lifetime).
 func (t *tokenSource) fresh(ctx context.Context) (*oauth2.Token, error) {
 	hc, _ := t.ctx.Value(oauth2.HTTPClient).(*http.Client)
-	return t.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	tok, err := t.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+	return tok, redact.Error(err, t.cfg.TokenURL)
 }
 
 // MakeRequest implements graphql.Client: one logical call with rate limiting, auth,
@@ -328,7 +344,7 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, resp *grap
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, c.opts.APIURL, bytes.NewReader(body))
 	if err != nil {
-		res.err = fmt.Errorf("administrate %s: build request: %w", op, err)
+		res.err = fmt.Errorf("administrate %s: build request: %w", op, redact.Error(err, c.opts.APIURL))
 		return res
 	}
 	hreq.Header.Set("Content-Type", "application/json")
@@ -364,7 +380,7 @@ func (c *Client) attempt(ctx context.Context, op string, body []byte, resp *grap
 		if res.timeout {
 			status = "timeout"
 		}
-		res.err = &TransportError{Operation: op, Sent: res.sent, Timeout: res.timeout, Err: err}
+		res.err = &TransportError{Operation: op, Sent: res.sent, Timeout: res.timeout, Err: redact.Error(err, c.opts.APIURL)}
 		return res
 	}
 	res.status = hres.StatusCode

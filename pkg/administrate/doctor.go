@@ -12,6 +12,8 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"admsync/pkg/config/redact"
 )
 
 // OperationCheck is the verdict on one of our operations against the live schema.
@@ -77,7 +79,7 @@ func (r DoctorReport) OK() bool {
 // String renders the report for a terminal.
 func (r DoctorReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Administrate API: %s\n", r.APIURL)
+	fmt.Fprintf(&b, "Administrate API: %s\n", redact.URL(r.APIURL))
 	if r.CredentialsOK {
 		fmt.Fprintf(&b, "credentials: ok (token lifetime %s)\n", r.TokenLifetime)
 	} else {

@@ -47,6 +47,10 @@ type Config struct {
 	// NATSReplicas is NATS_REPLICAS, the replicas of every stream;
 	// messaging.DefaultTopology reads the same variable.
 	NATSReplicas int
+	// NATSInboxPrefix (NATS_INBOX_PREFIX) replaces _INBOX in the reply
+	// subjects of requests and JetStream calls, so that a NATS user can be
+	// allowed to subscribe to its own replies only (_INBOX_<user>.>).
+	NATSInboxPrefix string
 
 	AdministrateAPIURL       string  // ADMINISTRATE_API_URL
 	AdministrateTokenURL     string  // ADMINISTRATE_TOKEN_URL
@@ -73,6 +77,7 @@ var Vars = []Var{
 	// from a mounted file like the other secrets.
 	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated; may embed user:password", Secret: true},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of every JetStream stream and bucket: 1, or 3 on a production cluster"},
+	{Name: "NATS_INBOX_PREFIX", Default: "", Help: "prefix of this process's reply subjects instead of _INBOX (the deploy gives each NATS user its own, _INBOX_<user>)"},
 	{Name: "ADMINISTRATE_API_URL", Default: "", Help: "Administrate GraphQL endpoint, e.g. https://api.getadministrate.com/graphql"},
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
@@ -109,6 +114,7 @@ func LoadWith(look Lookuper) (*Config, error) {
 	c := &Config{
 		DatabaseURL:              NewSecret(get("DATABASE_URL")),
 		NATSURL:                  get("NATS_URL"),
+		NATSInboxPrefix:          get("NATS_INBOX_PREFIX"),
 		AdministrateAPIURL:       get("ADMINISTRATE_API_URL"),
 		AdministrateTokenURL:     get("ADMINISTRATE_TOKEN_URL"),
 		AdministrateClientID:     get("ADMINISTRATE_CLIENT_ID"),
@@ -135,6 +141,9 @@ func LoadWith(look Lookuper) (*Config, error) {
 		}
 		c.AdministrateTimeout = d
 	}
+	if p := c.NATSInboxPrefix; p != "" && !validInboxPrefix(p) {
+		errs = append(errs, fmt.Errorf("NATS_INBOX_PREFIX=%q: want subject tokens without wildcards, spaces or a trailing dot, e.g. _INBOX_importer", p))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: want debug, info, warn or error: %w", err))
 	}
@@ -147,6 +156,18 @@ func LoadWith(look Lookuper) (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+func validInboxPrefix(p string) bool {
+	if strings.ContainsAny(p, " \t\r\n*>") {
+		return false
+	}
+	for _, tok := range strings.Split(p, ".") {
+		if tok == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // RequireAdministrate reports which Administrate settings are missing, for

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"admsync/pkg/config/redact"
 )
 
 // Open connects a pool and pings it, so that a wrong DATABASE_URL fails at
@@ -19,8 +21,9 @@ import (
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		// pgx's parse errors can echo the URL; say only what is wrong.
-		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL connection string")
+		// pgx's parse errors echo the connection string: keep what is
+		// wrong, drop the credentials.
+		return nil, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL connection string: %w", redact.Error(err, url))
 	}
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
@@ -28,13 +31,13 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database: %w", redact.Error(err, url))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to database at %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		return nil, fmt.Errorf("connect to database at %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, redact.Error(err, url))
 	}
 	return pool, nil
 }

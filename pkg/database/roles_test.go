@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"admsync/pkg/database/dbtest"
 )
 
@@ -41,6 +43,36 @@ func TestServiceRolesAreLeastPrivilege(t *testing.T) {
 		{"admsync_admwriter", `UPDATE adm.locations SET name = 'x'`, false},
 		{"admsync_admwriter", `CREATE TABLE adm.x (id int)`, false},
 		{"admsync_importer", `CREATE TABLE admsync.x (id int)`, false},
+		// auth_user: ids and names, never the rest (Django keeps password
+		// hashes there); only the syncer reads usernames.
+		{"admsync_importer", `SELECT id, first_name, last_name FROM public.auth_user`, true},
+		{"admsync_admwriter", `SELECT id, first_name, last_name FROM public.auth_user`, true},
+		{"admsync_syncer", `SELECT id, first_name, last_name, username FROM public.auth_user`, true},
+		{"admsync_importer", `SELECT username FROM public.auth_user`, false},
+		{"admsync_admwriter", `SELECT * FROM public.auth_user`, false},
+		{"admsync_syncer", `SELECT email FROM public.auth_user`, false},
+		// Identity columns need no sequence privilege.
+		{"admsync_syncer", `INSERT INTO admsync.sync_runs (stage) VALUES ('locations') RETURNING id`, true},
+	}
+	// No role may draw from (or set) any sequence.
+	rows, err := db.Pool.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(seqs) < 10 {
+		t.Fatalf("sequences: %d, %v", len(seqs), err)
+	}
+	for _, role := range []string{"admsync_syncer", "admsync_importer", "admsync_admwriter"} {
+		for _, seq := range seqs {
+			cases = append(cases, struct {
+				role, sql string
+				allowed   bool
+			}{role, "SELECT nextval('" + seq + "')", false}, struct {
+				role, sql string
+				allowed   bool
+			}{role, "SELECT setval('" + seq + "', 1000)", false})
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.role+": "+c.sql, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"admsync/pkg/config/redact"
 )
 
 // Connect opens a NATS connection that never gives up reconnecting, logs
@@ -53,7 +55,8 @@ func Connect(ctx context.Context, url, name string, logger *slog.Logger, opts ..
 	}
 	nc, err := nats.Connect(url, append(base, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS as %s: %w", name, err)
+		// nats.go echoes a URL it cannot parse, password included.
+		return nil, fmt.Errorf("connect to NATS as %s: %w", name, redact.Error(err, url))
 	}
 	// With RetryOnFailedConnect, Connect returns before the first connection
 	// exists; wait for it so callers can declare streams straight away.
@@ -63,9 +66,21 @@ func Connect(ctx context.Context, url, name string, logger *slog.Logger, opts ..
 		select {
 		case <-ctx.Done():
 			nc.Close()
-			return nil, fmt.Errorf("connect to NATS as %s: %w", name, errors.Join(ctx.Err(), nc.LastError()))
+			return nil, fmt.Errorf("connect to NATS as %s: %w", name, redact.Error(errors.Join(ctx.Err(), nc.LastError()), url))
 		case <-t.C:
 		}
 	}
 	return nc, nil
+}
+
+// InboxPrefix makes the connection's reply subjects (requests, JetStream
+// API calls, ordered consumers) start with prefix instead of _INBOX, so that
+// NATS permissions can give each user its own inbox: a user allowed to
+// subscribe to _INBOX.> would receive every other user's replies and
+// deliveries. An empty prefix keeps the default.
+func InboxPrefix(prefix string) nats.Option {
+	if prefix == "" {
+		return func(*nats.Options) error { return nil }
+	}
+	return nats.CustomInboxPrefix(prefix)
 }

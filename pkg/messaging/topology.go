@@ -498,9 +498,16 @@ func EnsureTopology(ctx context.Context, js jetstream.JetStream) error {
 	return DefaultTopology().Ensure(ctx, js)
 }
 
-// EnsureStream creates or updates one stream.
+// EnsureStream creates or updates one stream. It creates first: a create
+// with the configuration the stream already has succeeds and changes
+// nothing, so a service that shares a stream it does not own (DLQ) needs no
+// right to update it; only a changed configuration is an update, which the
+// deploy allows the owning service's NATS user alone.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		s, err = js.UpdateStream(ctx, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ensure stream %s: %w", cfg.Name, err)
 	}

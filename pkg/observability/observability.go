@@ -12,18 +12,21 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/term"
+
+	"admsync/pkg/config/redact"
 )
 
 // NewLogger returns a slog logger writing text on a terminal and JSON
 // otherwise (format "auto"), or the format asked for.
 func NewLogger(w io.Writer, level slog.Leveler, format, service string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
 	useText := format == "text"
 	if format == "auto" || format == "" {
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -41,6 +44,23 @@ func NewLogger(w io.Writer, level slog.Leveler, format, service string) *slog.Lo
 		l = l.With("service", service)
 	}
 	return l
+}
+
+// redactAttr removes credentials from every message and string or error
+// attribute: a connection string can reach a log line through an error from
+// any library, and a log line is read by more people than a Secret.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); strings.Contains(s, "@") || strings.Contains(s, "=") {
+			a.Value = slog.StringValue(redact.URL(s))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok && err != nil {
+			a.Value = slog.StringValue(redact.URL(err.Error()))
+		}
+	}
+	return a
 }
 
 // Version is the module version stamped at build time (-ldflags -X), else

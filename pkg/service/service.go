@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -26,6 +25,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/config"
+	"admsync/pkg/config/redact"
 	"admsync/pkg/database"
 	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
@@ -164,9 +164,9 @@ func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error)
 	}
 	cctx, cancel := context.WithTimeout(ctx, natsConnectWait)
 	defer cancel()
-	nc, err := messaging.Connect(cctx, e.Config.NATSURL, "admsync-"+e.Name, e.Logger)
+	nc, err := messaging.Connect(cctx, e.Config.NATSURL, "admsync-"+e.Name, e.Logger, messaging.InboxPrefix(e.Config.NATSInboxPrefix))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(e.Config.NATSURL), err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redact.Text(e.Config.NATSURL, e.Config.NATSURL), redact.Error(err, e.Config.NATSURL))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -267,16 +267,4 @@ func (e *Env) Close() {
 		e.closers[i]()
 	}
 	e.closers = nil
-}
-
-func redactURLs(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
-				parts[i] = p[:scheme+3] + "[redacted]@" + p[at+1:]
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }

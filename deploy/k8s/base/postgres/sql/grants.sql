@@ -3,9 +3,12 @@
 -- GRANT is idempotent. A new table needs a line here: the deploy tests check
 -- that every table named below exists in pkg/database/migrations.
 --
--- Everyone reads the reference data: the tutorial catalogue (acted and
--- Django's public.auth_user for instructor names) and the adm bridges.
--- Writes are limited to what each service produces.
+-- Everyone reads the reference data: the tutorial catalogue (acted, and
+-- the id and names of Django's public.auth_user for instructors, never its
+-- password hashes) and the adm bridges. Writes are limited to what each
+-- service produces. Ids are identity columns, which need no sequence
+-- privilege; nobody gets nextval on a sequence or a temporary table.
+-- The REVOKEs take back what earlier versions (and migration 00004) granted.
 \set ON_ERROR_STOP on
 
 BEGIN;
@@ -13,7 +16,9 @@ BEGIN;
 GRANT USAGE ON SCHEMA acted, adm, admsync TO admsync_syncer, admsync_importer, admsync_admwriter;
 GRANT SELECT ON ALL TABLES IN SCHEMA acted TO admsync_syncer, admsync_importer, admsync_admwriter;
 GRANT SELECT ON ALL TABLES IN SCHEMA adm TO admsync_syncer, admsync_importer, admsync_admwriter;
-GRANT SELECT ON public.auth_user TO admsync_syncer, admsync_importer, admsync_admwriter;
+REVOKE ALL ON public.auth_user FROM admsync_syncer, admsync_importer, admsync_admwriter;
+GRANT SELECT (id, first_name, last_name) ON public.auth_user TO admsync_syncer, admsync_importer, admsync_admwriter;
+GRANT SELECT (username) ON public.auth_user TO admsync_syncer;
 
 -- syncer: the reference bridges (Administrate -> adm) and its own runs.
 -- Records gone from Administrate are marked, never deleted; only the two
@@ -44,9 +49,12 @@ GRANT SELECT, INSERT ON admsync.outbox TO admsync_admwriter;
 GRANT UPDATE (published_at, attempts, last_error) ON admsync.outbox TO admsync_admwriter;
 GRANT SELECT, INSERT ON admsync.dlq_replays TO admsync_admwriter;
 
--- Identity columns draw from sequences owned by their tables.
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA adm TO admsync_syncer, admsync_admwriter;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA acted TO admsync_importer;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA admsync TO admsync_syncer, admsync_importer, admsync_admwriter;
+-- Identity columns draw from their sequences without a privilege on them.
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA acted, adm, admsync FROM admsync_syncer, admsync_importer, admsync_admwriter;
+
+-- No temporary tables: the migrator owns the database (roles.sql) and
+-- takes TEMPORARY back from PUBLIC, which has it by default.
+SELECT format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database())
+\gexec
 
 COMMIT;

@@ -29,7 +29,16 @@ ALTER ROLE admsync_admwriter WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOIN
 -- and later) the public schema, which belongs to pg_database_owner.
 ALTER DATABASE :"dbname" OWNER TO admsync_migrator;
 REVOKE ALL ON DATABASE :"dbname" FROM PUBLIC;
+REVOKE ALL ON DATABASE :"dbname" FROM admsync_syncer, admsync_importer, admsync_admwriter;
 GRANT CONNECT ON DATABASE :"dbname" TO admsync_syncer, admsync_importer, admsync_admwriter;
+
+-- The service roles reach their own database only. PUBLIC may connect to
+-- (and create temporary tables in) the maintenance database by default;
+-- the superuser and the DBA's own roles keep their access. On a server
+-- shared with other applications, grant CONNECT on postgres back to the
+-- roles that need it.
+REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;
+REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;
 
 -- Nobody but the owner creates objects in public (already the default
 -- from PostgreSQL 15 on; explicit for older servers).
