@@ -398,6 +398,9 @@ func (r *run) fault(ctx context.Context, rng *rand.Rand, k string, procs map[str
 		p.Resume()
 		return fmt.Sprintf("SIGSTOP %s %.1fs", name, d.Seconds())
 	case "nats-restart", "nats-kill":
+		// Two restarts of the one broker at once would race on its process.
+		r.natsMu.Lock()
+		defer r.natsMu.Unlock()
 		t := time.Now()
 		if err := r.st.RestartNATS(ctx, k == "nats-restart"); err != nil {
 			r.res.problemf("%s: %v", k, err)

@@ -34,6 +34,8 @@ type run struct {
 	// coincide with a start, and a service that refuses to start without
 	// its broker is then restarted rather than left dead.
 	supervised bool
+	// natsMu serialises restarts of the broker.
+	natsMu sync.Mutex
 	// extraPublished counts messages a scenario published on
 	// tutorial.event.created itself (poison), outside the outbox.
 	extraPublished uint64
