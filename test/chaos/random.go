@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -412,7 +411,7 @@ func (r *run) fault(ctx context.Context, rng *rand.Rand, k string, procs map[str
 		return fmt.Sprintf("nats-server %s restart (%.1fs)", verb, time.Since(t).Seconds())
 	case "pg-restart":
 		t := time.Now()
-		if out, err := exec.CommandContext(ctx, r.cfg.PGRestart[0], r.cfg.PGRestart[1:]...).CombinedOutput(); err != nil {
+		if out, err := r.restartPG(ctx); err != nil {
 			r.res.problemf("restart PostgreSQL: %v: %s", err, out)
 		}
 		return fmt.Sprintf("PostgreSQL restart -m immediate (%.1fs)", time.Since(t).Seconds())
