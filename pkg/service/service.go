@@ -242,14 +242,22 @@ func (e *Env) httpServer(extra ...observability.Check) (*observability.Server, e
 			return nil
 		}
 		return p.Ping(ctx)
-	}}, {Name: "nats", Fn: func(context.Context) error {
+	}}, {Name: "nats", Fn: func(ctx context.Context) error {
 		e.mu.Lock()
-		nc := e.nc
+		nc, js := e.nc, e.js
 		e.mu.Unlock()
-		if nc == nil || nc.IsConnected() {
+		if nc == nil {
 			return nil
 		}
-		return errors.New(nc.Status().String())
+		if !nc.IsConnected() {
+			return errors.New(nc.Status().String())
+		}
+		// Connected is not enough: a cluster node that lost its JetStream
+		// quorum keeps the connection but refuses every publish and fetch.
+		if _, err := js.AccountInfo(ctx); err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		return nil
 	}}}
 	srv, err := observability.NewServer(e.Config.MetricsAddr, e.Registry, append(checks, extra...)...)
 	if err != nil {

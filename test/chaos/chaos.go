@@ -182,8 +182,13 @@ func Run(ctx context.Context, cfg Config, selected []Scenario, parallel int, onD
 	var mu sync.Mutex
 	for _, i := range order {
 		sc := selected[i]
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			// Interrupted: start nothing more; the rest have no row.
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -398,6 +397,9 @@ func (r *run) fault(ctx context.Context, rng *rand.Rand, k string, procs map[str
 		p.Resume()
 		return fmt.Sprintf("SIGSTOP %s %.1fs", name, d.Seconds())
 	case "nats-restart", "nats-kill":
+		// Two restarts of the one broker at once would race on its process.
+		r.natsMu.Lock()
+		defer r.natsMu.Unlock()
 		t := time.Now()
 		if err := r.st.RestartNATS(ctx, k == "nats-restart"); err != nil {
 			r.res.problemf("%s: %v", k, err)
@@ -409,7 +411,7 @@ func (r *run) fault(ctx context.Context, rng *rand.Rand, k string, procs map[str
 		return fmt.Sprintf("nats-server %s restart (%.1fs)", verb, time.Since(t).Seconds())
 	case "pg-restart":
 		t := time.Now()
-		if out, err := exec.CommandContext(ctx, r.cfg.PGRestart[0], r.cfg.PGRestart[1:]...).CombinedOutput(); err != nil {
+		if out, err := r.restartPG(ctx); err != nil {
 			r.res.problemf("restart PostgreSQL: %v: %s", err, out)
 		}
 		return fmt.Sprintf("PostgreSQL restart -m immediate (%.1fs)", time.Since(t).Seconds())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ type run struct {
 	// coincide with a start, and a service that refuses to start without
 	// its broker is then restarted rather than left dead.
 	supervised bool
+	// natsMu serialises restarts of the broker.
+	natsMu sync.Mutex
 	// extraPublished counts messages a scenario published on
 	// tutorial.event.created itself (poison), outside the outbox.
 	extraPublished uint64
@@ -75,6 +78,12 @@ type setup struct {
 func (r *run) up(ctx context.Context, s setup) error {
 	if s.serverURL == "" {
 		s.serverURL = r.cfg.ServerURL
+	}
+	if s.serverURL == r.cfg.PrivatePGURL {
+		// Scenarios and rounds share the throw-away cluster: none restarts
+		// it while another is being set up (the set-up is not under test).
+		privatePG.RLock()
+		defer privatePG.RUnlock()
 	}
 	if s.events == 0 {
 		s.events = r.cfg.Events
@@ -391,4 +400,15 @@ func (r *run) deadLetterReasons(ctx context.Context) {
 		}
 	}
 	r.res.notef("dead letters: %s", strings.Join(reasons, "; "))
+}
+
+// privatePG orders restarts of the throw-away PostgreSQL cluster after the
+// set-ups running on it.
+var privatePG sync.RWMutex
+
+// restartPG restarts the throw-away cluster (pg_ctl restart -m immediate).
+func (r *run) restartPG(ctx context.Context) ([]byte, error) {
+	privatePG.Lock()
+	defer privatePG.Unlock()
+	return exec.CommandContext(ctx, r.cfg.PGRestart[0], r.cfg.PGRestart[1:]...).CombinedOutput()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -471,7 +470,7 @@ func pgRestart(ctx context.Context, r *run) error {
 		if r.waitImportLock(ctx, 10*time.Second) {
 			sleep(ctx, r.jitter(0, 20*time.Millisecond))
 		}
-		if out, err := exec.CommandContext(ctx, r.cfg.PGRestart[0], r.cfg.PGRestart[1:]...).CombinedOutput(); err != nil {
+		if out, err := r.restartPG(ctx); err != nil {
 			return fmt.Errorf("restart PostgreSQL: %w: %s", err, out)
 		}
 		ierr := <-imported

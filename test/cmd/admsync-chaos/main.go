@@ -130,11 +130,16 @@ server where it may create and drop databases. make chaos sets everything up.
 	})
 	fmt.Println(chaos.Header())
 	for _, r := range results {
-		fmt.Println(chaos.Row(r))
+		if r != nil { // nil: not started, the run was interrupted
+			fmt.Println(chaos.Row(r))
+		}
 	}
 	line, ok := chaos.Summary(results)
 	fmt.Println(line)
 	for _, r := range results {
+		if r == nil {
+			continue
+		}
 		if seed, isRound := chaos.RoundSeed(r.Name); isRound && !r.OK() {
 			fmt.Printf("chaos: %s failed; rerun it alone with: scripts/chaos.sh --round %d\n", r.Name, seed)
 		}
