@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"admsync/pkg/config"
 	"admsync/pkg/administrate"
+	"admsync/pkg/config"
 	"admsync/pkg/messaging"
 	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/failpoint"
