@@ -69,4 +69,13 @@ tidy: ## go mod tidy in every module
 clean: ## Remove build output
 	rm -rf $(BIN)
 
+# promtool runs the alert rule unit tests (deploy/promtool_test.go); the
+# test fails under CI=true when it is missing.
+promtool: ## Install promtool (Debian's prometheus package) when missing
+	@command -v promtool >/dev/null 2>&1 || { echo "installing promtool (Debian package prometheus)"; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || \
+	  echo "promtool: could not install it; run: sudo apt-get update && sudo apt-get install prometheus" >&2; }
+test: promtool
+.PHONY: promtool
+
 .PHONY: help build db migrate test fuzz lint generate generate-check natscli bench chaos demo tidy clean

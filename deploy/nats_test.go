@@ -444,6 +444,7 @@ func TestNATSPermissions(t *testing.T) {
 	for _, o := range topoAll.ObjectStores {
 		streams = append(streams, "OBJ_"+o.Bucket)
 	}
+	streams = append(streams, "KV_"+administrate.DefaultBudgetBucket)
 	for _, name := range streams {
 		owner, ok := streamOwners[name]
 		if !ok {
@@ -545,6 +546,8 @@ var streamOwners = map[string]string{
 	messaging.MaxDeliveriesStreamName(messaging.StreamSyncRequests):   "syncer",
 	messaging.MaxDeliveriesStreamName(messaging.StreamImportRequests): "importer",
 	messaging.MaxDeliveriesStreamName(messaging.StreamTutorialEvents): "admwriter",
+	// The tenant's shared Administrate rate budget (key-value bucket).
+	"KV_" + administrate.DefaultBudgetBucket: "admwriter",
 }
 
 // servicesTopology is the part of messaging.DefaultTopology each service
