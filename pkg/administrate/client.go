@@ -21,6 +21,7 @@ import (
 
 	"github.com/Khan/genqlient/graphql"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
@@ -141,6 +142,9 @@ func New(opts Options) (*Client, error) {
 	// retries short, so it is dropped from our copy.
 	hc := *base
 	hc.Timeout = 0
+	// Each HTTP call is a client span under the caller's (no-op while tracing
+	// is off) and sends the W3C traceparent header.
+	hc.Transport = otelhttp.NewTransport(base.Transport)
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("administrate: register metrics: %w", err)

@@ -26,7 +26,9 @@ import (
 // NewLogger returns a slog logger writing text on a terminal and JSON
 // otherwise (format "auto"), or the format asked for.
 func NewLogger(w io.Writer, level slog.Leveler, format, service string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		return redactAttr(groups, readableDuration(groups, a))
+	}}
 	useText := format == "text"
 	if format == "auto" || format == "" {
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -59,6 +61,19 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 		if err, ok := a.Value.Any().(error); ok && err != nil {
 			a.Value = slog.StringValue(redact.URL(err.Error()))
 		}
+	}
+	return a
+}
+
+// readableDuration writes durations as "1.2s" rather than JSON's
+// nanoseconds, so "retry_in" and "took" read the same in every format.
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		d := a.Value.Duration()
+		if d > time.Millisecond {
+			d = d.Round(time.Millisecond)
+		}
+		return slog.String(a.Key, d.String())
 	}
 	return a
 }

@@ -38,6 +38,8 @@ func WithHeader(key, value string) EnqueueOption {
 // operation should not produce a second message. payload is marshalled to
 // JSON; a json.RawMessage or []byte must already be JSON. A duplicate id
 // fails with PostgreSQL's unique_violation (see database.IsUniqueViolation).
+// When tracing is on, ctx's trace context is kept with the row and the
+// relay publishes it as the message's traceparent header.
 func Enqueue(ctx context.Context, tx pgx.Tx, subject string, id uuid.UUID, payload any, opts ...EnqueueOption) error {
 	if err := validSubject(subject); err != nil {
 		return fmt.Errorf("enqueue %s: %w", id, err)
@@ -67,8 +69,8 @@ func Enqueue(ctx context.Context, tx pgx.Tx, subject string, id uuid.UUID, paylo
 		return fmt.Errorf("enqueue %s: encode headers: %w", id, err)
 	}
 	if _, err := tx.Exec(ctx,
-		`INSERT INTO admsync.outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4)`,
-		id, subject, string(data), string(hdr)); err != nil {
+		`INSERT INTO admsync.outbox (id, subject, payload, headers, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+		id, subject, string(data), string(hdr), TraceParent(ctx)); err != nil {
 		return fmt.Errorf("enqueue %s on %s: %w", id, subject, err)
 	}
 	// Identical notifications in one transaction are folded into one, so a
@@ -97,6 +99,8 @@ func EnqueueBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	// The batch shares ctx's trace context (none when tracing is off).
+	traceparent := TraceParent(ctx)
 	rows := make([][]any, len(msgs))
 	for i, m := range msgs {
 		if err := validSubject(m.Subject); err != nil {
@@ -122,9 +126,9 @@ func EnqueueBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 		if err != nil {
 			return fmt.Errorf("enqueue %s: encode headers: %w", m.ID, err)
 		}
-		rows[i] = []any{m.ID, m.Subject, json.RawMessage(data), json.RawMessage(hdr)}
+		rows[i] = []any{m.ID, m.Subject, json.RawMessage(data), json.RawMessage(hdr), traceparent}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"admsync", "outbox"}, []string{"id", "subject", "payload", "headers"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"admsync", "outbox"}, []string{"id", "subject", "payload", "headers", "traceparent"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/codes"
 )
 
 // DefaultLockKey is the pg_try_advisory_lock key that elects the active
@@ -291,7 +292,7 @@ func (r *Relay) session(ctx context.Context) error {
 // not visible yet, and nothing after it is skipped, because there is no
 // high-water mark: published rows are excluded by published_at alone.
 const selectEligible = `
-SELECT id, subject, payload, headers
+SELECT id, subject, payload, headers, traceparent
 FROM admsync.outbox
 WHERE published_at IS NULL
   AND created_xid < pg_snapshot_xmin(pg_current_snapshot())
@@ -303,6 +304,8 @@ type outboxRow struct {
 	Subject string
 	Payload []byte
 	Headers []byte // decoded per row, so one malformed row cannot stall the batch read
+	// TraceParent is the W3C trace context of the staging transaction.
+	TraceParent *string
 }
 
 // drain publishes eligible rows batch by batch until a batch comes back short.
@@ -336,11 +339,17 @@ func (r *Relay) publish(ctx context.Context, conn *pgx.Conn, row outboxRow) erro
 		r.recordFailure(ctx, conn, row.ID, err)
 		return &publishError{id: row.ID, err: err}
 	}
+	if hdr == nil {
+		hdr = nats.Header{}
+	}
+	sctx, span := publishSpan(ctx, row, hdr)
+	defer span.End()
 	msg := &nats.Msg{Subject: row.Subject, Data: row.Payload, Header: hdr}
-	pctx, cancel := context.WithTimeout(ctx, r.opts.PublishTimeout)
+	pctx, cancel := context.WithTimeout(sctx, r.opts.PublishTimeout)
 	ack, err := r.js.PublishMsg(pctx, msg, jetstream.WithMsgID(row.ID.String()))
 	cancel()
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		if ctx.Err() == nil { // a shutdown is not the row's failure
 			r.recordFailure(ctx, conn, row.ID, err)
 		}

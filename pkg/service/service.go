@@ -104,7 +104,20 @@ func Setup(name string, logOut io.Writer) (*Env, error) {
 	}
 	_, levelSet := os.LookupEnv("LOG_LEVEL")
 	cfg.LogLevel = terminalLevel(cfg.LogLevel, levelSet, isTerminal(logOut))
-	return SetupWith(name, cfg, logOut), nil
+	env := SetupWith(name, cfg, logOut)
+	// Tracing follows the standard OTEL_* environment and is off without it.
+	shutdown, err := observability.SetupTracing(context.Background(), name, env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	env.closers = append(env.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			env.Logger.Warn("tracing: flush spans on exit", "error", err)
+		}
+	})
+	return env, nil
 }
 
 // terminalLevel is the log level on a terminal: there the command's report

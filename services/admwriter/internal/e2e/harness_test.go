@@ -381,6 +381,7 @@ type runOpts struct {
 	failpoint failpoint.Func
 	breaker   breaker.Config
 	client    func(*administrate.Options)
+	logger    *slog.Logger // default the service environment's
 }
 
 // start runs the admwriter consumer until the test ends (or stop is called).
@@ -406,6 +407,9 @@ func (b *bundle) start(o runOpts) (stop func()) {
 	done := make(chan error, 1)
 	// A restarted consumer is a new process: new metrics.
 	env := b.env()
+	if o.logger != nil {
+		env.Logger = o.logger
+	}
 	b.registry = env.Registry
 	consumer := writer.NewConsumer(writer.Config{
 		Pool: b.db.Pool, JS: b.js, API: writer.NewClient(c), Logger: env.Logger, Registry: env.Registry,

@@ -25,9 +25,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
+	"admsync/pkg/observability"
+	"admsync/pkg/outbox"
 	"admsync/services/admwriter/internal/breaker"
 	"admsync/services/admwriter/internal/bridge"
 	"admsync/services/admwriter/internal/failpoint"
@@ -91,25 +97,37 @@ var errCrashed = errors.New("failpoint: simulated crash")
 
 // Handle is the messaging.Handler for tutorial.event.created.
 func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+	// The relay's span (from the traceparent header) is this one's parent,
+	// so the import, the relay and the Administrate calls share a trace.
+	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "admwriter handle "+msg.Subject(),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject())))
+	defer span.End()
 	var p Payload
 	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
 		if err == nil {
 			err = errors.New("tutorial_event_id missing")
 		}
+		span.SetStatus(codes.Error, "malformed payload")
 		return messaging.Malformed(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
 	}
+	span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int64("admsync.import_run_id", p.ImportRunID))
 	delivered := uint64(1)
 	if meta, err := msg.Metadata(); err == nil {
 		delivered = meta.NumDelivered
 	}
-	return w.Process(ctx, p, delivered)
+	err := w.Process(ctx, p, delivered)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // Process writes one event; delivered is the message's delivery count.
 // The returned error follows the messaging package's policy.
 func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error {
 	start := time.Now()
-	log := w.logger().With("tutorial_event_id", p.TutorialEventID, "delivery", delivered)
+	log := eventLogger(ctx, w.logger(), p).With("delivery", delivered)
 	st := w.store()
 
 	claim, err := st.Claim(ctx, p.TutorialEventID)
@@ -131,11 +149,14 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 		return fmt.Errorf("claim tutorial event %d: %w", p.TutorialEventID, err)
 	}
 	if claim.State == bridge.Done {
-		log.Info("event already written; skipping", "external_id", claim.ExternalID)
+		log.Info("event already written; skipping", "adm_event_id", claim.ExternalID)
 		w.Metrics.Events.WithLabelValues("skipped").Inc()
 		return nil
 	}
 	log = log.With("attempt", claim.Attempts, "state", string(claim.State))
+	if claim.ExternalID != "" {
+		log = log.With("adm_event_id", claim.ExternalID)
+	}
 
 	// Keep the claim alive while Administrate answers slowly; losing it
 	// cancels the work so a stale worker stops sending.
@@ -158,7 +179,7 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 			}
 		}
 	}()
-	a := &attempt{w: w, st: st, claim: claim, payload: p, log: log}
+	a := &attempt{w: w, st: st, claim: claim, payload: p, log: log, start: start}
 	err = a.run(workCtx)
 	cancel(nil)
 	<-hbDone
@@ -180,7 +201,7 @@ func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 	switch {
 	case err == nil:
 		w.Metrics.Events.WithLabelValues("linked").Inc()
-		log.Info("event linked", "external_id", claim.ExternalID, "calls", a.calls)
+		log.Info("event linked", "calls", a.calls, "took", time.Since(a.start))
 		if w.Failpoint != nil {
 			if ferr := w.Failpoint(failpoint.BeforeAck); ferr != nil {
 				return messaging.RetryAfter(errCrashed, 0)
@@ -201,7 +222,7 @@ func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
 	}
 	if messaging.IsPermanent(err) {
-		log.Error("event failed permanently", "error", err, "external_id", claim.ExternalID)
+		log.Error("event failed permanently", "error", err)
 	} else {
 		log.Warn("transient failure", "error", err, "outcome_unknown", outcomeUnknown(err))
 	}
@@ -218,7 +239,7 @@ func (w *Writer) OnDeadLetter(ctx context.Context, msg jetstream.Msg, reason str
 	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
 		return
 	}
-	log := w.logger().With("tutorial_event_id", p.TutorialEventID)
+	log := eventLogger(ctx, w.logger(), p)
 	f := Failed{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID, Reason: reason}
 	row, err := w.store().Abandon(ctx, p.TutorialEventID, reason)
 	if err != nil {
@@ -235,6 +256,23 @@ func (w *Writer) OnDeadLetter(ctx context.Context, msg jetstream.Msg, reason str
 	w.Metrics.Events.WithLabelValues("failed").Inc()
 }
 
+// eventLogger carries the fields that follow one event through every
+// service's logs: its import run, its tutorial event id and the trace.
+func eventLogger(ctx context.Context, l *slog.Logger, p Payload) *slog.Logger {
+	l = l.With("tutorial_event_id", p.TutorialEventID)
+	if p.ImportRunID != 0 {
+		l = l.With("import_run_id", p.ImportRunID)
+	}
+	return l.With(observability.TraceAttrs(ctx)...)
+}
+
+// linked notes the Administrate event id in the attempt's log lines from
+// here on.
+func (a *attempt) linked(ctx context.Context, id string) {
+	a.log = a.log.With("adm_event_id", id)
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("admsync.adm_event_id", id))
+}
+
 func (w *Writer) logger() *slog.Logger {
 	if w.Logger != nil {
 		return w.Logger
@@ -249,6 +287,7 @@ type attempt struct {
 	claim   *bridge.Claim
 	payload Payload
 	log     *slog.Logger
+	start   time.Time
 	calls   int
 }
 
@@ -305,7 +344,8 @@ func (a *attempt) run(ctx context.Context) error {
 			return err
 		}
 		if id != "" {
-			a.log.Info("adopted the event an earlier attempt created", "external_id", id)
+			a.linked(ctx, id)
+			a.log.Info("adopted the event an earlier attempt created")
 			if err := st.Created(ctx, c, id); err != nil {
 				return linkErr(err)
 			}
@@ -345,6 +385,7 @@ func (a *attempt) run(ctx context.Context) error {
 			return err
 		}
 		// Stored before anything else can fail.
+		a.linked(ctx, created.EventID)
 		if err := st.Created(ctx, c, created.EventID); err != nil {
 			return linkErr(err)
 		}

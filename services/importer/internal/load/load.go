@@ -35,6 +35,10 @@ type Run struct {
 	FileName  string
 	SHA256    string
 	RowsTotal int // data rows read
+	// RequestID is the `importer serve` request that asked for the import
+	// (empty for the CLI), stored with the run so an operator can go from a
+	// request to its run.
+	RequestID string
 }
 
 // Result says what was written.
@@ -88,8 +92,12 @@ func Begin(ctx context.Context, pool *pgxpool.Pool, lay *workbook.Layout, run Ru
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
 		return fail(fmt.Errorf("lock imports: %w", err))
 	}
-	if err := tx.QueryRow(ctx, `INSERT INTO admsync.import_runs (file_name, file_sha256) VALUES ($1, $2) RETURNING id`,
-		run.FileName, run.SHA256).Scan(&w.runID); err != nil {
+	var requestID *string
+	if run.RequestID != "" {
+		requestID = &run.RequestID
+	}
+	if err := tx.QueryRow(ctx, `INSERT INTO admsync.import_runs (file_name, file_sha256, request_id) VALUES ($1, $2, $3) RETURNING id`,
+		run.FileName, run.SHA256, requestID).Scan(&w.runID); err != nil {
 		return fail(fmt.Errorf("record import run: %w", err))
 	}
 	wctx, cancel := context.WithCancel(ctx)

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"admsync/services/importer/internal/load"
 	"admsync/services/importer/internal/validate"
@@ -27,6 +30,9 @@ type Options struct {
 	Limits   workbook.Limits
 	Metrics  *Metrics
 	Progress func(stage string, rows int) // called every few thousand rows and at stage ends
+	// RequestID is the `importer serve` request being handled, stored with
+	// the import run.
+	RequestID string
 }
 
 // Summary is the outcome of an import, as printed and published.
@@ -77,6 +83,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	if name == "" {
 		name = baseName(path)
 	}
+	// The import's span is the root of every written event's trace: the
+	// outbox rows carry its context to the relay and on to the writer.
+	ctx, span := otel.Tracer("admsync/importer").Start(ctx, "import "+name,
+		trace.WithAttributes(attribute.String("admsync.file", name), attribute.Bool("admsync.dry_run", opts.DryRun)))
+	defer span.End()
+	if opts.RequestID != "" {
+		span.SetAttributes(attribute.String("admsync.request_id", opts.RequestID))
+	}
 	sum := &Summary{File: name, DryRun: opts.DryRun, Durations: map[string]string{}}
 	progress := opts.Progress
 	if progress == nil {
@@ -109,7 +123,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	var finish func() (*load.Result, error)
 	const batchSize = 2000
 	if !opts.DryRun {
-		if w, err = load.Begin(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash}); err != nil {
+		if w, err = load.Begin(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash, RequestID: opts.RequestID}); err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 		committed := false
@@ -176,6 +190,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 		sum.RunID = res.RunID
+		span.SetAttributes(attribute.Int64("admsync.import_run_id", res.RunID), attribute.Int("admsync.events", res.Events))
 		observe(opts.Metrics, "write", time.Since(tw))
 		sum.Durations["write"] = time.Since(tw).Round(time.Millisecond).String()
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"admsync/pkg/messaging"
+	"admsync/pkg/outbox"
 	"admsync/services/importer/internal/pipeline"
 	"admsync/services/importer/internal/workbook"
 )
@@ -55,6 +56,8 @@ type Server struct {
 func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 	id := strings.TrimPrefix(msg.Subject(), messaging.SubjectImportRequestPrefix)
 	req, err := parseRequest(msg.Data(), id)
+	// A requester that sends a traceparent header gets the import in its trace.
+	ctx = outbox.ExtractNATS(ctx, msg.Headers())
 	log := s.Logger.With("request_id", id)
 	if err != nil {
 		// Malformed, like in every service: dead-lettered with the reason.
@@ -65,7 +68,7 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return messaging.Malformed(err)
 	}
 	res := Result{RequestID: id, Object: req.Object}
-	out, err := s.importObject(ctx, req)
+	out, err := s.importObject(ctx, req, id)
 	var fe *workbook.FileError
 	switch {
 	case errors.As(err, &fe):
@@ -83,6 +86,9 @@ func (s *Server) Handle(ctx context.Context, msg jetstream.Msg) error {
 	default:
 		res.Summary = out.Summary
 		res.Status = "imported"
+		if out.Summary.RunID != 0 {
+			log = log.With("import_run_id", out.Summary.RunID)
+		}
 		if out.Summary.Failed() {
 			res.Status = "rejected"
 		}
@@ -110,7 +116,7 @@ func parseRequest(data []byte, id string) (Request, error) {
 	return req, nil
 }
 
-func (s *Server) importObject(ctx context.Context, req Request) (*pipeline.Outcome, error) {
+func (s *Server) importObject(ctx context.Context, req Request, requestID string) (*pipeline.Outcome, error) {
 	store, err := s.JS.ObjectStore(ctx, messaging.BucketWorkbooks)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", messaging.BucketWorkbooks, err)
@@ -136,7 +142,7 @@ func (s *Server) importObject(ctx context.Context, req Request) (*pipeline.Outco
 		return nil, err
 	}
 	defer removeFile(path)
-	return pipeline.Import(ctx, s.Pool, path, pipeline.Options{Name: req.Object, DryRun: req.DryRun, Limits: lim, Metrics: s.Metrics})
+	return pipeline.Import(ctx, s.Pool, path, pipeline.Options{Name: req.Object, DryRun: req.DryRun, Limits: lim, Metrics: s.Metrics, RequestID: requestID})
 }
 
 func (s *Server) download(ctx context.Context, store jetstream.ObjectStore, name string, max int64) (string, error) {
