@@ -60,8 +60,8 @@ bench: ## Run every benchmark and print one report ending in `bench:` lines
 chaos: build ## Fault-injection scenarios + 50 randomized rounds (loopback only, bounded); one row each; CHAOS_ROUNDS=N, --round SEED via scripts/chaos.sh
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/chaos.sh
 
-demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own)
-	@export DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)}; $(BIN)/admsync-demo $(if $(WORKBOOK),--workbook "$(WORKBOOK)")
+demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own; KEEP=1 keeps the services running until Ctrl-C)
+	@export DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)}; $(BIN)/admsync-demo $(if $(WORKBOOK),--workbook "$(WORKBOOK)") $(if $(KEEP),--keep)
 
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy); done
