@@ -7,7 +7,12 @@ MODULES   := $(shell go list -f '{{.Dir}}' -m 2>/dev/null)
 SERVICES  := syncer importer admwriter
 BIN       := $(CURDIR)/bin
 NATSCLI_VERSION := v0.5.0
-GOTEST_FLAGS ?= -count=1 -timeout 9m
+GOTEST_FLAGS ?= -count=1 -timeout 9m -shuffle=on -tags failpoints
+# Packages whose own concurrency (runner workers, relay, rate budget,
+# breaker, claims) the race detector watches in make test. The admwriter's
+# end-to-end package is left out: under -race it alone would take most of
+# the ten minutes make test has on two cores.
+RACE_PKGS := ^admsync/(pkg/(messaging|outbox|administrate|service)|services/admwriter/internal/(breaker|bridge|writer|failpoint))$$
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -25,11 +30,15 @@ db: ## Print a PostgreSQL URL, starting a server if none answers
 migrate: build ## Apply the migrations to DATABASE_URL (or the local server); a second run is a no-op
 	@DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)} $(BIN)/syncer migrate
 
-test: build natscli ## Run every module's tests against a real PostgreSQL and embedded NATS
+test: build natscli ## Run every module's tests (shuffled; the concurrent packages under -race) against a real PostgreSQL and embedded NATS
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); \
 	export PATH=$(BIN):$$PATH; \
 	failed=""; for m in $(MODULES); do echo "== go test $${m#$(CURDIR)/}"; \
-	  (cd $$m && go test $(GOTEST_FLAGS) ./...) || failed="$$failed $${m#$(CURDIR)/}"; done; \
+	  pkgs=$$(cd $$m && go list ./...); \
+	  race=$$(grep -E '$(RACE_PKGS)' <<<"$$pkgs" || true); plain=$$(grep -vE '$(RACE_PKGS)' <<<"$$pkgs" || true); \
+	  if [ -n "$$plain" ]; then (cd $$m && go test $(GOTEST_FLAGS) $$plain) || failed="$$failed $${m#$(CURDIR)/}"; fi; \
+	  if [ -n "$$race" ]; then (cd $$m && go test -race $(GOTEST_FLAGS) $$race) || failed="$$failed $${m#$(CURDIR)/}(race)"; fi; \
+	done; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi
 
 FUZZTIME ?= 10s
@@ -60,8 +69,8 @@ bench: ## Run every benchmark and print one report ending in `bench:` lines
 chaos: build ## Fault-injection scenarios + 50 randomized rounds (loopback only, bounded); one row each; CHAOS_ROUNDS=N, --round SEED via scripts/chaos.sh
 	@export TEST_DATABASE_URL=$$(scripts/ensure-postgres.sh); scripts/chaos.sh
 
-demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own)
-	@export DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)}; $(BIN)/admsync-demo $(if $(WORKBOOK),--workbook "$(WORKBOOK)")
+demo: build ## Run the whole flow locally (WORKBOOK=path.xlsx to use your own; KEEP=1 keeps the services running until Ctrl-C)
+	@export DATABASE_URL=$${DATABASE_URL:-$$(scripts/ensure-postgres.sh)}; $(BIN)/admsync-demo $(if $(WORKBOOK),--workbook "$(WORKBOOK)") $(if $(KEEP),--keep)
 
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy); done

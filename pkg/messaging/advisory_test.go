@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"encoding/json"
 	"testing"
@@ -56,7 +57,7 @@ func TestCaptureMovesMessagesExhaustedWithoutAnAnswerToTheDLQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliveries := 0
-	waitFor(t, "the exhausted message in the DLQ", func() bool {
+	testwait.For(t, "the exhausted message in the DLQ", func() bool {
 		if b.streamMsgs(t, messaging.StreamDLQ) == 1 {
 			return true
 		}
@@ -96,7 +97,7 @@ func TestCaptureMovesMessagesExhaustedWithoutAnAnswerToTheDLQ(t *testing.T) {
 		t.Fatalf("dead letter = %+v", dl)
 	}
 	// Gone from the work queue: nothing left behind that no consumer will deliver.
-	waitFor(t, "the work stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
+	testwait.For(t, "the work stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
 	if got := metricValue(t, b.reg, "admsync_max_deliveries_dead_lettered_total", map[string]string{"consumer": b.spec.Durable()}); got != 1 {
 		t.Errorf("admsync_max_deliveries_dead_lettered_total = %v, want 1", got)
 	}
@@ -164,7 +165,7 @@ func TestCaptureIsIdempotent(t *testing.T) {
 		advisory(second.Sequence)
 	}
 	startMonitor(t, b)
-	waitFor(t, "the advisories handled", func() bool {
+	testwait.For(t, "the advisories handled", func() bool {
 		return b.streamMsgs(t, messaging.MaxDeliveriesStreamName(b.spec.Stream)) == 0
 	})
 	if n := b.streamMsgs(t, messaging.StreamDLQ); n != 2 {

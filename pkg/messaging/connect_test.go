@@ -1,10 +1,9 @@
 package messaging_test
 
 import (
-	"bytes"
+	"admsync/pkg/testwait"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,27 +11,10 @@ import (
 	"admsync/pkg/messaging/natstest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestConnectSurvivesServerRestart(t *testing.T) {
 	t.Parallel()
 	srv := natstest.Start(t)
-	var logs syncBuffer
+	var logs testwait.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	nc, err := messaging.Connect(natstest.Context(t), srv.URL(), "test-client", logger)
 	if err != nil {
@@ -43,7 +25,7 @@ func TestConnectSurvivesServerRestart(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
-	waitFor(t, "reconnect", func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "nats reconnected") })
+	testwait.For(t, "reconnect", func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "nats reconnected") })
 	if !strings.Contains(logs.String(), "nats disconnected") {
 		t.Fatalf("no disconnect logged:\n%s", logs.String())
 	}

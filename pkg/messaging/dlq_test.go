@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,7 @@ func TestDLQListGetReplayDelete(t *testing.T) {
 		b.publish(t, messaging.SubjectTutorialEventCreated, fmt.Sprintf("ev-%d", i), fmt.Appendf(nil, `{"event":%d}`, i),
 			nats.Header{"Correlation-Id": []string{fmt.Sprint("c", i)}})
 	}
-	waitFor(t, "3 dead letters", func() bool { return b.streamMsgs(t, messaging.StreamDLQ) == 3 })
+	testwait.For(t, "3 dead letters", func() bool { return b.streamMsgs(t, messaging.StreamDLQ) == 3 })
 	if err := rn.Stop(); err != nil {
 		t.Fatal(err)
 	}

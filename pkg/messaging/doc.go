@@ -7,23 +7,28 @@
 // Delivery is at least once end to end: publishers dedupe with Nats-Msg-Id
 // inside each stream's duplicate window, and handlers must be idempotent on
 // their business key, because JetStream can deliver a message twice even after
-// an ack (reliability reference §1.3).
+// an ack (docs/architecture.md, "Exactly once", says how admsync copes).
 //
-// Typical wiring of a consuming service:
+// Services do not wire the runner by hand: pkg/service's Env.Serve does it
+// for every `serve` command. Underneath, a consuming service amounts to:
 //
-//	nc, _ := messaging.Connect(ctx, cfg.NATSURL, "admwriter", logger)
+//	nc, _ := messaging.Connect(ctx, natsURL, "admsync-admwriter", logger)
 //	js, _ := jetstream.New(nc)
-//	_ = messaging.EnsureTopology(ctx, js)
+//	spec := messaging.AdmWriterConsumer()
+//	topo := messaging.DefaultTopology().Only(messaging.StreamTutorialEvents,
+//		messaging.StreamAdmResults, messaging.StreamDLQ)
+//	_ = topo.Ensure(ctx, js)
 //	r, _ := messaging.NewRunner(js, messaging.RunnerOptions{
-//		Consumer: messaging.AdmWriterConsumer(),
-//		Handler:  handle,
-//		Workers:  4,
-//		Gate:     breaker.Allow,
-//		Logger:   logger,
-//		Registerer: reg,
+//		Consumer:     spec,
+//		Handler:      handle,       // nil, Permanent, Malformed, RetryAfter or another error
+//		OnDeadLetter: markFailed,   // optional: record the service's own state
+//		Workers:      4,
+//		Gate:         breakerWait,  // optional: pause fetching while it returns an error
+//		Logger:       logger,
+//		Registerer:   reg,
 //	})
 //	mon, _ := messaging.NewMonitor(js, messaging.MonitorOptions{
-//		Consumers: []messaging.ConsumerSpec{messaging.AdmWriterConsumer()}, Registerer: reg})
+//		Consumers: []messaging.ConsumerSpec{spec}, Registerer: reg})
 //	go mon.Run(ctx)
 //	err := r.Run(ctx) // returns after a graceful drain once ctx is cancelled
 package messaging

@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -33,9 +34,9 @@ func TestRunnerAcksSuccess(t *testing.T) {
 	}})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "ok-1", []byte(`{"id":1}`), nil)
 
-	waitFor(t, "ack counted", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "ack counted", func() bool { return handledTotal(t, b, "ack") == 1 })
 	// Work queue: the ack deleted the message.
-	waitFor(t, "stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
+	testwait.For(t, "stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
 	if got := rec.calls(); got != 1 {
 		t.Fatalf("handler calls = %d, want 1", got)
 	}
@@ -56,7 +57,7 @@ func TestRunnerRetriesTransientErrorsWithBackoff(t *testing.T) {
 	}})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "retry-1", []byte(`{}`), nil)
 
-	waitFor(t, "ack after retries", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "ack after retries", func() bool { return handledTotal(t, b, "ack") == 1 })
 	got, _ := rec.snapshot()
 	if fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("deliveries = %v, want [1 2 3]", got)
@@ -82,7 +83,7 @@ func TestRunnerRetryAfterDelaysRedelivery(t *testing.T) {
 	}})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "later-1", []byte(`{}`), nil)
 
-	waitFor(t, "ack after delayed retry", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "ack after delayed retry", func() bool { return handledTotal(t, b, "ack") == 1 })
 	_, times := rec.snapshot()
 	if len(times) != 2 {
 		t.Fatalf("handler calls = %d, want 2", len(times))
@@ -99,7 +100,7 @@ func dlqMessage(t *testing.T, b *bundle) messaging.DeadLetter {
 	t.Helper()
 	dlq := messaging.NewDLQ(b.js)
 	var list []messaging.DeadLetter
-	waitFor(t, "a dead letter", func() bool {
+	testwait.For(t, "a dead letter", func() bool {
 		var err error
 		list, err = dlq.List(natstest.Context(t), messaging.ListOptions{})
 		if err != nil {
@@ -129,8 +130,8 @@ func TestRunnerDeadLettersAfterMaxDeliver(t *testing.T) {
 	if dl.Deliveries != 3 || dl.OriginalSequence != ack.Sequence || dl.OriginalStream != messaging.StreamTutorialEvents {
 		t.Fatalf("dead letter = %+v", dl)
 	}
-	waitFor(t, "original removed", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
-	waitFor(t, "dead_letter counted", func() bool { return handledTotal(t, b, "dead_letter") == 1 })
+	testwait.For(t, "original removed", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
+	testwait.For(t, "dead_letter counted", func() bool { return handledTotal(t, b, "dead_letter") == 1 })
 	if got := rec.calls(); got != 3 {
 		t.Fatalf("handler calls = %d, want 3", got)
 	}
@@ -170,7 +171,7 @@ func TestRunnerDeadLettersPermanentErrorAtOnce(t *testing.T) {
 			t.Errorf("%s wrong in %+v", what, dl)
 		}
 	}
-	waitFor(t, "original terminated", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
+	testwait.For(t, "original terminated", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
 	if got := rec.calls(); got != 1 {
 		t.Fatalf("handler calls = %d, want 1", got)
 	}
@@ -190,7 +191,7 @@ func TestRunnerDeadLettersPanics(t *testing.T) {
 	if dl.Reason != "panic: kaboom" {
 		t.Fatalf("reason = %q, want %q", dl.Reason, "panic: kaboom")
 	}
-	waitFor(t, "dead_letter counted", func() bool { return handledTotal(t, b, "dead_letter") == 1 })
+	testwait.For(t, "dead_letter counted", func() bool { return handledTotal(t, b, "dead_letter") == 1 })
 	if got := rec.calls(); got != 1 {
 		t.Fatalf("handler calls = %d, want 1", got)
 	}
@@ -215,7 +216,7 @@ func TestRunnerHeartbeatsKeepLongHandlersAlive(t *testing.T) {
 	}})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "slow-1", []byte(`{}`), nil)
 
-	waitFor(t, "ack", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "ack", func() bool { return handledTotal(t, b, "ack") == 1 })
 	if got, _ := rec.snapshot(); len(got) != 1 {
 		t.Fatalf("deliveries = %v, want exactly one (no redelivery during the handler)", got)
 	}
@@ -243,7 +244,7 @@ func TestRunnerGateStopsFetching(t *testing.T) {
 	})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "gated-1", []byte(`{}`), nil)
 
-	waitFor(t, "gate consulted repeatedly", func() bool { return gateCalls.Load() >= 5 })
+	testwait.For(t, "gate consulted repeatedly", func() bool { return gateCalls.Load() >= 5 })
 	if rec.calls() != 0 {
 		t.Fatal("handler ran while the gate was closed")
 	}
@@ -252,7 +253,7 @@ func TestRunnerGateStopsFetching(t *testing.T) {
 		t.Fatalf("consumer delivered %d, pending %d; want 0 and 1", info.Delivered.Consumer, info.NumPending)
 	}
 	open.Store(true)
-	waitFor(t, "ack after gate opened", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "ack after gate opened", func() bool { return handledTotal(t, b, "ack") == 1 })
 	if got, _ := rec.snapshot(); fmt.Sprint(got) != "[1]" {
 		t.Fatalf("deliveries = %v, want [1]", got)
 	}
@@ -280,7 +281,7 @@ func TestRunnerUsesAllWorkers(t *testing.T) {
 	for i := range workers {
 		b.publish(t, messaging.SubjectTutorialEventCreated, "par-"+strconv.Itoa(i), []byte(`{}`), nil)
 	}
-	waitFor(t, "all acked", func() bool { return handledTotal(t, b, "ack") == workers })
+	testwait.For(t, "all acked", func() bool { return handledTotal(t, b, "ack") == workers })
 }
 
 func TestRunnerDrainsInFlightHandlersOnCancel(t *testing.T) {
@@ -309,7 +310,7 @@ func TestRunnerDrainsInFlightHandlersOnCancel(t *testing.T) {
 	if a := handledTotal(t, b, "ack"); a != 1 {
 		t.Fatalf("ack outcomes = %v, want 1 (the in-flight message was acked during drain)", a)
 	}
-	waitFor(t, "stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
+	testwait.For(t, "stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
 }
 
 func TestRunnerDrainTimeoutCancelsHandlers(t *testing.T) {
@@ -391,8 +392,8 @@ func TestRunnerOnDeadLetterSeesEveryDeadLetter(t *testing.T) {
 	for _, body := range []string{"ok", "malformed", "transient", "panic"} {
 		b.publish(t, messaging.SubjectTutorialEventCreated, "odl-"+body, []byte(body), nil)
 	}
-	waitFor(t, "three dead letters", func() bool { return handledTotal(t, b, "dead_letter") == 3 })
-	waitFor(t, "one ack", func() bool { return handledTotal(t, b, "ack") == 1 })
+	testwait.For(t, "three dead letters", func() bool { return handledTotal(t, b, "dead_letter") == 3 })
+	testwait.For(t, "one ack", func() bool { return handledTotal(t, b, "ack") == 1 })
 	mu.Lock()
 	defer mu.Unlock()
 	got := map[string]call{}

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"admsync/pkg/testwait"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,7 +33,7 @@ func TestRelayWaitsForRoomInAFullWorkQueue(t *testing.T) {
 	ids := e.enqueueCommitted(t, 2*room+1)
 	start(t, e.newRelay(t, RelayOptions{}))
 
-	waitFor(t, "the queue full and the rest kept with the refusal", func() bool {
+	testwait.For(t, "the queue full and the rest kept with the refusal", func() bool {
 		var failed int
 		if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM admsync.outbox
 			WHERE published_at IS NULL AND last_error ILIKE '%maximum messages%'`).Scan(&failed); err != nil {
@@ -51,7 +52,7 @@ func TestRelayWaitsForRoomInAFullWorkQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	waitFor(t, "every row delivered", func() bool {
+	testwait.For(t, "every row delivered", func() bool {
 		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)

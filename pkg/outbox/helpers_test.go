@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"log/slog"
@@ -146,19 +147,7 @@ func start(t *testing.T, r *testRelay) (stop func() error) {
 func waitCycles(t *testing.T, r *testRelay, n uint64) {
 	t.Helper()
 	target := r.cycles.Load() + n
-	waitFor(t, "relay drain passes", func() bool { return r.cycles.Load() >= target })
-}
-
-// waitFor polls cond for up to 20s: a bound on a condition, not a timing assertion.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 20s waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, "relay drain passes", func() bool { return r.cycles.Load() >= target })
 }
 
 func ctxFor(t *testing.T) context.Context {

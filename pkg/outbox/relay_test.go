@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"admsync/pkg/testwait"
 	"errors"
 	"slices"
 	"testing"
@@ -23,7 +24,7 @@ func TestRelayPublishesOutOfOrderCommitsExactlyOnce(t *testing.T) {
 	e := newEnv(t)
 	r := e.newRelay(t, RelayOptions{})
 	start(t, r)
-	waitFor(t, "relay active", r.active.Load)
+	testwait.For(t, "relay active", r.active.Load)
 	ctx := ctxFor(t)
 
 	const iterations = 30
@@ -63,7 +64,7 @@ func TestRelayPublishesOutOfOrderCommitsExactlyOnce(t *testing.T) {
 		rolledBack = append(rolledBack, ids[2]...)
 	}
 
-	waitFor(t, "every committed row marked sent", func() bool { return e.unpublished(t, committed) == 0 })
+	testwait.For(t, "every committed row marked sent", func() bool { return e.unpublished(t, committed) == 0 })
 	got := e.streamIDs(t)
 
 	if len(got) != len(committed) {
@@ -136,7 +137,7 @@ func TestRelayCrashBetweenPubAckAndMark(t *testing.T) {
 
 	r2 := e.newRelay(t, RelayOptions{})
 	start(t, r2)
-	waitFor(t, "all rows marked", func() bool { return e.unpublished(t, ids) == 0 })
+	testwait.For(t, "all rows marked", func() bool { return e.unpublished(t, ids) == 0 })
 	if got := e.streamIDs(t); !slices.Equal(got, strs(ids)) {
 		t.Fatalf("stream after rerun = %v, want each row exactly once, in order", got)
 	}
@@ -158,7 +159,7 @@ func TestRelayMarksNothingWhilePublishFails(t *testing.T) {
 
 	var attempts int
 	var lastError *string
-	waitFor(t, "failed attempts recorded", func() bool {
+	testwait.For(t, "failed attempts recorded", func() bool {
 		err := e.db.Pool.QueryRow(ctxFor(t), `SELECT attempts, last_error FROM admsync.outbox WHERE id = $1`, ids[0]).
 			Scan(&attempts, &lastError)
 		if err != nil {
@@ -183,7 +184,7 @@ func TestRelayMarksNothingWhilePublishFails(t *testing.T) {
 	if err := e.srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "all rows marked after NATS returns", func() bool { return e.unpublished(t, ids) == 0 })
+	testwait.For(t, "all rows marked after NATS returns", func() bool { return e.unpublished(t, ids) == 0 })
 	if got := e.streamIDs(t); !slices.Equal(got, strs(ids)) {
 		t.Fatalf("stream = %v, want each row exactly once, in order", got)
 	}
@@ -199,13 +200,13 @@ func TestRelayStandbyTakesOver(t *testing.T) {
 	e := newEnv(t)
 	r1 := e.newRelay(t, RelayOptions{})
 	stop1 := start(t, r1)
-	waitFor(t, "first relay active", r1.active.Load)
+	testwait.For(t, "first relay active", r1.active.Load)
 	r2 := e.newRelay(t, RelayOptions{})
 	start(t, r2)
-	waitFor(t, "standby tried the lock twice", func() bool { return r2.lockAttempts.Load() >= 2 })
+	testwait.For(t, "standby tried the lock twice", func() bool { return r2.lockAttempts.Load() >= 2 })
 
 	first := e.enqueueCommitted(t, 3)
-	waitFor(t, "first batch sent", func() bool { return e.unpublished(t, first) == 0 })
+	testwait.For(t, "first batch sent", func() bool { return e.unpublished(t, first) == 0 })
 	if r2.active.Load() || r2.cycles.Load() != 0 {
 		t.Fatal("standby published while the first relay held the lock")
 	}
@@ -213,9 +214,9 @@ func TestRelayStandbyTakesOver(t *testing.T) {
 	if err := stop1(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "standby active", r2.active.Load)
+	testwait.For(t, "standby active", r2.active.Load)
 	second := e.enqueueCommitted(t, 3)
-	waitFor(t, "second batch sent", func() bool { return e.unpublished(t, second) == 0 })
+	testwait.For(t, "second batch sent", func() bool { return e.unpublished(t, second) == 0 })
 	if got := e.streamIDs(t); !slices.Equal(got, strs(slices.Concat(first, second))) {
 		t.Fatalf("stream = %v, want both batches once each", got)
 	}
@@ -268,7 +269,7 @@ func TestRelayFlush(t *testing.T) {
 		n, err := r.Flush(ctx)
 		flushed <- result{n, err}
 	}()
-	waitFor(t, "flush started", func() bool { return r.lockAttempts.Load() > attempts })
+	testwait.For(t, "flush started", func() bool { return r.lockAttempts.Load() > attempts })
 	if err := older.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestRelayFlush(t *testing.T) {
 	// With a relay running, Flush leaves the work to it.
 	active := e.newRelay(t, RelayOptions{})
 	start(t, active)
-	waitFor(t, "relay active", active.active.Load)
+	testwait.For(t, "relay active", active.active.Load)
 	if _, err := r.Flush(ctxFor(t)); !errors.Is(err, ErrRelayActive) {
 		t.Fatalf("Flush beside an active relay = %v, want ErrRelayActive", err)
 	}

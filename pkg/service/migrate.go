@@ -8,8 +8,8 @@ import (
 	"admsync/pkg/database"
 )
 
-// MigrateCommand is the `migrate` subcommand every binary offers, so the
-// Kubernetes migration Job can use any image.
+// MigrateCommand is the `migrate` subcommand of the syncer and the
+// admwriter, so the Kubernetes migration Job can use either image.
 func MigrateCommand(env func() (*Env, error)) *cobra.Command {
 	var existing bool
 	cmd := &cobra.Command{

@@ -3,8 +3,8 @@
 // database, NATS and Administrate simulator, the real service binaries as
 // child processes), pushes a workbook through it while injecting one kind of
 // fault, heals the fault, waits for the system to recover by itself and
-// then applies the end-to-end oracle of the reliability reference (§4.1,
-// §7): lost (accepted and neither done nor dead-lettered), duplicated
+// then applies the end-to-end oracle (docs/architecture.md, "Exactly
+// once"): lost (accepted and neither done nor dead-lettered), duplicated
 // (extra events at the simulator for one natural key), unexpected (events
 // at the simulator that no import explains) and dead letters. Everything
 // runs on loopback and every wait is bounded, so a scenario always ends.

@@ -55,7 +55,7 @@ func (s *Stack) WaitDrained(ctx context.Context, timeout time.Duration, report f
 	}
 }
 
-// Tally is the end-to-end oracle of a run (reliability reference §4.1).
+// Tally is the end-to-end oracle of a run (docs/architecture.md, "Exactly once").
 type Tally struct {
 	Accepted     int // events committed by imports
 	Created      int // events at the simulator

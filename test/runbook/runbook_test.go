@@ -4,6 +4,7 @@
 package runbook
 
 import (
+	"admsync/pkg/testwait"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -47,8 +48,8 @@ func (r *runbook) nats(args ...string) string {
 func (r *runbook) subscribe(subject string) func() []byte {
 	r.t.Helper()
 	cmd := exec.Command(filepath.Join(r.bin, "nats"), "--server", r.st.NATS.URL(), "sub", subject, "--count", "1")
-	var out syncBuffer
-	var errb syncBuffer
+	var out testwait.Buffer
+	var errb testwait.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)

@@ -27,14 +27,16 @@ type importSummary struct {
 	RunID      int64 `json:"import_run_id"`
 }
 
-func run(ctx context.Context, args []string) error {
+// run runs the demo, writing its report to out. With -keep it ends only
+// when ctx does (Ctrl-C), leaving the services running until then.
+func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("admsync-demo", flag.ContinueOnError)
 	workbook := fs.String("workbook", "", "import this workbook instead of a generated one; reference data is derived from it")
 	events := fs.Int("events", 30, "events in the generated workbook")
 	binDir := fs.String("bin", "bin", "directory holding syncer, importer and admwriter")
 	rate := fs.Float64("rate", 40, "requests per second the services may send to the simulated Administrate")
 	timeout := fs.Duration("timeout", 20*time.Minute, "give up waiting for the admwriter after this long")
-	keep := fs.Bool("keep", false, "keep the database and the work directory for inspection")
+	keep := fs.Bool("keep", false, "keep the services running until Ctrl-C, and the database and the work directory after it (make demo KEEP=1)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: admsync-demo [flags]
 
@@ -56,7 +58,7 @@ create and drop a database (make demo finds or starts one).
 	if err != nil {
 		return err
 	}
-	say := func(format string, a ...any) { fmt.Printf("demo: "+format+"\n", a...) }
+	say := func(format string, a ...any) { fmt.Fprintf(out, "demo: "+format+"\n", a...) }
 	start := time.Now()
 
 	say("starting PostgreSQL database, embedded NATS and the Administrate simulator")
@@ -118,19 +120,19 @@ create and drop a database (make demo finds or starts one).
 		procs[svc] = p
 	}
 
-	fmt.Println()
+	fmt.Fprintln(out)
 	say("$ syncer run all --no-prompt")
-	if err := stream(ctx, st, os.Stdout, "syncer", "run", "all", "--no-prompt"); err != nil {
+	if err := stream(ctx, st, out, "syncer", "run", "all", "--no-prompt"); err != nil {
 		return fmt.Errorf("syncer run all failed: %w", err)
 	}
 
-	fmt.Println()
+	fmt.Fprintln(out)
 	say("$ importer import %s --json", filepath.Base(path))
-	out, runErr := st.Run(ctx, "importer", "import", path, "--json", "--report", filepath.Join(st.Dir, "import-report.xlsx"))
+	imported, runErr := st.Run(ctx, "importer", "import", path, "--json", "--report", filepath.Join(st.Dir, "import-report.xlsx"))
 	var sum importSummary
-	jsonStart := strings.Index(out, "{")
-	if jsonStart < 0 || json.Unmarshal([]byte(out[jsonStart:strings.LastIndex(out, "}")+1]), &sum) != nil {
-		return fmt.Errorf("importer import did not report a summary (%v):\n%s", runErr, out)
+	jsonStart := strings.Index(imported, "{")
+	if jsonStart < 0 || json.Unmarshal([]byte(imported[jsonStart:strings.LastIndex(imported, "}")+1]), &sum) != nil {
+		return fmt.Errorf("importer import did not report a summary (%v):\n%s", runErr, imported)
 	}
 	rejections, err := rejectedRows(ctx, st, sum.RunID)
 	if err != nil {
@@ -138,7 +140,7 @@ create and drop a database (make demo finds or starts one).
 	}
 	say("imported %d events (%d sessions), rejected %d events, skipped %d duplicates", sum.Imported, sum.Sessions, sum.Rejected, sum.Duplicates)
 
-	fmt.Println()
+	fmt.Fprintln(out)
 	say("waiting for the admwriter to create the events in Administrate")
 	p, err := st.WaitDrained(ctx, *timeout, func(p harness.Progress) {
 		say("  %d of %d events written (%d dead-lettered), %d messages not yet published", p.Done, p.Accepted, p.Failed, p.Unsent)
@@ -152,7 +154,7 @@ create and drop a database (make demo finds or starts one).
 		return err
 	}
 
-	fmt.Println()
+	fmt.Fprintln(out)
 	say("summary after %s", time.Since(start).Round(time.Second))
 	say("  created in Administrate: %d events with %d sessions, using %d API calls", t.Created, t.Sessions, t.APICalls)
 	say("  duplicates at Administrate: %d; dead letters: %d", t.Duplicated, t.DLQ)
@@ -162,15 +164,24 @@ create and drop a database (make demo finds or starts one).
 			say("    %s", r)
 		}
 	}
-	fmt.Println()
-	say("where to look next (while services run):")
-	for _, svc := range []string{"syncer", "importer", "admwriter"} {
-		say("  %-9s metrics http://%s/metrics  readiness http://%s/readyz", svc, procs[svc].Metrics, procs[svc].Metrics)
+	fmt.Fprintln(out)
+	if *keep {
+		say("the services keep running until you press Ctrl-C; where to look next:")
+		for _, svc := range []string{"syncer", "importer", "admwriter"} {
+			say("  %-9s metrics http://%s/metrics  readiness http://%s/readyz", svc, procs[svc].Metrics, procs[svc].Metrics)
+		}
+		say("  logs: %s/*.log", st.Dir)
+		say("  commands, in another shell: export DATABASE_URL='%s' NATS_URL='%s'", st.DBURL, st.NATSURL)
+		say("    syncer run all --plan | admwriter status | admwriter dlq list | admwriter retry --all | nats stream view DLQ")
+	} else {
+		say("the services have stopped and the database is dropped; run with -keep (make demo KEEP=1) to keep them for inspection")
 	}
-	say("  logs: %s/*.log (kept with --keep)", st.Dir)
-	say("  commands: syncer run all --plan | admwriter status | admwriter dlq list | admwriter retry --all | nats stream view DLQ")
-	fmt.Printf("demo: accepted %d events (%d sessions), rejected %d events, created %d events in Administrate, duplicates %d, dead letters %d, api calls %d\n",
+	fmt.Fprintf(out, "demo: accepted %d events (%d sessions), rejected %d events, created %d events in Administrate, duplicates %d, dead letters %d, api calls %d\n",
 		sum.Imported, sum.Sessions, sum.Rejected, t.Created, t.Duplicated, t.DLQ, t.APICalls)
+	if *keep {
+		<-ctx.Done()
+		say("interrupted: stopping the services")
+	}
 	return nil
 }
 

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"admsync/pkg/testwait"
 )
 
 func TestRunFlags(t *testing.T) {
@@ -29,10 +33,22 @@ func TestRunFlags(t *testing.T) {
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-level", "error"}) }()
-	time.Sleep(100 * time.Millisecond)
+	go func() { done <- run(ctx, []string{"--addr", addr, "--log-level", "error"}) }()
+	testwait.For(t, "the simulator to answer", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
 	cancel()
 	select {
 	case err := <-done:

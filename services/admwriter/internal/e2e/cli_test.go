@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -57,7 +58,7 @@ func TestCommands(t *testing.T) {
 	b.start(runOpts{workers: 2})
 	b.enqueue(evBad)
 	b.waitState("failed", 1)
-	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
 	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.locations SET gone_at = NULL WHERE name = 'Online'`); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestTransientFailuresOnEveryDeliveryFailTheBridge(t *testing.T) {
 		client:  func(o *administrate.Options) { o.MaxAttempts = 1 }})
 	b.enqueue(ev)
 
-	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
 	dl := b.deadLetters()[0]
 	if !strings.Contains(dl.Reason, "max deliveries reached (3)") || dl.Deliveries != 3 {
 		t.Errorf("dead letter reason %q after %d deliveries, want max deliveries reached (3)", dl.Reason, dl.Deliveries)

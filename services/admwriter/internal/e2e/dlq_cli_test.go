@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"fmt"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 		jetstream.WithMsgID("malformed-1")); err != nil {
 		t.Fatal(err)
 	}
-	b.waitFor("three dead letters", func() bool { return len(b.deadLetters()) == 3 })
+	testwait.For(b.t, "three dead letters", func() bool { return len(b.deadLetters()) == 3 })
 	var poisonID uint64
 	for _, dl := range b.deadLetters() {
 		if strings.Contains(dl.Reason, "decode") {
@@ -84,7 +85,7 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 		t.Errorf("dlq replay --force (exit %d):\n%s", code, out)
 	}
 	// It fails again, as it must: a new letter for the same message.
-	b.waitFor("the forced poison back in the DLQ", func() bool { return len(b.deadLetters()) == 1 })
+	testwait.For(b.t, "the forced poison back in the DLQ", func() bool { return len(b.deadLetters()) == 1 })
 	if len(b.sim.Requests()) != 0 {
 		t.Errorf("replays called Administrate: %v", b.calls())
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -105,7 +106,7 @@ func TestSameEventDeliveredTwiceConcurrently(t *testing.T) {
 	b.start(runOpts{workers: 4})
 	b.waitState("done", 1)
 	// Both messages must be settled (the second one skipped, not lost).
-	b.waitFor("both messages acked", func() bool {
+	testwait.For(b.t, "both messages acked", func() bool {
 		info, err := b.js.Consumer(b.ctx, messaging.StreamTutorialEvents, messaging.ConsumerAdmWriter)
 		if err != nil {
 			return false
@@ -158,7 +159,7 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	if ext == "" {
 		t.Fatal("the event id was not kept after the session failure")
 	}
-	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
 	dl := b.deadLetters()[0]
 	if !strings.Contains(dl.Reason, "Day 2") || !strings.Contains(dl.Reason, ext) {
 		t.Errorf("dead-letter reason %q should name Day 2 and the event", dl.Reason)
@@ -273,7 +274,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 	}
 	b.start(runOpts{workers: 2})
 	b.enqueue(ev)
-	b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
 	dl := b.deadLetters()[0]
 	if !strings.Contains(dl.Reason, ct.Code) || !strings.Contains(dl.Reason, "not linked") || dl.Deliveries != 1 {
 		t.Errorf("dead letter reason %q deliveries %d", dl.Reason, dl.Deliveries)

@@ -9,6 +9,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/bridge"
 	"admsync/services/admwriter/internal/writer"
 )
@@ -35,7 +36,7 @@ func TestStaleWorkerDoesNotSendCreate(t *testing.T) {
 
 	go func() {
 		// While the create waits for the budget, another worker takes over.
-		time.Sleep(500 * time.Millisecond)
+		testwait.For(t, "the create to begin", func() bool { _, state := b.bridge(ev); return state == "creating" })
 		if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.events SET attempt_token = gen_random_uuid() WHERE tutorial_event_id = $1`, ev); err != nil {
 			t.Error(err)
 		}

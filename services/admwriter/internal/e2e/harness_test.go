@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -354,7 +355,7 @@ func relayFlush(t testing.TB, b *bundle) {
 	}
 	// A row becomes eligible once every older transaction in the cluster has
 	// ended (parallel tests hold some), so flush until none is left.
-	b.waitFor("the outbox to drain", func() bool {
+	testwait.For(b.t, "the outbox to drain", func() bool {
 		if _, err := relay.Flush(b.ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -443,19 +444,6 @@ func (b *bundle) start(o runOpts) (stop func()) {
 	return stop
 }
 
-// waitFor polls cond until it holds; a generous deadline only guards
-// against a hang and is never what a test asserts.
-func (b *bundle) waitFor(what string, cond func() bool) {
-	b.t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // states counts adm.events rows by state.
 func (b *bundle) states() map[string]int {
 	rows, err := b.db.Pool.Query(b.ctx, `SELECT state, count(*) FROM adm.events GROUP BY 1`)
@@ -476,7 +464,7 @@ func (b *bundle) states() map[string]int {
 
 func (b *bundle) waitState(state string, n int) {
 	b.t.Helper()
-	b.waitFor(fmt.Sprintf("%d event(s) %s", n, state), func() bool { return b.states()[state] >= n })
+	testwait.For(b.t, fmt.Sprintf("%d event(s) %s", n, state), func() bool { return b.states()[state] >= n })
 }
 
 // bridge returns an event's external id and state.

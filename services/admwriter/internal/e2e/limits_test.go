@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestEventThatCannotBeCompletedIsNotStarted(t *testing.T) {
 			b.start(runOpts{workers: 1})
 			b.enqueue(ev)
 			b.waitState("failed", 1)
-			b.waitFor("a dead letter", func() bool { return len(b.deadLetters()) == 1 })
+			testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
 			reason := b.deadLetters()[0].Reason
 			for _, w := range c.wants {
 				if !strings.Contains(reason, w) {

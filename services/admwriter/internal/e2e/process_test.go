@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -231,7 +232,7 @@ func TestKilledWriterIsTakenOverPromptly(t *testing.T) {
 		return out
 	}
 	var flying []int64
-	b.waitFor("four events in flight", func() bool { flying = inFlight(); return len(flying) >= 4 })
+	testwait.For(b.t, "four events in flight", func() bool { flying = inFlight(); return len(flying) >= 4 })
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no drain, no release, no nak
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -167,7 +168,7 @@ func spellingRound(t *testing.T, bin string, seed uint64, dropOps []string) {
 	b.start(runOpts{workers: 4})
 	b.ensureStreams()
 	relayFlush(t, b)
-	b.waitFor("every accepted event to be settled", func() bool {
+	testwait.For(b.t, "every accepted event to be settled", func() bool {
 		st := b.states()
 		return st["done"]+st["failed"] >= len(events)
 	})

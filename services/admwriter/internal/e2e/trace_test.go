@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"admsync/pkg/testwait"
 	"bytes"
 	"encoding/json"
 	"log/slog"
@@ -80,7 +81,7 @@ func TestOneEventOneTraceAcrossRelayWriterAndAdministrate(t *testing.T) {
 	traceID := imp.SpanContext().TraceID()
 	var relay, handle sdktrace.ReadOnlySpan
 	var spans []sdktrace.ReadOnlySpan
-	b.waitFor("the writer's span to end", func() bool {
+	testwait.For(b.t, "the writer's span to end", func() bool {
 		for _, s := range rec.Ended() {
 			if strings.HasPrefix(s.Name(), "admwriter handle ") {
 				return true

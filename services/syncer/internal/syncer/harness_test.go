@@ -1,13 +1,13 @@
 package syncer_test
 
 import (
+	"admsync/pkg/testwait"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +27,7 @@ type bundle struct {
 	ctx context.Context
 	db  *dbtest.DB
 	sim *admsimtest.Server
-	out *syncBuffer
+	out *testwait.Buffer
 
 	// transport, when set, wraps the client's HTTP transport (fault injection).
 	transport func(http.RoundTripper) http.RoundTripper
@@ -40,31 +40,7 @@ func setup(t *testing.T, opts ...admsimtest.Option) *bundle {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
-	return &bundle{t: t, ctx: ctx, db: dbtest.New(t), sim: admsimtest.Start(t, opts...), out: &syncBuffer{}}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent runs of one test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
+	return &bundle{t: t, ctx: ctx, db: dbtest.New(t), sim: admsimtest.Start(t, opts...), out: &testwait.Buffer{}}
 }
 
 // source builds an Administrate source over real HTTP to the simulator.
