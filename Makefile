@@ -43,7 +43,7 @@ test: build natscli ## Run every module's tests (shuffled; the concurrent packag
 
 FUZZTIME ?= 10s
 fuzz: ## Run each Go fuzz target briefly (FUZZTIME, default 10s each)
-	@cd services/importer && for f in FuzzParseDate FuzzParseTime FuzzParseRow; do \
+	@cd services/importer && for f in FuzzParseDate FuzzParseTime FuzzParseRow FuzzPackagePart; do \
 	  echo "== fuzz $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/workbook/; done
 
 lint: ## go vet and gofmt over every module

@@ -83,7 +83,7 @@ func TestOneEventOneTraceAcrossRelayWriterAndAdministrate(t *testing.T) {
 	var spans []sdktrace.ReadOnlySpan
 	testwait.For(b.t, "the writer's span to end", func() bool {
 		for _, s := range rec.Ended() {
-			if strings.HasPrefix(s.Name(), "admwriter handle ") {
+			if strings.HasPrefix(s.Name(), "handle ") {
 				return true
 			}
 		}
@@ -97,7 +97,7 @@ func TestOneEventOneTraceAcrossRelayWriterAndAdministrate(t *testing.T) {
 		switch {
 		case strings.HasPrefix(s.Name(), "outbox publish "):
 			relay = s
-		case strings.HasPrefix(s.Name(), "admwriter handle "):
+		case strings.HasPrefix(s.Name(), "handle "):
 			handle = s
 		}
 	}

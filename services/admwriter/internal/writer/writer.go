@@ -99,7 +99,7 @@ var errCrashed = errors.New("failpoint: simulated crash")
 func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 	// The relay's span (from the traceparent header) is this one's parent,
 	// so the import, the relay and the Administrate calls share a trace.
-	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "admwriter handle "+msg.Subject(),
+	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "handle "+msg.Subject(),
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject())))
 	defer span.End()
