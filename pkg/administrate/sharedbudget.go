@@ -41,6 +41,8 @@ const DefaultBudgetTolerance = 100 * time.Millisecond
 // If NATS cannot be reached the caller waits and retries: sending without a
 // reservation could exceed the tenant's limit.
 type SharedBudget struct {
+	js       jetstream.JetStream
+	opts     SharedBudgetOptions
 	kv       jetstream.KeyValue
 	key      string
 	interval time.Duration
@@ -75,30 +77,44 @@ func NewSharedBudget(ctx context.Context, js jetstream.JetStream, o SharedBudget
 	if o.Key == "" {
 		o.Key = DefaultBudgetKey
 	}
-	kv, err := js.KeyValue(ctx, o.Bucket)
+	if o.Tolerance <= 0 {
+		o.Tolerance = DefaultBudgetTolerance
+	}
+	b := &SharedBudget{js: js, opts: o, key: o.Key, interval: time.Duration(float64(time.Second+o.Tolerance) / o.Rate)}
+	if err := b.open(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// open binds b to the bucket, creating it when missing: at start, and again
+// whenever the bucket has vanished (a NATS store lost with its node).
+func (b *SharedBudget) open(ctx context.Context) error {
+	o := b.opts
+	kv, err := b.js.KeyValue(ctx, o.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		kv, err = b.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      o.Bucket,
 			Description: "admsync: next free Administrate request slot of the tenant",
 			History:     1,
 			Replicas:    max(o.Replicas, 1),
-			Storage:     jetstream.MemoryStorage, // a lost slot only costs one interval
+			// File storage: a memory bucket vanishes with every NATS
+			// restart, and every writer would then wait on it for ever.
+			Storage: jetstream.FileStorage,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, o.Bucket)
+			kv, err = b.js.KeyValue(ctx, o.Bucket)
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		// NATS does not answer a JetStream request its permissions refuse.
-		return nil, fmt.Errorf("administrate: open the shared rate budget bucket %s: no answer (may this NATS user use the bucket?): %w", o.Bucket, err)
+		return fmt.Errorf("administrate: open the shared rate budget bucket %s: no answer (may this NATS user use the bucket?): %w", o.Bucket, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("administrate: open the shared rate budget bucket %s: %w", o.Bucket, err)
+		return fmt.Errorf("administrate: open the shared rate budget bucket %s: %w", o.Bucket, err)
 	}
-	if o.Tolerance <= 0 {
-		o.Tolerance = DefaultBudgetTolerance
-	}
-	return &SharedBudget{kv: kv, key: o.Key, interval: time.Duration(float64(time.Second+o.Tolerance) / o.Rate)}, nil
+	b.kv = kv
+	return nil
 }
 
 // Interval is the spacing between two requests of the tenant.
@@ -131,6 +147,10 @@ func (b *SharedBudget) reserve(ctx context.Context) (time.Time, error) {
 		}
 		// NATS unreachable or slow: never send unreserved.
 		b.last = nil
+		// A vanished bucket answers like a silent server ("no responders",
+		// "no response from stream"): look it up, and make it again if it
+		// is gone (its store was lost with a node or a restart).
+		_ = b.open(ctx)
 		if serr := sleep(ctx, backoff); serr != nil {
 			return time.Time{}, serr
 		}

@@ -1,6 +1,7 @@
 package administrate_test
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -68,4 +69,34 @@ func TestSharedBudgetSpacesAllProcesses(t *testing.T) {
 		t.Errorf("%d releases in %s, want at least %s at one per %s", len(releases), total, min, interval)
 	}
 	t.Logf("%d releases from 3 budgets in %s (interval %s, %d gaps shortened by late wake-ups)", len(releases), total.Round(time.Millisecond), interval, short)
+}
+
+// A bucket that vanishes (its store lost with a NATS node, or a restart of
+// a server that kept it in memory) is made again: the writers keep sending
+// instead of waiting on it for ever.
+func TestSharedBudgetSurvivesItsBucketVanishing(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	ctx := natstest.Context(t)
+	_, js := natstest.Connect(t, srv)
+	b, err := administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{Rate: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteKeyValue(ctx, administrate.DefaultBudgetBucket); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for i := range 3 {
+		if err := b.Wait(wctx); err != nil {
+			t.Fatalf("wait %d after the bucket vanished: %v", i, err)
+		}
+	}
+	if _, err := js.KeyValue(ctx, administrate.DefaultBudgetBucket); err != nil {
+		t.Fatalf("bucket not made again: %v", err)
+	}
 }
