@@ -65,6 +65,9 @@ type Options struct {
 	// PageSize is the default first argument of paged reads (100); a call sets its own
 	// with WithPageSize, so one client serves every page size.
 	PageSize int
+	// BatchMax caps the writes sent as one request by Batch (default DefaultBatchMax;
+	// 1 sends every write on its own, as the single-op methods do).
+	BatchMax int
 
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
 	Logger     *slog.Logger          // nil: discard
@@ -83,9 +86,10 @@ type Client struct {
 	metrics *metrics
 	log     *slog.Logger
 
-	pauseUntil atomic.Int64 // unix nanos: a 429's Retry-After holds every caller of this client
-	rngMu      sync.Mutex
-	rng        *rand.Rand
+	pauseUntil   atomic.Int64 // unix nanos: a 429's Retry-After holds every caller of this client
+	batchLearned atomic.Int64 // a smaller BatchMax the tenant accepted after refusing a larger one
+	rngMu        sync.Mutex
+	rng          *rand.Rand
 }
 
 var _ graphql.Client = (*Client)(nil)
@@ -129,6 +133,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
+	}
+	if opts.BatchMax <= 0 {
+		opts.BatchMax = DefaultBatchMax
 	}
 	log := opts.Logger
 	if log == nil {
