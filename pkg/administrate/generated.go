@@ -3559,6 +3559,17 @@ var AllEventLifecycleState = []EventLifecycleState{
 	EventLifecycleStateCancelled,
 }
 
+type EventRemoveStaffInput struct {
+	StaffId     string `json:"staffId"`
+	NotifyStaff bool   `json:"notifyStaff,omitempty"`
+}
+
+// GetStaffId returns EventRemoveStaffInput.StaffId, and is useful for accessing the field via an interface.
+func (v *EventRemoveStaffInput) GetStaffId() string { return v.StaffId }
+
+// GetNotifyStaff returns EventRemoveStaffInput.NotifyStaff, and is useful for accessing the field via an interface.
+func (v *EventRemoveStaffInput) GetNotifyStaff() bool { return v.NotifyStaff }
+
 type EventStaffInput struct {
 	EventId   string    `json:"eventId"`
 	ContactId string    `json:"contactId"`
@@ -3574,6 +3585,912 @@ func (v *EventStaffInput) GetContactId() string { return v.ContactId }
 // GetStaffType returns EventStaffInput.StaffType, and is useful for accessing the field via an interface.
 func (v *EventStaffInput) GetStaffType() StaffType { return v.StaffType }
 
+// EventStateNode includes the requested fields of the GraphQL interface Node.
+//
+// EventStateNode is implemented by the following types:
+// EventStateNodeAccount
+// EventStateNodeContact
+// EventStateNodeCourseTemplate
+// EventStateNodeCurrency
+// EventStateNodeEvent
+// EventStateNodeLearningCategory
+// EventStateNodeLocation
+// EventStateNodePrice
+// EventStateNodePriceLevel
+// EventStateNodeRegion
+// EventStateNodeSession
+// EventStateNodeVenue
+// The GraphQL type's documentation follows.
+//
+// Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
+type EventStateNode interface {
+	implementsGraphQLInterfaceEventStateNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	// GetId returns the interface-field "id" from its implementation.
+	GetId() string
+}
+
+func (v *EventStateNodeAccount) implementsGraphQLInterfaceEventStateNode()          {}
+func (v *EventStateNodeContact) implementsGraphQLInterfaceEventStateNode()          {}
+func (v *EventStateNodeCourseTemplate) implementsGraphQLInterfaceEventStateNode()   {}
+func (v *EventStateNodeCurrency) implementsGraphQLInterfaceEventStateNode()         {}
+func (v *EventStateNodeEvent) implementsGraphQLInterfaceEventStateNode()            {}
+func (v *EventStateNodeLearningCategory) implementsGraphQLInterfaceEventStateNode() {}
+func (v *EventStateNodeLocation) implementsGraphQLInterfaceEventStateNode()         {}
+func (v *EventStateNodePrice) implementsGraphQLInterfaceEventStateNode()            {}
+func (v *EventStateNodePriceLevel) implementsGraphQLInterfaceEventStateNode()       {}
+func (v *EventStateNodeRegion) implementsGraphQLInterfaceEventStateNode()           {}
+func (v *EventStateNodeSession) implementsGraphQLInterfaceEventStateNode()          {}
+func (v *EventStateNodeVenue) implementsGraphQLInterfaceEventStateNode()            {}
+
+func __unmarshalEventStateNode(b []byte, v *EventStateNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Account":
+		*v = new(EventStateNodeAccount)
+		return json.Unmarshal(b, *v)
+	case "Contact":
+		*v = new(EventStateNodeContact)
+		return json.Unmarshal(b, *v)
+	case "CourseTemplate":
+		*v = new(EventStateNodeCourseTemplate)
+		return json.Unmarshal(b, *v)
+	case "Currency":
+		*v = new(EventStateNodeCurrency)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(EventStateNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "LearningCategory":
+		*v = new(EventStateNodeLearningCategory)
+		return json.Unmarshal(b, *v)
+	case "Location":
+		*v = new(EventStateNodeLocation)
+		return json.Unmarshal(b, *v)
+	case "Price":
+		*v = new(EventStateNodePrice)
+		return json.Unmarshal(b, *v)
+	case "PriceLevel":
+		*v = new(EventStateNodePriceLevel)
+		return json.Unmarshal(b, *v)
+	case "Region":
+		*v = new(EventStateNodeRegion)
+		return json.Unmarshal(b, *v)
+	case "Session":
+		*v = new(EventStateNodeSession)
+		return json.Unmarshal(b, *v)
+	case "Venue":
+		*v = new(EventStateNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for EventStateNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalEventStateNode(v *EventStateNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *EventStateNodeAccount:
+		typename = "Account"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeAccount
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeContact:
+		typename = "Contact"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeContact
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeCourseTemplate:
+		typename = "CourseTemplate"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeCourseTemplate
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeCurrency:
+		typename = "Currency"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeCurrency
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeLearningCategory:
+		typename = "LearningCategory"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeLearningCategory
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeLocation:
+		typename = "Location"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeLocation
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodePrice:
+		typename = "Price"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodePrice
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodePriceLevel:
+		typename = "PriceLevel"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodePriceLevel
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeRegion:
+		typename = "Region"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeRegion
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeSession:
+		typename = "Session"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeSession
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeVenue:
+		typename = "Venue"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for EventStateNode: "%T"`, v)
+	}
+}
+
+// EventStateNodeAccount includes the requested fields of the GraphQL type Account.
+type EventStateNodeAccount struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeAccount.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeAccount) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeAccount.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeAccount) GetId() string { return v.Id }
+
+// EventStateNodeContact includes the requested fields of the GraphQL type Contact.
+type EventStateNodeContact struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeContact.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeContact) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeContact.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeContact) GetId() string { return v.Id }
+
+// EventStateNodeCourseTemplate includes the requested fields of the GraphQL type CourseTemplate.
+type EventStateNodeCourseTemplate struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeCourseTemplate.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeCourseTemplate) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeCourseTemplate.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeCourseTemplate) GetId() string { return v.Id }
+
+// EventStateNodeCurrency includes the requested fields of the GraphQL type Currency.
+type EventStateNodeCurrency struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeCurrency.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeCurrency) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeCurrency.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeCurrency) GetId() string { return v.Id }
+
+// EventStateNodeEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type EventStateNodeEvent struct {
+	Typename          string                                                 `json:"__typename"`
+	Id                string                                                 `json:"id"`
+	Title             string                                                 `json:"title"`
+	MaxPlaces         int                                                    `json:"maxPlaces"`
+	Location          EventStateNodeEventLocation                            `json:"location"`
+	Venue             EventStateNodeEventVenue                               `json:"venue"`
+	CustomFieldValues []EventStateNodeEventCustomFieldValuesCustomFieldValue `json:"customFieldValues"`
+	Staff             EventStateNodeEventStaffStaffConnection                `json:"staff"`
+	Sessions          EventStateNodeEventSessionsSessionConnection           `json:"sessions"`
+}
+
+// GetTypename returns EventStateNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeEvent.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetId() string { return v.Id }
+
+// GetTitle returns EventStateNodeEvent.Title, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetTitle() string { return v.Title }
+
+// GetMaxPlaces returns EventStateNodeEvent.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetMaxPlaces() int { return v.MaxPlaces }
+
+// GetLocation returns EventStateNodeEvent.Location, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetLocation() EventStateNodeEventLocation { return v.Location }
+
+// GetVenue returns EventStateNodeEvent.Venue, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetVenue() EventStateNodeEventVenue { return v.Venue }
+
+// GetCustomFieldValues returns EventStateNodeEvent.CustomFieldValues, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetCustomFieldValues() []EventStateNodeEventCustomFieldValuesCustomFieldValue {
+	return v.CustomFieldValues
+}
+
+// GetStaff returns EventStateNodeEvent.Staff, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetStaff() EventStateNodeEventStaffStaffConnection { return v.Staff }
+
+// GetSessions returns EventStateNodeEvent.Sessions, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEvent) GetSessions() EventStateNodeEventSessionsSessionConnection {
+	return v.Sessions
+}
+
+// EventStateNodeEventCustomFieldValuesCustomFieldValue includes the requested fields of the GraphQL type CustomFieldValue.
+type EventStateNodeEventCustomFieldValuesCustomFieldValue struct {
+	DefinitionKey string `json:"definitionKey"`
+	Value         string `json:"value"`
+}
+
+// GetDefinitionKey returns EventStateNodeEventCustomFieldValuesCustomFieldValue.DefinitionKey, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventCustomFieldValuesCustomFieldValue) GetDefinitionKey() string {
+	return v.DefinitionKey
+}
+
+// GetValue returns EventStateNodeEventCustomFieldValuesCustomFieldValue.Value, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventCustomFieldValuesCustomFieldValue) GetValue() string { return v.Value }
+
+// EventStateNodeEventLocation includes the requested fields of the GraphQL type Location.
+type EventStateNodeEventLocation struct {
+	Id string `json:"id"`
+}
+
+// GetId returns EventStateNodeEventLocation.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventLocation) GetId() string { return v.Id }
+
+// EventStateNodeEventSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
+type EventStateNodeEventSessionsSessionConnection struct {
+	PageInfo EventStateNodeEventSessionsSessionConnectionPageInfo           `json:"pageInfo"`
+	Edges    []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge `json:"edges"`
+}
+
+// GetPageInfo returns EventStateNodeEventSessionsSessionConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnection) GetPageInfo() EventStateNodeEventSessionsSessionConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns EventStateNodeEventSessionsSessionConnection.Edges, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnection) GetEdges() []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge {
+	return v.Edges
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge includes the requested fields of the GraphQL type SessionEdge.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge struct {
+	Node EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession `json:"node"`
+}
+
+// GetNode returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge.Node, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdge) GetNode() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession {
+	return v.Node
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession includes the requested fields of the GraphQL type Session.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+	Id    string                                                                                      `json:"id"`
+	Staff EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection `json:"staff"`
+}
+
+// GetId returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetId() string {
+	return v.Id
+}
+
+// GetStaff returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Staff, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetStaff() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection {
+	return v.Staff
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection struct {
+	PageInfo EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo         `json:"pageInfo"`
+	Edges    []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetPageInfo() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetEdges() []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge {
+	return v.Edges
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge struct {
+	Node EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge) GetNode() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff {
+	return v.Node
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	StaffFields `json:"-"`
+}
+
+// GetId returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetId() string {
+	return v.StaffFields.Id
+}
+
+// GetStaffType returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
+	return v.StaffFields.StaffType
+}
+
+// GetContact returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() StaffFieldsContact {
+	return v.StaffFields.Contact
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StaffFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	Id string `json:"id"`
+
+	StaffType StaffType `json:"staffType"`
+
+	Contact StaffFieldsContact `json:"contact"`
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff, error) {
+	var retval __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff
+
+	retval.Id = v.StaffFields.Id
+	retval.StaffType = v.StaffFields.StaffType
+	retval.Contact = v.StaffFields.Contact
+	return &retval, nil
+}
+
+// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo, error) {
+	var retval __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// EventStateNodeEventSessionsSessionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type EventStateNodeEventSessionsSessionConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns EventStateNodeEventSessionsSessionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns EventStateNodeEventSessionsSessionConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateNodeEventSessionsSessionConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateNodeEventSessionsSessionConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalEventStateNodeEventSessionsSessionConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionPageInfo, error) {
+	var retval __premarshalEventStateNodeEventSessionsSessionConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// EventStateNodeEventStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
+type EventStateNodeEventStaffStaffConnection struct {
+	PageInfo EventStateNodeEventStaffStaffConnectionPageInfo         `json:"pageInfo"`
+	Edges    []EventStateNodeEventStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns EventStateNodeEventStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnection) GetPageInfo() EventStateNodeEventStaffStaffConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns EventStateNodeEventStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnection) GetEdges() []EventStateNodeEventStaffStaffConnectionEdgesStaffEdge {
+	return v.Edges
+}
+
+// EventStateNodeEventStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type EventStateNodeEventStaffStaffConnectionEdgesStaffEdge struct {
+	Node EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdge) GetNode() EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff {
+	return v.Node
+}
+
+// EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	StaffFields `json:"-"`
+}
+
+// GetId returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetId() string {
+	return v.StaffFields.Id
+}
+
+// GetStaffType returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
+	return v.StaffFields.StaffType
+}
+
+// GetContact returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() StaffFieldsContact {
+	return v.StaffFields.Contact
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StaffFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	Id string `json:"id"`
+
+	StaffType StaffType `json:"staffType"`
+
+	Contact StaffFieldsContact `json:"contact"`
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) __premarshalJSON() (*__premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff, error) {
+	var retval __premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff
+
+	retval.Id = v.StaffFields.Id
+	retval.StaffType = v.StaffFields.StaffType
+	retval.Contact = v.StaffFields.Contact
+	return &retval, nil
+}
+
+// EventStateNodeEventStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type EventStateNodeEventStaffStaffConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns EventStateNodeEventStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns EventStateNodeEventStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventStaffStaffConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateNodeEventStaffStaffConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateNodeEventStaffStaffConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalEventStateNodeEventStaffStaffConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateNodeEventStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalEventStateNodeEventStaffStaffConnectionPageInfo, error) {
+	var retval __premarshalEventStateNodeEventStaffStaffConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// EventStateNodeEventVenue includes the requested fields of the GraphQL type Venue.
+type EventStateNodeEventVenue struct {
+	Id string `json:"id"`
+}
+
+// GetId returns EventStateNodeEventVenue.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeEventVenue) GetId() string { return v.Id }
+
+// EventStateNodeLearningCategory includes the requested fields of the GraphQL type LearningCategory.
+type EventStateNodeLearningCategory struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeLearningCategory.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeLearningCategory) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeLearningCategory.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeLearningCategory) GetId() string { return v.Id }
+
+// EventStateNodeLocation includes the requested fields of the GraphQL type Location.
+type EventStateNodeLocation struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeLocation.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeLocation) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeLocation.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeLocation) GetId() string { return v.Id }
+
+// EventStateNodePrice includes the requested fields of the GraphQL type Price.
+type EventStateNodePrice struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodePrice.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodePrice) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodePrice.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodePrice) GetId() string { return v.Id }
+
+// EventStateNodePriceLevel includes the requested fields of the GraphQL type PriceLevel.
+type EventStateNodePriceLevel struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodePriceLevel.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodePriceLevel) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodePriceLevel.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodePriceLevel) GetId() string { return v.Id }
+
+// EventStateNodeRegion includes the requested fields of the GraphQL type Region.
+type EventStateNodeRegion struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeRegion.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeRegion) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeRegion.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeRegion) GetId() string { return v.Id }
+
+// EventStateNodeSession includes the requested fields of the GraphQL type Session.
+type EventStateNodeSession struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeSession.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeSession) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeSession) GetId() string { return v.Id }
+
+// EventStateNodeVenue includes the requested fields of the GraphQL type Venue.
+type EventStateNodeVenue struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeVenue.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeVenue) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeVenue.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeVenue) GetId() string { return v.Id }
+
+// EventStateResponse is returned by EventState on success.
+type EventStateResponse struct {
+	Node EventStateNode `json:"-"`
+}
+
+// GetNode returns EventStateResponse.Node, and is useful for accessing the field via an interface.
+func (v *EventStateResponse) GetNode() EventStateNode { return v.Node }
+
+func (v *EventStateResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*EventStateResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.EventStateResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalEventStateNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal EventStateResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalEventStateResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *EventStateResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *EventStateResponse) __premarshalJSON() (*__premarshalEventStateResponse, error) {
+	var retval __premarshalEventStateResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalEventStateNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal EventStateResponse.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
 type EventType string
 
 const (
@@ -3585,6 +4502,29 @@ var AllEventType = []EventType{
 	EventTypePublic,
 	EventTypePrivate,
 }
+
+type EventUpdateInput struct {
+	Title             string                  `json:"title,omitempty"`
+	LocationId        string                  `json:"locationId,omitempty"`
+	VenueId           string                  `json:"venueId,omitempty"`
+	MaxPlaces         int                     `json:"maxPlaces,omitempty"`
+	CustomFieldValues []CustomFieldValueInput `json:"customFieldValues,omitempty"`
+}
+
+// GetTitle returns EventUpdateInput.Title, and is useful for accessing the field via an interface.
+func (v *EventUpdateInput) GetTitle() string { return v.Title }
+
+// GetLocationId returns EventUpdateInput.LocationId, and is useful for accessing the field via an interface.
+func (v *EventUpdateInput) GetLocationId() string { return v.LocationId }
+
+// GetVenueId returns EventUpdateInput.VenueId, and is useful for accessing the field via an interface.
+func (v *EventUpdateInput) GetVenueId() string { return v.VenueId }
+
+// GetMaxPlaces returns EventUpdateInput.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *EventUpdateInput) GetMaxPlaces() int { return v.MaxPlaces }
+
+// GetCustomFieldValues returns EventUpdateInput.CustomFieldValues, and is useful for accessing the field via an interface.
+func (v *EventUpdateInput) GetCustomFieldValues() []CustomFieldValueInput { return v.CustomFieldValues }
 
 // EventWithSessionsNode includes the requested fields of the GraphQL interface Node.
 //
@@ -4851,6 +5791,107 @@ func (v *PriceLevelsResponse) GetPriceLevels() PriceLevelsPriceLevelsPriceLevelC
 	return v.PriceLevels
 }
 
+// RemoveStaffEventEventMutations includes the requested fields of the GraphQL type EventMutations.
+type RemoveStaffEventEventMutations struct {
+	RemoveStaff RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse `json:"removeStaff"`
+}
+
+// GetRemoveStaff returns RemoveStaffEventEventMutations.RemoveStaff, and is useful for accessing the field via an interface.
+func (v *RemoveStaffEventEventMutations) GetRemoveStaff() RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse {
+	return v.RemoveStaff
+}
+
+// RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse includes the requested fields of the GraphQL type ErrorsOnlyResponse.
+type RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse struct {
+	Errors []RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError `json:"errors"`
+}
+
+// GetErrors returns RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse.Errors, and is useful for accessing the field via an interface.
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponse) GetErrors() []RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError {
+	return v.Errors
+}
+
+// RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
+// The GraphQL type's documentation follows.
+//
+// A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
+type RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError struct {
+	FieldErrorFields `json:"-"`
+}
+
+// GetLabel returns RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError.Label, and is useful for accessing the field via an interface.
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) GetLabel() string {
+	return v.FieldErrorFields.Label
+}
+
+// GetMessage returns RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError.Message, and is useful for accessing the field via an interface.
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) GetMessage() string {
+	return v.FieldErrorFields.Message
+}
+
+// GetValue returns RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError.Value, and is useful for accessing the field via an interface.
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) GetValue() string {
+	return v.FieldErrorFields.Value
+}
+
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.FieldErrorFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalRemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError struct {
+	Label string `json:"label"`
+
+	Message string `json:"message"`
+
+	Value string `json:"value"`
+}
+
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *RemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError) __premarshalJSON() (*__premarshalRemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError, error) {
+	var retval __premarshalRemoveStaffEventEventMutationsRemoveStaffErrorsOnlyResponseErrorsFieldError
+
+	retval.Label = v.FieldErrorFields.Label
+	retval.Message = v.FieldErrorFields.Message
+	retval.Value = v.FieldErrorFields.Value
+	return &retval, nil
+}
+
+// RemoveStaffResponse is returned by RemoveStaff on success.
+type RemoveStaffResponse struct {
+	Event RemoveStaffEventEventMutations `json:"event"`
+}
+
+// GetEvent returns RemoveStaffResponse.Event, and is useful for accessing the field via an interface.
+func (v *RemoveStaffResponse) GetEvent() RemoveStaffEventEventMutations { return v.Event }
+
 // Sessions are identified by what Administrate returns when it creates them: the live
 // tenant exposes no typed session start/end, and session times are written, never read.
 type SessionFields struct {
@@ -4912,6 +5953,30 @@ func (v *SessionUpdateInput) GetCustomFieldValues() []CustomFieldValueInput {
 	return v.CustomFieldValues
 }
 
+// StaffFields includes the GraphQL fields of Staff requested by the fragment StaffFields.
+type StaffFields struct {
+	Id        string             `json:"id"`
+	StaffType StaffType          `json:"staffType"`
+	Contact   StaffFieldsContact `json:"contact"`
+}
+
+// GetId returns StaffFields.Id, and is useful for accessing the field via an interface.
+func (v *StaffFields) GetId() string { return v.Id }
+
+// GetStaffType returns StaffFields.StaffType, and is useful for accessing the field via an interface.
+func (v *StaffFields) GetStaffType() StaffType { return v.StaffType }
+
+// GetContact returns StaffFields.Contact, and is useful for accessing the field via an interface.
+func (v *StaffFields) GetContact() StaffFieldsContact { return v.Contact }
+
+// StaffFieldsContact includes the requested fields of the GraphQL type Contact.
+type StaffFieldsContact struct {
+	Id string `json:"id"`
+}
+
+// GetId returns StaffFieldsContact.Id, and is useful for accessing the field via an interface.
+func (v *StaffFieldsContact) GetId() string { return v.Id }
+
 type StaffType string
 
 const (
@@ -4969,6 +6034,124 @@ var AllSupportsCustomField = []SupportsCustomField{
 	SupportsCustomFieldStockitem,
 	SupportsCustomFieldTokenissue,
 }
+
+// UpdateEventEventEventMutations includes the requested fields of the GraphQL type EventMutations.
+type UpdateEventEventEventMutations struct {
+	Update UpdateEventEventEventMutationsUpdateEventMutateResponse `json:"update"`
+}
+
+// GetUpdate returns UpdateEventEventEventMutations.Update, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutations) GetUpdate() UpdateEventEventEventMutationsUpdateEventMutateResponse {
+	return v.Update
+}
+
+// UpdateEventEventEventMutationsUpdateEventMutateResponse includes the requested fields of the GraphQL type EventMutateResponse.
+type UpdateEventEventEventMutationsUpdateEventMutateResponse struct {
+	Event  UpdateEventEventEventMutationsUpdateEventMutateResponseEvent              `json:"event"`
+	Errors []UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError `json:"errors"`
+}
+
+// GetEvent returns UpdateEventEventEventMutationsUpdateEventMutateResponse.Event, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponse) GetEvent() UpdateEventEventEventMutationsUpdateEventMutateResponseEvent {
+	return v.Event
+}
+
+// GetErrors returns UpdateEventEventEventMutationsUpdateEventMutateResponse.Errors, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponse) GetErrors() []UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError {
+	return v.Errors
+}
+
+// UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
+// The GraphQL type's documentation follows.
+//
+// A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
+type UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError struct {
+	FieldErrorFields `json:"-"`
+}
+
+// GetLabel returns UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError.Label, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) GetLabel() string {
+	return v.FieldErrorFields.Label
+}
+
+// GetMessage returns UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError.Message, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) GetMessage() string {
+	return v.FieldErrorFields.Message
+}
+
+// GetValue returns UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError.Value, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) GetValue() string {
+	return v.FieldErrorFields.Value
+}
+
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.FieldErrorFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalUpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError struct {
+	Label string `json:"label"`
+
+	Message string `json:"message"`
+
+	Value string `json:"value"`
+}
+
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError) __premarshalJSON() (*__premarshalUpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError, error) {
+	var retval __premarshalUpdateEventEventEventMutationsUpdateEventMutateResponseErrorsFieldError
+
+	retval.Label = v.FieldErrorFields.Label
+	retval.Message = v.FieldErrorFields.Message
+	retval.Value = v.FieldErrorFields.Value
+	return &retval, nil
+}
+
+// UpdateEventEventEventMutationsUpdateEventMutateResponseEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type UpdateEventEventEventMutationsUpdateEventMutateResponseEvent struct {
+	Id string `json:"id"`
+}
+
+// GetId returns UpdateEventEventEventMutationsUpdateEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
+func (v *UpdateEventEventEventMutationsUpdateEventMutateResponseEvent) GetId() string { return v.Id }
+
+// UpdateEventResponse is returned by UpdateEvent on success.
+type UpdateEventResponse struct {
+	Event UpdateEventEventEventMutations `json:"event"`
+}
+
+// GetEvent returns UpdateEventResponse.Event, and is useful for accessing the field via an interface.
+func (v *UpdateEventResponse) GetEvent() UpdateEventEventEventMutations { return v.Event }
 
 // UpdateSessionResponse is returned by UpdateSession on success.
 type UpdateSessionResponse struct {
@@ -5374,6 +6557,18 @@ type __CustomFieldDefinitionsInput struct {
 // GetEntityType returns __CustomFieldDefinitionsInput.EntityType, and is useful for accessing the field via an interface.
 func (v *__CustomFieldDefinitionsInput) GetEntityType() SupportsCustomField { return v.EntityType }
 
+// __EventStateInput is used internally by genqlient
+type __EventStateInput struct {
+	Id    string `json:"id"`
+	First int    `json:"first"`
+}
+
+// GetId returns __EventStateInput.Id, and is useful for accessing the field via an interface.
+func (v *__EventStateInput) GetId() string { return v.Id }
+
+// GetFirst returns __EventStateInput.First, and is useful for accessing the field via an interface.
+func (v *__EventStateInput) GetFirst() int { return v.First }
+
 // __EventWithSessionsInput is used internally by genqlient
 type __EventWithSessionsInput struct {
 	Id             string `json:"id"`
@@ -5429,6 +6624,26 @@ func (v *__PriceLevelsInput) GetFirst() int { return v.First }
 
 // GetOffset returns __PriceLevelsInput.Offset, and is useful for accessing the field via an interface.
 func (v *__PriceLevelsInput) GetOffset() int { return v.Offset }
+
+// __RemoveStaffInput is used internally by genqlient
+type __RemoveStaffInput struct {
+	Input EventRemoveStaffInput `json:"input"`
+}
+
+// GetInput returns __RemoveStaffInput.Input, and is useful for accessing the field via an interface.
+func (v *__RemoveStaffInput) GetInput() EventRemoveStaffInput { return v.Input }
+
+// __UpdateEventInput is used internally by genqlient
+type __UpdateEventInput struct {
+	EventId string           `json:"eventId"`
+	Input   EventUpdateInput `json:"input"`
+}
+
+// GetEventId returns __UpdateEventInput.EventId, and is useful for accessing the field via an interface.
+func (v *__UpdateEventInput) GetEventId() string { return v.EventId }
+
+// GetInput returns __UpdateEventInput.Input, and is useful for accessing the field via an interface.
+func (v *__UpdateEventInput) GetInput() EventUpdateInput { return v.Input }
 
 // __UpdateSessionInput is used internally by genqlient
 type __UpdateSessionInput struct {
@@ -6194,6 +7409,103 @@ func CustomFieldDefinitions(
 	return data_, err_
 }
 
+// The query executed by EventState.
+const EventState_Operation = `
+query EventState ($id: ID!, $first: Int!) {
+	node(id: $id) {
+		__typename
+		id
+		... on Event {
+			id
+			title
+			maxPlaces
+			location {
+				id
+			}
+			venue {
+				id
+			}
+			customFieldValues {
+				definitionKey
+				value
+			}
+			staff(first: $first) {
+				pageInfo {
+					... PageFields
+				}
+				edges {
+					node {
+						... StaffFields
+					}
+				}
+			}
+			sessions(first: $first) {
+				pageInfo {
+					... PageFields
+				}
+				edges {
+					node {
+						id
+						staff(first: $first) {
+							pageInfo {
+								... PageFields
+							}
+							edges {
+								node {
+									... StaffFields
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+fragment PageFields on PageInfo {
+	hasNextPage
+	totalRecords
+}
+fragment StaffFields on Staff {
+	id
+	staffType
+	contact {
+		id
+	}
+}
+`
+
+// The event's correctable fields, its staff and its sessions with their staff, through
+// node(id:). One page of each is enough: an event has at most plan.Limits.MaxSessions
+// sessions and a session at most MaxSessionStaff instructors; the client refuses an
+// answer that says more pages exist rather than converge on part of the state.
+func EventState(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+	first int,
+) (data_ *EventStateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "EventState",
+		Query:  EventState_Operation,
+		Variables: &__EventStateInput{
+			Id:    id,
+			First: first,
+		},
+	}
+
+	data_ = &EventStateResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by EventWithSessions.
 const EventWithSessions_Operation = `
 query EventWithSessions ($id: ID!, $sessionsFirst: Int, $sessionsOffset: Int) {
@@ -6418,6 +7730,97 @@ func PriceLevels(
 	}
 
 	data_ = &PriceLevelsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RemoveStaff.
+const RemoveStaff_Operation = `
+mutation RemoveStaff ($input: EventRemoveStaffInput!) {
+	event {
+		removeStaff(input: $input) {
+			errors {
+				... FieldErrorFields
+			}
+		}
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
+}
+`
+
+func RemoveStaff(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input EventRemoveStaffInput,
+) (data_ *RemoveStaffResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RemoveStaff",
+		Query:  RemoveStaff_Operation,
+		Variables: &__RemoveStaffInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RemoveStaffResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by UpdateEvent.
+const UpdateEvent_Operation = `
+mutation UpdateEvent ($eventId: ID!, $input: EventUpdateInput!) {
+	event {
+		update(eventId: $eventId, input: $input) {
+			event {
+				id
+			}
+			errors {
+				... FieldErrorFields
+			}
+		}
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
+}
+`
+
+func UpdateEvent(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	eventId string,
+	input EventUpdateInput,
+) (data_ *UpdateEventResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "UpdateEvent",
+		Query:  UpdateEvent_Operation,
+		Variables: &__UpdateEventInput{
+			EventId: eventId,
+			Input:   input,
+		},
+	}
+
+	data_ = &UpdateEventResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -83,6 +83,8 @@ type EventMutationsResolver interface {
 	CreateLms(ctx context.Context, obj *EventMutations, input LMSEventCreateInput) (*EventMutateResponse, error)
 	CreateClassroom(ctx context.Context, obj *EventMutations, input ClassroomEventCreateInput) (*EventMutateResponse, error)
 	AddStaff(ctx context.Context, obj *EventMutations, input EventStaffInput) (*EventMutateResponse, error)
+	Update(ctx context.Context, obj *EventMutations, eventID string, input EventUpdateInput) (*EventMutateResponse, error)
+	RemoveStaff(ctx context.Context, obj *EventMutations, input EventRemoveStaffInput) (*ErrorsOnlyResponse, error)
 }
 type LocationResolver interface {
 	Region(ctx context.Context, obj *Location) (*Region, error)
@@ -117,6 +119,8 @@ type SessionResolver interface {
 	Event(ctx context.Context, obj *Session) (*Event, error)
 	Location(ctx context.Context, obj *Session) (*Location, error)
 	Venue(ctx context.Context, obj *Session) (*Venue, error)
+
+	Staff(ctx context.Context, obj *Session, filters []*StaffFieldGraphFilter, first *int, offset *int, after *string) (*StaffConnection, error)
 }
 type SessionMutationsResolver interface {
 	Update(ctx context.Context, obj *SessionMutations, sessionID string, input SessionUpdateInput) (*SessionMutateResponse, error)
@@ -166,7 +170,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomFieldValueInput", ec.unmarshalInputCustomFieldValueInput),
 			graphql.NewInputUnmarshaler("EventFieldGraphFilter", ec.unmarshalInputEventFieldGraphFilter),
 			graphql.NewInputUnmarshaler("EventFieldGraphOrder", ec.unmarshalInputEventFieldGraphOrder),
+			graphql.NewInputUnmarshaler("EventRemoveStaffInput", ec.unmarshalInputEventRemoveStaffInput),
 			graphql.NewInputUnmarshaler("EventStaffInput", ec.unmarshalInputEventStaffInput),
+			graphql.NewInputUnmarshaler("EventUpdateInput", ec.unmarshalInputEventUpdateInput),
 			graphql.NewInputUnmarshaler("LMSEventCreateInput", ec.unmarshalInputLMSEventCreateInput),
 			graphql.NewInputUnmarshaler("LocationCreateInput", ec.unmarshalInputLocationCreateInput),
 			graphql.NewInputUnmarshaler("LocationFieldGraphFilter", ec.unmarshalInputLocationFieldGraphFilter),
@@ -424,6 +430,7 @@ type Session implements Node {
   location: Location # [V]
   venue: Venue # [V]
   customFieldValues: [CustomFieldValue!]! # [V]
+  staff(filters: [StaffFieldGraphFilter], first: Int, offset: Int, after: String): StaffConnection! # [I] the instructors session.addStaff added (corrections read them to converge)
 }
 
 type Staff { id: ID! contact: Contact staffType: StaffType isPrimary: Boolean } # [C]
@@ -507,6 +514,8 @@ type EventMutations {
   createLMS(input: LMSEventCreateInput!): EventMutateResponse # [P]
   createClassroom(input: ClassroomEventCreateInput!): EventMutateResponse # [C]
   addStaff(input: EventStaffInput!): EventMutateResponse # [P]
+  update(eventId: ID!, input: EventUpdateInput!): EventMutateResponse # [C]
+  removeStaff(input: EventRemoveStaffInput!): ErrorsOnlyResponse # [L] staffId is a Staff id of the event or of one of its sessions [I]
 }
 type SessionMutations {
   update(sessionId: ID!, input: SessionUpdateInput!): SessionMutateResponse # [P]
@@ -523,6 +532,7 @@ type VenueMutations {
 }
 
 type EventMutateResponse { event: Event errors: [FieldError!]! } # [P]
+type ErrorsOnlyResponse { errors: [FieldError!]! } # [L]
 type SessionMutateResponse { session: Session errors: [FieldError!]! } # [P]
 type CourseTemplateMutateResponse { courseTemplate: CourseTemplate errors: [FieldError!]! } # [I]
 type LocationMutateResponse { location: Location errors: [FieldError!]! } # [I]
@@ -573,6 +583,15 @@ input ClassroomEventCreateInput { # [C] eventType + timeZoneName required, rest 
 }
 
 input EventStaffInput { eventId: ID! contactId: ID! staffType: StaffType } # [P]
+
+input EventUpdateInput { # [C] key list; only the fields a correction by re-import sends
+  title: String
+  locationId: ID
+  venueId: ID
+  maxPlaces: Int
+  customFieldValues: [CustomFieldValueInput]
+}
+input EventRemoveStaffInput { staffId: ID! notifyStaff: Boolean } # [L]
 
 input SessionUpdateInput { # [P] start/end with timeZoneName proven in production
   title: String
@@ -794,6 +813,14 @@ func (ec *executionContext) childFields_CustomFieldValue(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type CustomFieldValue", field.Name)
 }
 
+func (ec *executionContext) childFields_ErrorsOnlyResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "errors":
+		return ec.fieldContext_ErrorsOnlyResponse_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErrorsOnlyResponse", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -880,6 +907,10 @@ func (ec *executionContext) childFields_EventMutations(ctx context.Context, fiel
 		return ec.fieldContext_EventMutations_createClassroom(ctx, field)
 	case "addStaff":
 		return ec.fieldContext_EventMutations_addStaff(ctx, field)
+	case "update":
+		return ec.fieldContext_EventMutations_update(ctx, field)
+	case "removeStaff":
+		return ec.fieldContext_EventMutations_removeStaff(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventMutations", field.Name)
 }
@@ -1104,6 +1135,8 @@ func (ec *executionContext) childFields_Session(ctx context.Context, field graph
 		return ec.fieldContext_Session_venue(ctx, field)
 	case "customFieldValues":
 		return ec.fieldContext_Session_customFieldValues(ctx, field)
+	case "staff":
+		return ec.fieldContext_Session_staff(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Session", field.Name)
 }
@@ -1485,6 +1518,42 @@ func (ec *executionContext) field_EventMutations_createLMS_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_EventMutations_removeStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (EventRemoveStaffInput, error) {
+			return ec.unmarshalNEventRemoveStaffInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventRemoveStaffInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_EventMutations_update_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (EventUpdateInput, error) {
+			return ec.unmarshalNEventUpdateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventUpdateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -1951,6 +2020,44 @@ func (ec *executionContext) field_SessionMutations_update_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Session_staff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) ([]*StaffFieldGraphFilter, error) {
+			return ec.unmarshalOStaffFieldGraphFilter2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐStaffFieldGraphFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "offset",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offset"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -3512,6 +3619,38 @@ func (ec *executionContext) fieldContext_CustomFieldValue_definition(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _ErrorsOnlyResponse_errors(ctx context.Context, field graphql.CollectedField, obj *ErrorsOnlyResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErrorsOnlyResponse_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*FieldError) graphql.Marshaler {
+			return ec.marshalNFieldError2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFieldErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErrorsOnlyResponse_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ErrorsOnlyResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4403,6 +4542,94 @@ func (ec *executionContext) fieldContext_EventMutations_addStaff(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_EventMutations_addStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventMutations_update(ctx context.Context, field graphql.CollectedField, obj *EventMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventMutations_update(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.EventMutations().Update(ctx, obj, fc.Args["eventId"].(string), fc.Args["input"].(EventUpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EventMutateResponse) graphql.Marshaler {
+			return ec.marshalOEventMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventMutateResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventMutations_update(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventMutateResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_EventMutations_update_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventMutations_removeStaff(ctx context.Context, field graphql.CollectedField, obj *EventMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventMutations_removeStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.EventMutations().RemoveStaff(ctx, obj, fc.Args["input"].(EventRemoveStaffInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ErrorsOnlyResponse) graphql.Marshaler {
+			return ec.marshalOErrorsOnlyResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐErrorsOnlyResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventMutations_removeStaff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErrorsOnlyResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_EventMutations_removeStaff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6521,6 +6748,50 @@ func (ec *executionContext) fieldContext_Session_customFieldValues(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CustomFieldValue(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Session_staff(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Session_staff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Session().Staff(ctx, obj, fc.Args["filters"].([]*StaffFieldGraphFilter), fc.Args["first"].(*int), fc.Args["offset"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StaffConnection) graphql.Marshaler {
+			return ec.marshalNStaffConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐStaffConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Session_staff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Session",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Session_staff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -9119,6 +9390,55 @@ func UnmarshalEventFieldGraphOrder(ctx context.Context, raw any) (EventFieldGrap
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEventRemoveStaffInput(ctx context.Context, obj any) (EventRemoveStaffInput, error) {
+	var it EventRemoveStaffInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"staffId", "notifyStaff"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "staffId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staffId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaffID = data
+		case "notifyStaff":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifyStaff"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotifyStaff = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventRemoveStaffInput unmarshals raw into the EventRemoveStaffInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventRemoveStaffInput(ctx context.Context, raw any) (EventRemoveStaffInput, error) {
+	var out EventRemoveStaffInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventRemoveStaffInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventStaffInput(ctx context.Context, obj any) (EventStaffInput, error) {
 	var it EventStaffInput
 	if obj == nil {
@@ -9172,6 +9492,76 @@ func (ec *executionContext) unmarshalInputEventStaffInput(ctx context.Context, o
 func UnmarshalEventStaffInput(ctx context.Context, raw any) (EventStaffInput, error) {
 	var out EventStaffInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventStaffInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventUpdateInput(ctx context.Context, obj any) (EventUpdateInput, error) {
+	var it EventUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "locationId", "venueId", "maxPlaces", "customFieldValues"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
+		case "venueId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("venueId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VenueID = data
+		case "maxPlaces":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPlaces"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPlaces = data
+		case "customFieldValues":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customFieldValues"))
+			data, err := ec.unmarshalOCustomFieldValueInput2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐCustomFieldValueInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomFieldValues = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventUpdateInput unmarshals raw into the EventUpdateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventUpdateInput(ctx context.Context, raw any) (EventUpdateInput, error) {
+	var out EventUpdateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventUpdateInput", raw, &out)
 	return out, err
 }
 
@@ -10690,6 +11080,39 @@ func (ec *executionContext) _CustomFieldValue(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var errorsOnlyResponseImplementors = []string{"ErrorsOnlyResponse"}
+
+func (ec *executionContext) _ErrorsOnlyResponse(ctx context.Context, sel ast.SelectionSet, obj *ErrorsOnlyResponse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, errorsOnlyResponseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ErrorsOnlyResponse")
+		case "errors":
+			out.Values[i] = ec._ErrorsOnlyResponse_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *Event) graphql.Marshaler {
@@ -10971,6 +11394,18 @@ func (ec *executionContext) _EventMutations(ctx context.Context, sel ast.Selecti
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EventMutations_addStaff(ctx, field, obj)
+				})
+		case "update":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventMutations_update(ctx, field, obj)
+				})
+		case "removeStaff":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventMutations_removeStaff(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11962,6 +12397,12 @@ func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "staff":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Session_staff(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13099,6 +13540,11 @@ func (ec *executionContext) marshalNEventField2admsyncᚋpkgᚋadmsimᚋinternal
 	return v
 }
 
+func (ec *executionContext) unmarshalNEventRemoveStaffInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventRemoveStaffInput(ctx context.Context, v any) (EventRemoveStaffInput, error) {
+	res, err := ec.unmarshalInputEventRemoveStaffInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNEventStaffInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventStaffInput(ctx context.Context, v any) (EventStaffInput, error) {
 	res, err := ec.unmarshalInputEventStaffInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13112,6 +13558,11 @@ func (ec *executionContext) unmarshalNEventType2admsyncᚋpkgᚋadmsimᚋinterna
 
 func (ec *executionContext) marshalNEventType2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventType(ctx context.Context, sel ast.SelectionSet, v EventType) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNEventUpdateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventUpdateInput(ctx context.Context, v any) (EventUpdateInput, error) {
+	res, err := ec.unmarshalInputEventUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNFieldError2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFieldErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*FieldError) graphql.Marshaler {
@@ -13970,6 +14421,13 @@ func (ec *executionContext) marshalODecimal2ᚖadmsyncᚋpkgᚋadministrateᚐDe
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOErrorsOnlyResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐErrorsOnlyResponse(ctx context.Context, sel ast.SelectionSet, v *ErrorsOnlyResponse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ErrorsOnlyResponse(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOEvent2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEvent(ctx context.Context, sel ast.SelectionSet, v *Event) graphql.Marshaler {

@@ -192,6 +192,10 @@ type CustomFieldValueInput struct {
 	Value         *string `json:"value,omitempty"`
 }
 
+type ErrorsOnlyResponse struct {
+	Errors []*FieldError `json:"errors"`
+}
+
 // Internal id prefix is "Course" (Course:N). [C]
 type Event struct {
 	ID                   string                 `json:"id"`
@@ -251,12 +255,27 @@ type EventMutations struct {
 	CreateLms       *EventMutateResponse `json:"createLMS,omitempty"`
 	CreateClassroom *EventMutateResponse `json:"createClassroom,omitempty"`
 	AddStaff        *EventMutateResponse `json:"addStaff,omitempty"`
+	Update          *EventMutateResponse `json:"update,omitempty"`
+	RemoveStaff     *ErrorsOnlyResponse  `json:"removeStaff,omitempty"`
+}
+
+type EventRemoveStaffInput struct {
+	StaffID     string `json:"staffId"`
+	NotifyStaff *bool  `json:"notifyStaff,omitempty"`
 }
 
 type EventStaffInput struct {
 	EventID   string     `json:"eventId"`
 	ContactID string     `json:"contactId"`
 	StaffType *StaffType `json:"staffType,omitempty"`
+}
+
+type EventUpdateInput struct {
+	Title             *string                  `json:"title,omitempty"`
+	LocationID        *string                  `json:"locationId,omitempty"`
+	VenueID           *string                  `json:"venueId,omitempty"`
+	MaxPlaces         *int                     `json:"maxPlaces,omitempty"`
+	CustomFieldValues []*CustomFieldValueInput `json:"customFieldValues,omitempty"`
 }
 
 // A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
@@ -423,6 +442,7 @@ type Session struct {
 	Location          *Location           `json:"location,omitempty"`
 	Venue             *Venue              `json:"venue,omitempty"`
 	CustomFieldValues []*CustomFieldValue `json:"customFieldValues"`
+	Staff             *StaffConnection    `json:"staff"`
 }
 
 func (Session) IsNode()            {}
