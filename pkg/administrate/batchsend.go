@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/Khan/genqlient/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -42,8 +43,8 @@ func (c *Client) BatchMax() int {
 // carries up to BatchMax ops as aliased root fields of one mutation (see batch.go),
 // and a request with a single op is the op's own generated document, exactly as the
 // single-op methods send it. Each op's answer is judged on its own. When Administrate
-// refuses a document for its size the request is split in halves, down to one op,
-// and the client remembers the size that passed.
+// refuses a document for its size the cap is halved, down to one op, and the client
+// keeps the smaller cap.
 func (c *Client) Batch(ctx context.Context, ops []BatchOp) BatchResult {
 	res := BatchResult{Errors: make([]error, len(ops))}
 	type pending struct {
@@ -112,11 +113,16 @@ func (c *Client) sendBatch(ctx context.Context, ops []BatchOp, requests *int) []
 	case err == nil:
 	case errors.As(err, &ge):
 		if len(data) == 0 && sizeRefusal(ge.Errors) {
-			half := len(ops) / 2
-			c.learnBatchMax(half)
+			// Halve the cap (at most half of this document) and send the ops in
+			// chunks of whatever the cap is by the time each goes out, so one
+			// refusal is not repeated by the next chunk.
+			c.learnBatchMax(len(ops) / 2)
 			c.log.Info("administrate refused a batched document for its size; splitting it", "fields", len(ops), "error", err)
-			copy(outs, c.sendBatch(ctx, ops[:half], requests))
-			copy(outs[half:], c.sendBatch(ctx, ops[half:], requests))
+			for start := 0; start < len(ops); {
+				n := min(c.BatchMax(), len(ops)/2, len(ops)-start)
+				copy(outs[start:], c.sendBatch(ctx, ops[start:start+n], requests))
+				start += n
+			}
 			return outs
 		}
 	default:
@@ -207,3 +213,23 @@ func sizeRefusal(errs gqlerror.List) bool {
 	}
 	return false
 }
+
+var operationsByField = sync.OnceValue(func() map[string]string {
+	out := map[string]string{}
+	ops, err := ourOperations()
+	if err != nil {
+		return out
+	}
+	for _, op := range ops {
+		key := op.kind + " " + op.field
+		if _, dup := out[key]; !dup {
+			out[key] = op.OperationName
+		}
+	}
+	return out
+})
+
+// OperationForField names the generated operation that calls a root path such as
+// "session.update" (kind "mutation") or "locations" (kind "query"), "" if none does.
+// The simulator uses it to count the operations inside a batched document.
+func OperationForField(kind, path string) string { return operationsByField()[kind+" "+path] }

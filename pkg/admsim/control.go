@@ -11,13 +11,15 @@ import (
 
 // The control endpoint is for tests and demos on loopback; it has no authentication.
 //
-//	GET    /_control                 summary: faults, tokens issued, counts by outcome and operation
+//	GET    /_control                 summary: faults, tokens issued, counts by outcome and operation,
+//	                                 requests, fields (root fields executed) and batched requests
 //	GET    /_control/faults          current faults
 //	POST   /_control/faults          change faults; only the keys present change, e.g.
 //	                                 {"latency":"200ms","jitter":"50ms","rateLimit":20,"rateWindow":"1s",
 //	                                  "errorRatio":0.1,"errorStatus":503,"outageFor":"30s",
 //	                                  "dropAfterApply":1,"dropOperations":["UpdateSession"],
-//	                                  "disabled":["event.createBlended"]}
+//	                                  "disabled":["event.createBlended"],
+//	                                  "maxFields":8,"batchFailures":1,"batchApply":2,"batchDrop":true}
 //	GET    /_control/requests        recorded requests (?operation=Name filters)
 //	DELETE /_control/requests        forget recorded requests
 //	POST   /_control/tokens/expire   invalidate every issued access token
@@ -37,12 +39,17 @@ type faultsJSON struct {
 	DropAfterApply int        `json:"dropAfterApply"`
 	DropOperations []string   `json:"dropOperations,omitempty"`
 	Disabled       []string   `json:"disabled"`
+	MaxFields      int        `json:"maxFields"`
+	BatchFailures  int        `json:"batchFailures"`
+	BatchApply     int        `json:"batchApply"`
+	BatchDrop      bool       `json:"batchDrop"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
 	j := faultsJSON{Latency: f.Latency.String(), Jitter: f.Jitter.String(), RateLimit: f.RateLimit,
 		RateWindow: f.RateWindow.String(), ErrorRatio: f.ErrorRatio, ErrorStatus: f.ErrorStatus,
-		DropAfterApply: f.DropAfterApply, DropOperations: f.DropOperations, Disabled: f.Disabled}
+		DropAfterApply: f.DropAfterApply, DropOperations: f.DropOperations, Disabled: f.Disabled,
+		MaxFields: f.MaxFields, BatchFailures: f.BatchFailures, BatchApply: f.BatchApply, BatchDrop: f.BatchDrop}
 	if !f.OutageUntil.IsZero() {
 		t := f.OutageUntil
 		j.OutageUntil = &t
@@ -72,6 +79,7 @@ func (j faultsJSON) faults() (Faults, error) {
 	outFor := parse("outageFor", j.OutageFor)
 	f.RateLimit, f.ErrorRatio, f.ErrorStatus = j.RateLimit, j.ErrorRatio, j.ErrorStatus
 	f.DropAfterApply, f.DropOperations, f.Disabled = j.DropAfterApply, j.DropOperations, j.Disabled
+	f.MaxFields, f.BatchFailures, f.BatchApply, f.BatchDrop = j.MaxFields, j.BatchFailures, j.BatchApply, j.BatchDrop
 	if j.OutageUntil != nil {
 		f.OutageUntil = *j.OutageUntil
 	}
@@ -93,6 +101,11 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			"tokensIssued": s.TokensIssued(),
 			"outcomes":     s.OutcomeCounts(),
 			"operations":   s.OperationCounts(),
+			// Requests and the root fields they carried: a batched request
+			// (several aliased writes) is one request and several fields.
+			"requests": s.RequestCount(),
+			"fields":   s.FieldCount(),
+			"batched":  s.BatchedCount(),
 		})
 	case route == "faults" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, toFaultsJSON(s.Faults()))

@@ -34,8 +34,19 @@ type Faults struct {
 	// closes the connection without answering.
 	DropAfterApply int `json:"dropAfterApply"`
 	// DropOperations, when set, limits DropAfterApply to mutations with these operation
-	// names (e.g. "UpdateSession"); other mutations are answered and use up no drop.
+	// names (e.g. "UpdateSession"; a batched request matches when one of its fields
+	// does); other mutations are answered and use up no drop.
 	DropOperations []string `json:"dropOperations"`
+
+	// MaxFields refuses a document with more root fields than this (a batched
+	// request) with a request-level error and HTTP 400, executing nothing; 0 allows any.
+	MaxFields int `json:"maxFields"`
+	// BatchFailures makes the next N mutation requests with more than one root field
+	// apply only their first BatchApply fields and then fail: with 500, or, when
+	// BatchDrop is set, by closing the connection without an answer.
+	BatchFailures int  `json:"batchFailures"`
+	BatchApply    int  `json:"batchApply"`
+	BatchDrop     bool `json:"batchDrop"`
 
 	// Disabled removes schema elements from the served schema, so introspection and
 	// validation no longer know them (as a tenant that lacks them): fields
@@ -54,6 +65,7 @@ func (s *Server) Faults() Faults {
 	f.Disabled = slices.Clone(f.Disabled)
 	f.DropOperations = slices.Clone(f.DropOperations)
 	f.DropAfterApply = s.dropLeft
+	f.BatchFailures = s.batchFailLeft
 	return f
 }
 
@@ -62,7 +74,7 @@ func (s *Server) SetFaults(f Faults) error {
 	if f.ErrorRatio < 0 || f.ErrorRatio > 1 {
 		return fmt.Errorf("error ratio %v is outside [0,1]", f.ErrorRatio)
 	}
-	if f.RateLimit < 0 || f.Latency < 0 || f.Jitter < 0 || f.DropAfterApply < 0 {
+	if f.RateLimit < 0 || f.Latency < 0 || f.Jitter < 0 || f.DropAfterApply < 0 || f.MaxFields < 0 || f.BatchFailures < 0 || f.BatchApply < 0 {
 		return fmt.Errorf("fault values must not be negative")
 	}
 	if f.RateWindow <= 0 {
@@ -88,6 +100,7 @@ func (s *Server) SetFaults(f Faults) error {
 	s.faults.Disabled = slices.Clone(f.Disabled)
 	s.faults.DropOperations = slices.Clone(f.DropOperations)
 	s.dropLeft = f.DropAfterApply
+	s.batchFailLeft = f.BatchFailures
 	return nil
 }
 
@@ -155,13 +168,13 @@ func (s *Server) serverError(f Faults) bool {
 	return s.rng.Float64() < f.ErrorRatio
 }
 
-func (s *Server) takeDrop(op string) bool {
+func (s *Server) takeDrop(ops []string) bool {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	if s.dropLeft <= 0 {
 		return false
 	}
-	if len(s.faults.DropOperations) > 0 && !slices.Contains(s.faults.DropOperations, op) {
+	if len(s.faults.DropOperations) > 0 && !slices.ContainsFunc(ops, func(op string) bool { return slices.Contains(s.faults.DropOperations, op) }) {
 		return false
 	}
 	s.dropLeft--

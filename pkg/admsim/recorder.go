@@ -30,13 +30,16 @@ type Request struct {
 	Outcome   string         `json:"outcome"`
 	Errors    []string       `json:"errors,omitempty"`
 	Duration  time.Duration  `json:"duration"`
+	// Fields are the root fields of the document: one for our single-op requests,
+	// several for a batched one (Operation is then administrate.BatchOpName).
+	Fields []Field `json:"fields,omitempty"`
 }
 
 // Executed reports whether the request reached the resolvers (its effects, if a
 // mutation, are in the state).
 func (r Request) Executed() bool {
 	switch r.Outcome {
-	case OutcomeOK, OutcomeGraphQLError, OutcomeMutationError, OutcomeDropped:
+	case OutcomeOK, OutcomeGraphQLError, OutcomeMutationError, OutcomeDropped, OutcomePartial:
 		return true
 	}
 	return false
@@ -70,16 +73,39 @@ func (s *Server) ResetRequests() {
 	s.rec.reqs = nil
 }
 
-// CallCount counts recorded requests of an operation ("" counts all) that reached the
-// resolvers, i.e. what Administrate would have processed.
+// CallCount counts the calls of an operation ("" counts every request) that reached
+// the resolvers, i.e. what Administrate would have processed; an operation inside a
+// batched request counts once per root field that calls it.
 func (s *Server) CallCount(operation string) int {
 	n := 0
 	for _, r := range s.Requests() {
-		if (operation == "" || r.Operation == operation) && r.Executed() {
+		if !r.Executed() {
+			continue
+		}
+		if operation == "" {
 			n++
+			continue
+		}
+		for _, op := range r.Operations() {
+			if op == operation {
+				n++
+			}
 		}
 	}
 	return n
+}
+
+// Operations names the operations of a request: its root fields' (a batched request
+// names each field's), or its operation name.
+func (r Request) Operations() []string {
+	if len(r.Fields) < 2 {
+		return []string{r.Operation}
+	}
+	out := make([]string, len(r.Fields))
+	for i, f := range r.Fields {
+		out[i] = f.Operation
+	}
+	return out
 }
 
 // OutcomeCounts counts recorded requests by outcome.
@@ -91,11 +117,14 @@ func (s *Server) OutcomeCounts() map[string]int {
 	return out
 }
 
-// OperationCounts counts recorded requests by operation name (all outcomes).
+// OperationCounts counts recorded calls by operation name (all outcomes); a batched
+// request counts each of its fields' operations.
 func (s *Server) OperationCounts() map[string]int {
 	out := map[string]int{}
 	for _, r := range s.Requests() {
-		out[r.Operation]++
+		for _, op := range r.Operations() {
+			out[op]++
+		}
 	}
 	return out
 }

@@ -95,6 +95,8 @@ type Server struct {
 	rng      *rand.Rand
 	window   []time.Time // request times inside the rate-limit window
 	dropLeft int
+	// batchFailLeft counts the batched requests still to fail part-way.
+	batchFailLeft int
 
 	tokens tokenStore
 	rec    recorder
@@ -187,6 +189,7 @@ func (s *Server) buildExec(disabled []string) (*execHandler, error) {
 	srv := handler.New(es)
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
+	srv.AroundRootFields(gateRootFields)
 	eh.h = srv
 	return eh, nil
 }
@@ -287,8 +290,8 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	var req gqlRequest
 	_ = json.Unmarshal(body, &req) // gqlgen reports malformed bodies itself
-	op, kind := operationOf(req)
-	entry := Request{Time: start, Operation: op, Kind: kind, Variables: req.Variables}
+	op, kind, opDef := operationOf(req)
+	entry := Request{Time: start, Operation: op, Kind: kind, Variables: req.Variables, Fields: rootFields(opDef, op, req.Variables)}
 	finish := func(status int, outcome string, errs ...string) {
 		entry.Status, entry.Outcome, entry.Errors, entry.Duration = status, outcome, errs, time.Since(start)
 		s.rec.add(entry)
@@ -331,10 +334,24 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if f.MaxFields > 0 && len(entry.Fields) > f.MaxFields {
+		msg := tooManyFields(w, len(entry.Fields), f.MaxFields)
+		finish(http.StatusBadRequest, OutcomeTooLarge, msg)
+		return
+	}
+	ctx := r.Context()
+	partial, partialDrop := false, false
+	if kind == "mutation" && len(entry.Fields) > 1 {
+		var applied int
+		if applied, partialDrop, partial = s.takeBatchFailure(); partial {
+			ctx = withApplyLimit(ctx, applied)
+		}
+	}
+
 	// Execute into a buffer: the outcome is recorded before anything reaches the wire,
 	// and "apply then drop" needs the mutation applied but the answer withheld.
 	rr := httptest.NewRecorder()
-	inner := r.Clone(r.Context())
+	inner := r.Clone(ctx)
 	inner.Body = io.NopCloser(bytes.NewReader(body))
 	inner.ContentLength = int64(len(body))
 	eh.h.ServeHTTP(rr, inner)
@@ -344,7 +361,17 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	outcome, errs := classify(rr.Body.Bytes())
 
-	if kind == "mutation" && s.takeDrop(op) {
+	if partial {
+		if partialDrop {
+			finish(status, OutcomeDropped, errs...)
+			dropConnection(w)
+			return
+		}
+		writeJSONError(w, http.StatusInternalServerError, "simulated failure part-way through a batched request")
+		finish(http.StatusInternalServerError, OutcomePartial, errs...)
+		return
+	}
+	if kind == "mutation" && s.takeDrop(entry.Operations()) {
 		finish(status, OutcomeDropped, errs...)
 		dropConnection(w)
 		return
@@ -359,10 +386,10 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 
 // operationOf names the operation of a request: operationName, else the first named
 // operation in the document; kind is "query" or "mutation" ("" if unparsable).
-func operationOf(req gqlRequest) (name, kind string) {
+func operationOf(req gqlRequest) (name, kind string, op *ast.OperationDefinition) {
 	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
 	if err != nil {
-		return req.OperationName, ""
+		return req.OperationName, "", nil
 	}
 	for _, o := range doc.Operations {
 		if req.OperationName == "" || o.Name == req.OperationName {
@@ -370,10 +397,10 @@ func operationOf(req gqlRequest) (name, kind string) {
 			if name == "" {
 				name = req.OperationName
 			}
-			return name, string(o.Operation)
+			return name, string(o.Operation), o
 		}
 	}
-	return req.OperationName, ""
+	return req.OperationName, "", nil
 }
 
 // classify reads a GraphQL response body for the recorder.
