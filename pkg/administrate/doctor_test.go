@@ -76,7 +76,7 @@ func TestDoctorNamesADisabledMutation(t *testing.T) {
 	for _, o := range rep.Unsupported() {
 		names = append(names, o.Name)
 	}
-	want := "CreateBlendedEvent CreateClassroomEvent CreateLocation EventWithSessions"
+	want := "CreateBlendedEvent CreateClassroomEvent CreateLocation EventWithSessions SyncEvent SyncEvents"
 	if strings.Join(names, " ") != want {
 		t.Errorf("unsupported = %v, want %s", names, want)
 	}

@@ -649,6 +649,8 @@ func (v *ContactsResponse) GetContacts() ContactsContactsContactConnection { ret
 // CourseTemplateApprovedInstructorsNodeRegion
 // CourseTemplateApprovedInstructorsNodeSession
 // CourseTemplateApprovedInstructorsNodeVenue
+// CourseTemplateApprovedInstructorsNodeWebhook
+// CourseTemplateApprovedInstructorsNodeWebhookType
 // The GraphQL type's documentation follows.
 //
 // Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
@@ -683,6 +685,10 @@ func (v *CourseTemplateApprovedInstructorsNodeRegion) implementsGraphQLInterface
 func (v *CourseTemplateApprovedInstructorsNodeSession) implementsGraphQLInterfaceCourseTemplateApprovedInstructorsNode() {
 }
 func (v *CourseTemplateApprovedInstructorsNodeVenue) implementsGraphQLInterfaceCourseTemplateApprovedInstructorsNode() {
+}
+func (v *CourseTemplateApprovedInstructorsNodeWebhook) implementsGraphQLInterfaceCourseTemplateApprovedInstructorsNode() {
+}
+func (v *CourseTemplateApprovedInstructorsNodeWebhookType) implementsGraphQLInterfaceCourseTemplateApprovedInstructorsNode() {
 }
 
 func __unmarshalCourseTemplateApprovedInstructorsNode(b []byte, v *CourseTemplateApprovedInstructorsNode) error {
@@ -734,6 +740,12 @@ func __unmarshalCourseTemplateApprovedInstructorsNode(b []byte, v *CourseTemplat
 		return json.Unmarshal(b, *v)
 	case "Venue":
 		*v = new(CourseTemplateApprovedInstructorsNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(CourseTemplateApprovedInstructorsNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(CourseTemplateApprovedInstructorsNodeWebhookType)
 		return json.Unmarshal(b, *v)
 	case "":
 		return fmt.Errorf(
@@ -842,6 +854,22 @@ func __marshalCourseTemplateApprovedInstructorsNode(v *CourseTemplateApprovedIns
 		result := struct {
 			TypeName string `json:"__typename"`
 			*CourseTemplateApprovedInstructorsNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *CourseTemplateApprovedInstructorsNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CourseTemplateApprovedInstructorsNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *CourseTemplateApprovedInstructorsNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CourseTemplateApprovedInstructorsNodeWebhookType
 		}{typename, v}
 		return json.Marshal(result)
 	case nil:
@@ -1105,6 +1133,36 @@ func (v *CourseTemplateApprovedInstructorsNodeVenue) GetTypename() string { retu
 // GetId returns CourseTemplateApprovedInstructorsNodeVenue.Id, and is useful for accessing the field via an interface.
 func (v *CourseTemplateApprovedInstructorsNodeVenue) GetId() string { return v.Id }
 
+// CourseTemplateApprovedInstructorsNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type CourseTemplateApprovedInstructorsNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns CourseTemplateApprovedInstructorsNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *CourseTemplateApprovedInstructorsNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns CourseTemplateApprovedInstructorsNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *CourseTemplateApprovedInstructorsNodeWebhook) GetId() string { return v.Id }
+
+// CourseTemplateApprovedInstructorsNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type CourseTemplateApprovedInstructorsNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns CourseTemplateApprovedInstructorsNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *CourseTemplateApprovedInstructorsNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns CourseTemplateApprovedInstructorsNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *CourseTemplateApprovedInstructorsNodeWebhookType) GetId() string { return v.Id }
+
 // CourseTemplateApprovedInstructorsResponse is returned by CourseTemplateApprovedInstructors on success.
 type CourseTemplateApprovedInstructorsResponse struct {
 	Node CourseTemplateApprovedInstructorsNode `json:"-"`
@@ -1204,6 +1262,8 @@ func (v *CourseTemplateCreateInput) GetTitle() string { return v.Title }
 // CourseTemplatePublicPricesNodeRegion
 // CourseTemplatePublicPricesNodeSession
 // CourseTemplatePublicPricesNodeVenue
+// CourseTemplatePublicPricesNodeWebhook
+// CourseTemplatePublicPricesNodeWebhookType
 // The GraphQL type's documentation follows.
 //
 // Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
@@ -1238,6 +1298,10 @@ func (v *CourseTemplatePublicPricesNodeRegion) implementsGraphQLInterfaceCourseT
 func (v *CourseTemplatePublicPricesNodeSession) implementsGraphQLInterfaceCourseTemplatePublicPricesNode() {
 }
 func (v *CourseTemplatePublicPricesNodeVenue) implementsGraphQLInterfaceCourseTemplatePublicPricesNode() {
+}
+func (v *CourseTemplatePublicPricesNodeWebhook) implementsGraphQLInterfaceCourseTemplatePublicPricesNode() {
+}
+func (v *CourseTemplatePublicPricesNodeWebhookType) implementsGraphQLInterfaceCourseTemplatePublicPricesNode() {
 }
 
 func __unmarshalCourseTemplatePublicPricesNode(b []byte, v *CourseTemplatePublicPricesNode) error {
@@ -1289,6 +1353,12 @@ func __unmarshalCourseTemplatePublicPricesNode(b []byte, v *CourseTemplatePublic
 		return json.Unmarshal(b, *v)
 	case "Venue":
 		*v = new(CourseTemplatePublicPricesNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(CourseTemplatePublicPricesNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(CourseTemplatePublicPricesNodeWebhookType)
 		return json.Unmarshal(b, *v)
 	case "":
 		return fmt.Errorf(
@@ -1397,6 +1467,22 @@ func __marshalCourseTemplatePublicPricesNode(v *CourseTemplatePublicPricesNode) 
 		result := struct {
 			TypeName string `json:"__typename"`
 			*CourseTemplatePublicPricesNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *CourseTemplatePublicPricesNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CourseTemplatePublicPricesNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *CourseTemplatePublicPricesNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*CourseTemplatePublicPricesNodeWebhookType
 		}{typename, v}
 		return json.Marshal(result)
 	case nil:
@@ -1725,6 +1811,36 @@ func (v *CourseTemplatePublicPricesNodeVenue) GetTypename() string { return v.Ty
 
 // GetId returns CourseTemplatePublicPricesNodeVenue.Id, and is useful for accessing the field via an interface.
 func (v *CourseTemplatePublicPricesNodeVenue) GetId() string { return v.Id }
+
+// CourseTemplatePublicPricesNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type CourseTemplatePublicPricesNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns CourseTemplatePublicPricesNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *CourseTemplatePublicPricesNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns CourseTemplatePublicPricesNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *CourseTemplatePublicPricesNodeWebhook) GetId() string { return v.Id }
+
+// CourseTemplatePublicPricesNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type CourseTemplatePublicPricesNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns CourseTemplatePublicPricesNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *CourseTemplatePublicPricesNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns CourseTemplatePublicPricesNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *CourseTemplatePublicPricesNodeWebhookType) GetId() string { return v.Id }
 
 // CourseTemplatePublicPricesResponse is returned by CourseTemplatePublicPrices on success.
 type CourseTemplatePublicPricesResponse struct {
@@ -3342,6 +3458,212 @@ func (v *CreateVenueVenueVenueMutationsCreateVenueMutateResponseVenueLocation) G
 	return v.Id
 }
 
+// CreateWebhookResponse is returned by CreateWebhook on success.
+type CreateWebhookResponse struct {
+	Webhooks CreateWebhookWebhooksWebhookMutations `json:"webhooks"`
+}
+
+// GetWebhooks returns CreateWebhookResponse.Webhooks, and is useful for accessing the field via an interface.
+func (v *CreateWebhookResponse) GetWebhooks() CreateWebhookWebhooksWebhookMutations {
+	return v.Webhooks
+}
+
+// CreateWebhookWebhooksWebhookMutations includes the requested fields of the GraphQL type WebhookMutations.
+type CreateWebhookWebhooksWebhookMutations struct {
+	Create CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse `json:"create"`
+}
+
+// GetCreate returns CreateWebhookWebhooksWebhookMutations.Create, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutations) GetCreate() CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse {
+	return v.Create
+}
+
+// CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse includes the requested fields of the GraphQL type WebhookMutateResponse.
+type CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse struct {
+	Webhook CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook            `json:"webhook"`
+	Errors  []CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError `json:"errors"`
+}
+
+// GetWebhook returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse.Webhook, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse) GetWebhook() CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook {
+	return v.Webhook
+}
+
+// GetErrors returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse.Errors, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponse) GetErrors() []CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError {
+	return v.Errors
+}
+
+// CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
+// The GraphQL type's documentation follows.
+//
+// A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
+type CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError struct {
+	FieldErrorFields `json:"-"`
+}
+
+// GetLabel returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError.Label, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) GetLabel() string {
+	return v.FieldErrorFields.Label
+}
+
+// GetMessage returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError.Message, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) GetMessage() string {
+	return v.FieldErrorFields.Message
+}
+
+// GetValue returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError.Value, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) GetValue() string {
+	return v.FieldErrorFields.Value
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.FieldErrorFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError struct {
+	Label string `json:"label"`
+
+	Message string `json:"message"`
+
+	Value string `json:"value"`
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError) __premarshalJSON() (*__premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError, error) {
+	var retval __premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseErrorsFieldError
+
+	retval.Label = v.FieldErrorFields.Label
+	retval.Message = v.FieldErrorFields.Message
+	retval.Value = v.FieldErrorFields.Value
+	return &retval, nil
+}
+
+// CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook struct {
+	WebhookFields `json:"-"`
+}
+
+// GetId returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.Id, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetId() string {
+	return v.WebhookFields.Id
+}
+
+// GetName returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.Name, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetName() string {
+	return v.WebhookFields.Name
+}
+
+// GetLifecycleState returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.LifecycleState, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetLifecycleState() WebhookLifecycleState {
+	return v.WebhookFields.LifecycleState
+}
+
+// GetUrl returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.Url, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetUrl() string {
+	return v.WebhookFields.Url
+}
+
+// GetQuery returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.Query, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetQuery() string {
+	return v.WebhookFields.Query
+}
+
+// GetWebhookType returns CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook.WebhookType, and is useful for accessing the field via an interface.
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) GetWebhookType() WebhookFieldsWebhookType {
+	return v.WebhookFields.WebhookType
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.WebhookFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook struct {
+	Id string `json:"id"`
+
+	Name string `json:"name"`
+
+	LifecycleState WebhookLifecycleState `json:"lifecycleState"`
+
+	Url string `json:"url"`
+
+	Query string `json:"query"`
+
+	WebhookType WebhookFieldsWebhookType `json:"webhookType"`
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook) __premarshalJSON() (*__premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook, error) {
+	var retval __premarshalCreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook
+
+	retval.Id = v.WebhookFields.Id
+	retval.Name = v.WebhookFields.Name
+	retval.LifecycleState = v.WebhookFields.LifecycleState
+	retval.Url = v.WebhookFields.Url
+	retval.Query = v.WebhookFields.Query
+	retval.WebhookType = v.WebhookFields.WebhookType
+	return &retval, nil
+}
+
 // CustomFieldDefinitionsCustomFieldTemplate includes the requested fields of the GraphQL type CustomFieldTemplate.
 type CustomFieldDefinitionsCustomFieldTemplate struct {
 	CustomFieldDefinitions []CustomFieldDefinitionsCustomFieldTemplateCustomFieldDefinitionsCustomFieldDefinition `json:"customFieldDefinitions"`
@@ -3600,6 +3922,8 @@ func (v *EventStaffInput) GetStaffType() StaffType { return v.StaffType }
 // EventStateNodeRegion
 // EventStateNodeSession
 // EventStateNodeVenue
+// EventStateNodeWebhook
+// EventStateNodeWebhookType
 // The GraphQL type's documentation follows.
 //
 // Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
@@ -3623,6 +3947,8 @@ func (v *EventStateNodePriceLevel) implementsGraphQLInterfaceEventStateNode()   
 func (v *EventStateNodeRegion) implementsGraphQLInterfaceEventStateNode()           {}
 func (v *EventStateNodeSession) implementsGraphQLInterfaceEventStateNode()          {}
 func (v *EventStateNodeVenue) implementsGraphQLInterfaceEventStateNode()            {}
+func (v *EventStateNodeWebhook) implementsGraphQLInterfaceEventStateNode()          {}
+func (v *EventStateNodeWebhookType) implementsGraphQLInterfaceEventStateNode()      {}
 
 func __unmarshalEventStateNode(b []byte, v *EventStateNode) error {
 	if string(b) == "null" {
@@ -3673,6 +3999,12 @@ func __unmarshalEventStateNode(b []byte, v *EventStateNode) error {
 		return json.Unmarshal(b, *v)
 	case "Venue":
 		*v = new(EventStateNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(EventStateNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(EventStateNodeWebhookType)
 		return json.Unmarshal(b, *v)
 	case "":
 		return fmt.Errorf(
@@ -3781,6 +4113,22 @@ func __marshalEventStateNode(v *EventStateNode) ([]byte, error) {
 		result := struct {
 			TypeName string `json:"__typename"`
 			*EventStateNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventStateNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventStateNodeWebhookType
 		}{typename, v}
 		return json.Marshal(result)
 	case nil:
@@ -4420,6 +4768,36 @@ func (v *EventStateNodeVenue) GetTypename() string { return v.Typename }
 // GetId returns EventStateNodeVenue.Id, and is useful for accessing the field via an interface.
 func (v *EventStateNodeVenue) GetId() string { return v.Id }
 
+// EventStateNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type EventStateNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeWebhook) GetId() string { return v.Id }
+
+// EventStateNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type EventStateNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventStateNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *EventStateNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns EventStateNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *EventStateNodeWebhookType) GetId() string { return v.Id }
+
 // EventStateResponse is returned by EventState on success.
 type EventStateResponse struct {
 	Node EventStateNode `json:"-"`
@@ -4541,6 +4919,8 @@ func (v *EventUpdateInput) GetCustomFieldValues() []CustomFieldValueInput { retu
 // EventWithSessionsNodeRegion
 // EventWithSessionsNodeSession
 // EventWithSessionsNodeVenue
+// EventWithSessionsNodeWebhook
+// EventWithSessionsNodeWebhookType
 // The GraphQL type's documentation follows.
 //
 // Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
@@ -4564,6 +4944,8 @@ func (v *EventWithSessionsNodePriceLevel) implementsGraphQLInterfaceEventWithSes
 func (v *EventWithSessionsNodeRegion) implementsGraphQLInterfaceEventWithSessionsNode()           {}
 func (v *EventWithSessionsNodeSession) implementsGraphQLInterfaceEventWithSessionsNode()          {}
 func (v *EventWithSessionsNodeVenue) implementsGraphQLInterfaceEventWithSessionsNode()            {}
+func (v *EventWithSessionsNodeWebhook) implementsGraphQLInterfaceEventWithSessionsNode()          {}
+func (v *EventWithSessionsNodeWebhookType) implementsGraphQLInterfaceEventWithSessionsNode()      {}
 
 func __unmarshalEventWithSessionsNode(b []byte, v *EventWithSessionsNode) error {
 	if string(b) == "null" {
@@ -4614,6 +4996,12 @@ func __unmarshalEventWithSessionsNode(b []byte, v *EventWithSessionsNode) error 
 		return json.Unmarshal(b, *v)
 	case "Venue":
 		*v = new(EventWithSessionsNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(EventWithSessionsNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(EventWithSessionsNodeWebhookType)
 		return json.Unmarshal(b, *v)
 	case "":
 		return fmt.Errorf(
@@ -4726,6 +5114,22 @@ func __marshalEventWithSessionsNode(v *EventWithSessionsNode) ([]byte, error) {
 		result := struct {
 			TypeName string `json:"__typename"`
 			*EventWithSessionsNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventWithSessionsNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventWithSessionsNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *EventWithSessionsNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*EventWithSessionsNodeWebhookType
 		}{typename, v}
 		return json.Marshal(result)
 	case nil:
@@ -5117,6 +5521,36 @@ func (v *EventWithSessionsNodeVenue) GetTypename() string { return v.Typename }
 
 // GetId returns EventWithSessionsNodeVenue.Id, and is useful for accessing the field via an interface.
 func (v *EventWithSessionsNodeVenue) GetId() string { return v.Id }
+
+// EventWithSessionsNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type EventWithSessionsNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventWithSessionsNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *EventWithSessionsNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns EventWithSessionsNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *EventWithSessionsNodeWebhook) GetId() string { return v.Id }
+
+// EventWithSessionsNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type EventWithSessionsNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns EventWithSessionsNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *EventWithSessionsNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns EventWithSessionsNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *EventWithSessionsNodeWebhookType) GetId() string { return v.Id }
 
 // EventWithSessionsResponse is returned by EventWithSessions on success.
 type EventWithSessionsResponse struct {
@@ -5892,6 +6326,501 @@ type RemoveStaffResponse struct {
 // GetEvent returns RemoveStaffResponse.Event, and is useful for accessing the field via an interface.
 func (v *RemoveStaffResponse) GetEvent() RemoveStaffEventEventMutations { return v.Event }
 
+// SessionEventNode includes the requested fields of the GraphQL interface Node.
+//
+// SessionEventNode is implemented by the following types:
+// SessionEventNodeAccount
+// SessionEventNodeContact
+// SessionEventNodeCourseTemplate
+// SessionEventNodeCurrency
+// SessionEventNodeEvent
+// SessionEventNodeLearningCategory
+// SessionEventNodeLocation
+// SessionEventNodePrice
+// SessionEventNodePriceLevel
+// SessionEventNodeRegion
+// SessionEventNodeSession
+// SessionEventNodeVenue
+// SessionEventNodeWebhook
+// SessionEventNodeWebhookType
+// The GraphQL type's documentation follows.
+//
+// Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
+type SessionEventNode interface {
+	implementsGraphQLInterfaceSessionEventNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	// GetId returns the interface-field "id" from its implementation.
+	GetId() string
+}
+
+func (v *SessionEventNodeAccount) implementsGraphQLInterfaceSessionEventNode()          {}
+func (v *SessionEventNodeContact) implementsGraphQLInterfaceSessionEventNode()          {}
+func (v *SessionEventNodeCourseTemplate) implementsGraphQLInterfaceSessionEventNode()   {}
+func (v *SessionEventNodeCurrency) implementsGraphQLInterfaceSessionEventNode()         {}
+func (v *SessionEventNodeEvent) implementsGraphQLInterfaceSessionEventNode()            {}
+func (v *SessionEventNodeLearningCategory) implementsGraphQLInterfaceSessionEventNode() {}
+func (v *SessionEventNodeLocation) implementsGraphQLInterfaceSessionEventNode()         {}
+func (v *SessionEventNodePrice) implementsGraphQLInterfaceSessionEventNode()            {}
+func (v *SessionEventNodePriceLevel) implementsGraphQLInterfaceSessionEventNode()       {}
+func (v *SessionEventNodeRegion) implementsGraphQLInterfaceSessionEventNode()           {}
+func (v *SessionEventNodeSession) implementsGraphQLInterfaceSessionEventNode()          {}
+func (v *SessionEventNodeVenue) implementsGraphQLInterfaceSessionEventNode()            {}
+func (v *SessionEventNodeWebhook) implementsGraphQLInterfaceSessionEventNode()          {}
+func (v *SessionEventNodeWebhookType) implementsGraphQLInterfaceSessionEventNode()      {}
+
+func __unmarshalSessionEventNode(b []byte, v *SessionEventNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Account":
+		*v = new(SessionEventNodeAccount)
+		return json.Unmarshal(b, *v)
+	case "Contact":
+		*v = new(SessionEventNodeContact)
+		return json.Unmarshal(b, *v)
+	case "CourseTemplate":
+		*v = new(SessionEventNodeCourseTemplate)
+		return json.Unmarshal(b, *v)
+	case "Currency":
+		*v = new(SessionEventNodeCurrency)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(SessionEventNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "LearningCategory":
+		*v = new(SessionEventNodeLearningCategory)
+		return json.Unmarshal(b, *v)
+	case "Location":
+		*v = new(SessionEventNodeLocation)
+		return json.Unmarshal(b, *v)
+	case "Price":
+		*v = new(SessionEventNodePrice)
+		return json.Unmarshal(b, *v)
+	case "PriceLevel":
+		*v = new(SessionEventNodePriceLevel)
+		return json.Unmarshal(b, *v)
+	case "Region":
+		*v = new(SessionEventNodeRegion)
+		return json.Unmarshal(b, *v)
+	case "Session":
+		*v = new(SessionEventNodeSession)
+		return json.Unmarshal(b, *v)
+	case "Venue":
+		*v = new(SessionEventNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(SessionEventNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(SessionEventNodeWebhookType)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for SessionEventNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalSessionEventNode(v *SessionEventNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *SessionEventNodeAccount:
+		typename = "Account"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeAccount
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeContact:
+		typename = "Contact"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeContact
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeCourseTemplate:
+		typename = "CourseTemplate"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeCourseTemplate
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeCurrency:
+		typename = "Currency"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeCurrency
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeEvent:
+		typename = "Event"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeEvent
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeLearningCategory:
+		typename = "LearningCategory"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeLearningCategory
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeLocation:
+		typename = "Location"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeLocation
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodePrice:
+		typename = "Price"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodePrice
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodePriceLevel:
+		typename = "PriceLevel"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodePriceLevel
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeRegion:
+		typename = "Region"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeRegion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeSession:
+		typename = "Session"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeSession
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeVenue:
+		typename = "Venue"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *SessionEventNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SessionEventNodeWebhookType
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for SessionEventNode: "%T"`, v)
+	}
+}
+
+// SessionEventNodeAccount includes the requested fields of the GraphQL type Account.
+type SessionEventNodeAccount struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeAccount.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeAccount) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeAccount.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeAccount) GetId() string { return v.Id }
+
+// SessionEventNodeContact includes the requested fields of the GraphQL type Contact.
+type SessionEventNodeContact struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeContact.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeContact) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeContact.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeContact) GetId() string { return v.Id }
+
+// SessionEventNodeCourseTemplate includes the requested fields of the GraphQL type CourseTemplate.
+type SessionEventNodeCourseTemplate struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeCourseTemplate.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeCourseTemplate) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeCourseTemplate.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeCourseTemplate) GetId() string { return v.Id }
+
+// SessionEventNodeCurrency includes the requested fields of the GraphQL type Currency.
+type SessionEventNodeCurrency struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeCurrency.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeCurrency) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeCurrency.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeCurrency) GetId() string { return v.Id }
+
+// SessionEventNodeEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type SessionEventNodeEvent struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeEvent) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeEvent.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeEvent) GetId() string { return v.Id }
+
+// SessionEventNodeLearningCategory includes the requested fields of the GraphQL type LearningCategory.
+type SessionEventNodeLearningCategory struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeLearningCategory.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeLearningCategory) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeLearningCategory.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeLearningCategory) GetId() string { return v.Id }
+
+// SessionEventNodeLocation includes the requested fields of the GraphQL type Location.
+type SessionEventNodeLocation struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeLocation.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeLocation) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeLocation.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeLocation) GetId() string { return v.Id }
+
+// SessionEventNodePrice includes the requested fields of the GraphQL type Price.
+type SessionEventNodePrice struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodePrice.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodePrice) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodePrice.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodePrice) GetId() string { return v.Id }
+
+// SessionEventNodePriceLevel includes the requested fields of the GraphQL type PriceLevel.
+type SessionEventNodePriceLevel struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodePriceLevel.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodePriceLevel) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodePriceLevel.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodePriceLevel) GetId() string { return v.Id }
+
+// SessionEventNodeRegion includes the requested fields of the GraphQL type Region.
+type SessionEventNodeRegion struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeRegion.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeRegion) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeRegion.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeRegion) GetId() string { return v.Id }
+
+// SessionEventNodeSession includes the requested fields of the GraphQL type Session.
+type SessionEventNodeSession struct {
+	Typename string                       `json:"__typename"`
+	Id       string                       `json:"id"`
+	Event    SessionEventNodeSessionEvent `json:"event"`
+}
+
+// GetTypename returns SessionEventNodeSession.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeSession) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeSession) GetId() string { return v.Id }
+
+// GetEvent returns SessionEventNodeSession.Event, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeSession) GetEvent() SessionEventNodeSessionEvent { return v.Event }
+
+// SessionEventNodeSessionEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type SessionEventNodeSessionEvent struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SessionEventNodeSessionEvent.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeSessionEvent) GetId() string { return v.Id }
+
+// SessionEventNodeVenue includes the requested fields of the GraphQL type Venue.
+type SessionEventNodeVenue struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeVenue.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeVenue) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeVenue.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeVenue) GetId() string { return v.Id }
+
+// SessionEventNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type SessionEventNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeWebhook) GetId() string { return v.Id }
+
+// SessionEventNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type SessionEventNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SessionEventNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns SessionEventNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *SessionEventNodeWebhookType) GetId() string { return v.Id }
+
+// SessionEventResponse is returned by SessionEvent on success.
+type SessionEventResponse struct {
+	Node SessionEventNode `json:"-"`
+}
+
+// GetNode returns SessionEventResponse.Node, and is useful for accessing the field via an interface.
+func (v *SessionEventResponse) GetNode() SessionEventNode { return v.Node }
+
+func (v *SessionEventResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SessionEventResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SessionEventResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalSessionEventNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal SessionEventResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalSessionEventResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *SessionEventResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SessionEventResponse) __premarshalJSON() (*__premarshalSessionEventResponse, error) {
+	var retval __premarshalSessionEventResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalSessionEventNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal SessionEventResponse.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
 // Sessions are identified by what Administrate returns when it creates them: the live
 // tenant exposes no typed session start/end, and session times are written, never read.
 type SessionFields struct {
@@ -6034,6 +6963,1486 @@ var AllSupportsCustomField = []SupportsCustomField{
 	SupportsCustomFieldStockitem,
 	SupportsCustomFieldTokenissue,
 }
+
+// SyncEventFields includes the GraphQL fields of Event requested by the fragment SyncEventFields.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type SyncEventFields struct {
+	Id                   string                                             `json:"id"`
+	LegacyId             string                                             `json:"legacyId"`
+	Title                string                                             `json:"title"`
+	LifecycleState       EventLifecycleState                                `json:"lifecycleState"`
+	IsSoldOut            bool                                               `json:"isSoldOut"`
+	CancelledAt          DateTime                                           `json:"cancelledAt"`
+	UpdatedAt            DateTime                                           `json:"updatedAt"`
+	MaxPlaces            int                                                `json:"maxPlaces"`
+	RemainingPlaces      int                                                `json:"remainingPlaces"`
+	LmsStart             DateTime                                           `json:"lmsStart"`
+	LmsEnd               DateTime                                           `json:"lmsEnd"`
+	RegistrationDeadline DateTime                                           `json:"registrationDeadline"`
+	Location             SyncEventFieldsLocation                            `json:"location"`
+	Venue                SyncEventFieldsVenue                               `json:"venue"`
+	CustomFieldValues    []SyncEventFieldsCustomFieldValuesCustomFieldValue `json:"customFieldValues"`
+	Staff                SyncEventFieldsStaffStaffConnection                `json:"staff"`
+	Sessions             SyncEventFieldsSessionsSessionConnection           `json:"sessions"`
+}
+
+// GetId returns SyncEventFields.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetId() string { return v.Id }
+
+// GetLegacyId returns SyncEventFields.LegacyId, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetLegacyId() string { return v.LegacyId }
+
+// GetTitle returns SyncEventFields.Title, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetTitle() string { return v.Title }
+
+// GetLifecycleState returns SyncEventFields.LifecycleState, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetLifecycleState() EventLifecycleState { return v.LifecycleState }
+
+// GetIsSoldOut returns SyncEventFields.IsSoldOut, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetIsSoldOut() bool { return v.IsSoldOut }
+
+// GetCancelledAt returns SyncEventFields.CancelledAt, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetCancelledAt() DateTime { return v.CancelledAt }
+
+// GetUpdatedAt returns SyncEventFields.UpdatedAt, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetUpdatedAt() DateTime { return v.UpdatedAt }
+
+// GetMaxPlaces returns SyncEventFields.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetMaxPlaces() int { return v.MaxPlaces }
+
+// GetRemainingPlaces returns SyncEventFields.RemainingPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetRemainingPlaces() int { return v.RemainingPlaces }
+
+// GetLmsStart returns SyncEventFields.LmsStart, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetLmsStart() DateTime { return v.LmsStart }
+
+// GetLmsEnd returns SyncEventFields.LmsEnd, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetLmsEnd() DateTime { return v.LmsEnd }
+
+// GetRegistrationDeadline returns SyncEventFields.RegistrationDeadline, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetRegistrationDeadline() DateTime { return v.RegistrationDeadline }
+
+// GetLocation returns SyncEventFields.Location, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetLocation() SyncEventFieldsLocation { return v.Location }
+
+// GetVenue returns SyncEventFields.Venue, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetVenue() SyncEventFieldsVenue { return v.Venue }
+
+// GetCustomFieldValues returns SyncEventFields.CustomFieldValues, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetCustomFieldValues() []SyncEventFieldsCustomFieldValuesCustomFieldValue {
+	return v.CustomFieldValues
+}
+
+// GetStaff returns SyncEventFields.Staff, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetStaff() SyncEventFieldsStaffStaffConnection { return v.Staff }
+
+// GetSessions returns SyncEventFields.Sessions, and is useful for accessing the field via an interface.
+func (v *SyncEventFields) GetSessions() SyncEventFieldsSessionsSessionConnection { return v.Sessions }
+
+// SyncEventFieldsCustomFieldValuesCustomFieldValue includes the requested fields of the GraphQL type CustomFieldValue.
+type SyncEventFieldsCustomFieldValuesCustomFieldValue struct {
+	DefinitionKey string `json:"definitionKey"`
+	Value         string `json:"value"`
+}
+
+// GetDefinitionKey returns SyncEventFieldsCustomFieldValuesCustomFieldValue.DefinitionKey, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsCustomFieldValuesCustomFieldValue) GetDefinitionKey() string {
+	return v.DefinitionKey
+}
+
+// GetValue returns SyncEventFieldsCustomFieldValuesCustomFieldValue.Value, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsCustomFieldValuesCustomFieldValue) GetValue() string { return v.Value }
+
+// SyncEventFieldsLocation includes the requested fields of the GraphQL type Location.
+type SyncEventFieldsLocation struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncEventFieldsLocation.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsLocation) GetId() string { return v.Id }
+
+// SyncEventFieldsSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
+type SyncEventFieldsSessionsSessionConnection struct {
+	PageInfo SyncEventFieldsSessionsSessionConnectionPageInfo           `json:"pageInfo"`
+	Edges    []SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge `json:"edges"`
+}
+
+// GetPageInfo returns SyncEventFieldsSessionsSessionConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnection) GetPageInfo() SyncEventFieldsSessionsSessionConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns SyncEventFieldsSessionsSessionConnection.Edges, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnection) GetEdges() []SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge {
+	return v.Edges
+}
+
+// SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge includes the requested fields of the GraphQL type SessionEdge.
+type SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge struct {
+	Node SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession `json:"node"`
+}
+
+// GetNode returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge.Node, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdge) GetNode() SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession {
+	return v.Node
+}
+
+// SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession includes the requested fields of the GraphQL type Session.
+type SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+	SyncSessionFields `json:"-"`
+}
+
+// GetId returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetId() string {
+	return v.SyncSessionFields.Id
+}
+
+// GetLegacyId returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.LegacyId, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetLegacyId() string {
+	return v.SyncSessionFields.LegacyId
+}
+
+// GetTitle returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Title, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetTitle() string {
+	return v.SyncSessionFields.Title
+}
+
+// GetLocation returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Location, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetLocation() SyncSessionFieldsLocation {
+	return v.SyncSessionFields.Location
+}
+
+// GetVenue returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Venue, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetVenue() SyncSessionFieldsVenue {
+	return v.SyncSessionFields.Venue
+}
+
+// GetStaff returns SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Staff, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetStaff() SyncSessionFieldsStaffStaffConnection {
+	return v.SyncSessionFields.Staff
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SyncSessionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+	Id string `json:"id"`
+
+	LegacyId string `json:"legacyId"`
+
+	Title string `json:"title"`
+
+	Location SyncSessionFieldsLocation `json:"location"`
+
+	Venue SyncSessionFieldsVenue `json:"venue"`
+
+	Staff SyncSessionFieldsStaffStaffConnection `json:"staff"`
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) __premarshalJSON() (*__premarshalSyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession, error) {
+	var retval __premarshalSyncEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession
+
+	retval.Id = v.SyncSessionFields.Id
+	retval.LegacyId = v.SyncSessionFields.LegacyId
+	retval.Title = v.SyncSessionFields.Title
+	retval.Location = v.SyncSessionFields.Location
+	retval.Venue = v.SyncSessionFields.Venue
+	retval.Staff = v.SyncSessionFields.Staff
+	return &retval, nil
+}
+
+// SyncEventFieldsSessionsSessionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type SyncEventFieldsSessionsSessionConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns SyncEventFieldsSessionsSessionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns SyncEventFieldsSessionsSessionConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventFieldsSessionsSessionConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventFieldsSessionsSessionConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventFieldsSessionsSessionConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) __premarshalJSON() (*__premarshalSyncEventFieldsSessionsSessionConnectionPageInfo, error) {
+	var retval __premarshalSyncEventFieldsSessionsSessionConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// SyncEventFieldsStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
+type SyncEventFieldsStaffStaffConnection struct {
+	PageInfo SyncEventFieldsStaffStaffConnectionPageInfo         `json:"pageInfo"`
+	Edges    []SyncEventFieldsStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns SyncEventFieldsStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnection) GetPageInfo() SyncEventFieldsStaffStaffConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns SyncEventFieldsStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnection) GetEdges() []SyncEventFieldsStaffStaffConnectionEdgesStaffEdge {
+	return v.Edges
+}
+
+// SyncEventFieldsStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type SyncEventFieldsStaffStaffConnectionEdgesStaffEdge struct {
+	Node SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdge) GetNode() SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff {
+	return v.Node
+}
+
+// SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	StaffType StaffType                                                         `json:"staffType"`
+	Contact   SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact `json:"contact"`
+}
+
+// GetStaffType returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
+	return v.StaffType
+}
+
+// GetContact returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact {
+	return v.Contact
+}
+
+// SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact includes the requested fields of the GraphQL type Contact.
+type SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact) GetId() string {
+	return v.Id
+}
+
+// SyncEventFieldsStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type SyncEventFieldsStaffStaffConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns SyncEventFieldsStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns SyncEventFieldsStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsStaffStaffConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *SyncEventFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventFieldsStaffStaffConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventFieldsStaffStaffConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventFieldsStaffStaffConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *SyncEventFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventFieldsStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalSyncEventFieldsStaffStaffConnectionPageInfo, error) {
+	var retval __premarshalSyncEventFieldsStaffStaffConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// SyncEventFieldsVenue includes the requested fields of the GraphQL type Venue.
+type SyncEventFieldsVenue struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncEventFieldsVenue.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventFieldsVenue) GetId() string { return v.Id }
+
+// SyncEventNode includes the requested fields of the GraphQL interface Node.
+//
+// SyncEventNode is implemented by the following types:
+// SyncEventNodeAccount
+// SyncEventNodeContact
+// SyncEventNodeCourseTemplate
+// SyncEventNodeCurrency
+// SyncEventNodeEvent
+// SyncEventNodeLearningCategory
+// SyncEventNodeLocation
+// SyncEventNodePrice
+// SyncEventNodePriceLevel
+// SyncEventNodeRegion
+// SyncEventNodeSession
+// SyncEventNodeVenue
+// SyncEventNodeWebhook
+// SyncEventNodeWebhookType
+// The GraphQL type's documentation follows.
+//
+// Global ids are base64("<InternalType>:<key>"), e.g. Event -> Course:1. [C]
+type SyncEventNode interface {
+	implementsGraphQLInterfaceSyncEventNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() string
+	// GetId returns the interface-field "id" from its implementation.
+	GetId() string
+}
+
+func (v *SyncEventNodeAccount) implementsGraphQLInterfaceSyncEventNode()          {}
+func (v *SyncEventNodeContact) implementsGraphQLInterfaceSyncEventNode()          {}
+func (v *SyncEventNodeCourseTemplate) implementsGraphQLInterfaceSyncEventNode()   {}
+func (v *SyncEventNodeCurrency) implementsGraphQLInterfaceSyncEventNode()         {}
+func (v *SyncEventNodeEvent) implementsGraphQLInterfaceSyncEventNode()            {}
+func (v *SyncEventNodeLearningCategory) implementsGraphQLInterfaceSyncEventNode() {}
+func (v *SyncEventNodeLocation) implementsGraphQLInterfaceSyncEventNode()         {}
+func (v *SyncEventNodePrice) implementsGraphQLInterfaceSyncEventNode()            {}
+func (v *SyncEventNodePriceLevel) implementsGraphQLInterfaceSyncEventNode()       {}
+func (v *SyncEventNodeRegion) implementsGraphQLInterfaceSyncEventNode()           {}
+func (v *SyncEventNodeSession) implementsGraphQLInterfaceSyncEventNode()          {}
+func (v *SyncEventNodeVenue) implementsGraphQLInterfaceSyncEventNode()            {}
+func (v *SyncEventNodeWebhook) implementsGraphQLInterfaceSyncEventNode()          {}
+func (v *SyncEventNodeWebhookType) implementsGraphQLInterfaceSyncEventNode()      {}
+
+func __unmarshalSyncEventNode(b []byte, v *SyncEventNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Account":
+		*v = new(SyncEventNodeAccount)
+		return json.Unmarshal(b, *v)
+	case "Contact":
+		*v = new(SyncEventNodeContact)
+		return json.Unmarshal(b, *v)
+	case "CourseTemplate":
+		*v = new(SyncEventNodeCourseTemplate)
+		return json.Unmarshal(b, *v)
+	case "Currency":
+		*v = new(SyncEventNodeCurrency)
+		return json.Unmarshal(b, *v)
+	case "Event":
+		*v = new(SyncEventNodeEvent)
+		return json.Unmarshal(b, *v)
+	case "LearningCategory":
+		*v = new(SyncEventNodeLearningCategory)
+		return json.Unmarshal(b, *v)
+	case "Location":
+		*v = new(SyncEventNodeLocation)
+		return json.Unmarshal(b, *v)
+	case "Price":
+		*v = new(SyncEventNodePrice)
+		return json.Unmarshal(b, *v)
+	case "PriceLevel":
+		*v = new(SyncEventNodePriceLevel)
+		return json.Unmarshal(b, *v)
+	case "Region":
+		*v = new(SyncEventNodeRegion)
+		return json.Unmarshal(b, *v)
+	case "Session":
+		*v = new(SyncEventNodeSession)
+		return json.Unmarshal(b, *v)
+	case "Venue":
+		*v = new(SyncEventNodeVenue)
+		return json.Unmarshal(b, *v)
+	case "Webhook":
+		*v = new(SyncEventNodeWebhook)
+		return json.Unmarshal(b, *v)
+	case "WebhookType":
+		*v = new(SyncEventNodeWebhookType)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for SyncEventNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalSyncEventNode(v *SyncEventNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *SyncEventNodeAccount:
+		typename = "Account"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeAccount
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeContact:
+		typename = "Contact"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeContact
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeCourseTemplate:
+		typename = "CourseTemplate"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeCourseTemplate
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeCurrency:
+		typename = "Currency"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeCurrency
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeEvent:
+		typename = "Event"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalSyncEventNodeEvent
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *SyncEventNodeLearningCategory:
+		typename = "LearningCategory"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeLearningCategory
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeLocation:
+		typename = "Location"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeLocation
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodePrice:
+		typename = "Price"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodePrice
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodePriceLevel:
+		typename = "PriceLevel"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodePriceLevel
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeRegion:
+		typename = "Region"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeRegion
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeSession:
+		typename = "Session"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeSession
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeVenue:
+		typename = "Venue"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeVenue
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeWebhook:
+		typename = "Webhook"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeWebhook
+		}{typename, v}
+		return json.Marshal(result)
+	case *SyncEventNodeWebhookType:
+		typename = "WebhookType"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*SyncEventNodeWebhookType
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for SyncEventNode: "%T"`, v)
+	}
+}
+
+// SyncEventNodeAccount includes the requested fields of the GraphQL type Account.
+type SyncEventNodeAccount struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeAccount.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeAccount) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeAccount.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeAccount) GetId() string { return v.Id }
+
+// SyncEventNodeContact includes the requested fields of the GraphQL type Contact.
+type SyncEventNodeContact struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeContact.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeContact) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeContact.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeContact) GetId() string { return v.Id }
+
+// SyncEventNodeCourseTemplate includes the requested fields of the GraphQL type CourseTemplate.
+type SyncEventNodeCourseTemplate struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeCourseTemplate.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeCourseTemplate) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeCourseTemplate.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeCourseTemplate) GetId() string { return v.Id }
+
+// SyncEventNodeCurrency includes the requested fields of the GraphQL type Currency.
+type SyncEventNodeCurrency struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeCurrency.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeCurrency) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeCurrency.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeCurrency) GetId() string { return v.Id }
+
+// SyncEventNodeEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type SyncEventNodeEvent struct {
+	Typename        string `json:"__typename"`
+	Id              string `json:"id"`
+	SyncEventFields `json:"-"`
+}
+
+// GetTypename returns SyncEventNodeEvent.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeEvent.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetId() string { return v.Id }
+
+// GetLegacyId returns SyncEventNodeEvent.LegacyId, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetLegacyId() string { return v.SyncEventFields.LegacyId }
+
+// GetTitle returns SyncEventNodeEvent.Title, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetTitle() string { return v.SyncEventFields.Title }
+
+// GetLifecycleState returns SyncEventNodeEvent.LifecycleState, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetLifecycleState() EventLifecycleState {
+	return v.SyncEventFields.LifecycleState
+}
+
+// GetIsSoldOut returns SyncEventNodeEvent.IsSoldOut, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetIsSoldOut() bool { return v.SyncEventFields.IsSoldOut }
+
+// GetCancelledAt returns SyncEventNodeEvent.CancelledAt, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetCancelledAt() DateTime { return v.SyncEventFields.CancelledAt }
+
+// GetUpdatedAt returns SyncEventNodeEvent.UpdatedAt, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetUpdatedAt() DateTime { return v.SyncEventFields.UpdatedAt }
+
+// GetMaxPlaces returns SyncEventNodeEvent.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetMaxPlaces() int { return v.SyncEventFields.MaxPlaces }
+
+// GetRemainingPlaces returns SyncEventNodeEvent.RemainingPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetRemainingPlaces() int { return v.SyncEventFields.RemainingPlaces }
+
+// GetLmsStart returns SyncEventNodeEvent.LmsStart, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetLmsStart() DateTime { return v.SyncEventFields.LmsStart }
+
+// GetLmsEnd returns SyncEventNodeEvent.LmsEnd, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetLmsEnd() DateTime { return v.SyncEventFields.LmsEnd }
+
+// GetRegistrationDeadline returns SyncEventNodeEvent.RegistrationDeadline, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetRegistrationDeadline() DateTime {
+	return v.SyncEventFields.RegistrationDeadline
+}
+
+// GetLocation returns SyncEventNodeEvent.Location, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetLocation() SyncEventFieldsLocation { return v.SyncEventFields.Location }
+
+// GetVenue returns SyncEventNodeEvent.Venue, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetVenue() SyncEventFieldsVenue { return v.SyncEventFields.Venue }
+
+// GetCustomFieldValues returns SyncEventNodeEvent.CustomFieldValues, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetCustomFieldValues() []SyncEventFieldsCustomFieldValuesCustomFieldValue {
+	return v.SyncEventFields.CustomFieldValues
+}
+
+// GetStaff returns SyncEventNodeEvent.Staff, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetStaff() SyncEventFieldsStaffStaffConnection {
+	return v.SyncEventFields.Staff
+}
+
+// GetSessions returns SyncEventNodeEvent.Sessions, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeEvent) GetSessions() SyncEventFieldsSessionsSessionConnection {
+	return v.SyncEventFields.Sessions
+}
+
+func (v *SyncEventNodeEvent) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventNodeEvent
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventNodeEvent = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SyncEventFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventNodeEvent struct {
+	Typename string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	LegacyId string `json:"legacyId"`
+
+	Title string `json:"title"`
+
+	LifecycleState EventLifecycleState `json:"lifecycleState"`
+
+	IsSoldOut bool `json:"isSoldOut"`
+
+	CancelledAt DateTime `json:"cancelledAt"`
+
+	UpdatedAt DateTime `json:"updatedAt"`
+
+	MaxPlaces int `json:"maxPlaces"`
+
+	RemainingPlaces int `json:"remainingPlaces"`
+
+	LmsStart DateTime `json:"lmsStart"`
+
+	LmsEnd DateTime `json:"lmsEnd"`
+
+	RegistrationDeadline DateTime `json:"registrationDeadline"`
+
+	Location SyncEventFieldsLocation `json:"location"`
+
+	Venue SyncEventFieldsVenue `json:"venue"`
+
+	CustomFieldValues []SyncEventFieldsCustomFieldValuesCustomFieldValue `json:"customFieldValues"`
+
+	Staff SyncEventFieldsStaffStaffConnection `json:"staff"`
+
+	Sessions SyncEventFieldsSessionsSessionConnection `json:"sessions"`
+}
+
+func (v *SyncEventNodeEvent) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventNodeEvent) __premarshalJSON() (*__premarshalSyncEventNodeEvent, error) {
+	var retval __premarshalSyncEventNodeEvent
+
+	retval.Typename = v.Typename
+	retval.Id = v.Id
+	retval.LegacyId = v.SyncEventFields.LegacyId
+	retval.Title = v.SyncEventFields.Title
+	retval.LifecycleState = v.SyncEventFields.LifecycleState
+	retval.IsSoldOut = v.SyncEventFields.IsSoldOut
+	retval.CancelledAt = v.SyncEventFields.CancelledAt
+	retval.UpdatedAt = v.SyncEventFields.UpdatedAt
+	retval.MaxPlaces = v.SyncEventFields.MaxPlaces
+	retval.RemainingPlaces = v.SyncEventFields.RemainingPlaces
+	retval.LmsStart = v.SyncEventFields.LmsStart
+	retval.LmsEnd = v.SyncEventFields.LmsEnd
+	retval.RegistrationDeadline = v.SyncEventFields.RegistrationDeadline
+	retval.Location = v.SyncEventFields.Location
+	retval.Venue = v.SyncEventFields.Venue
+	retval.CustomFieldValues = v.SyncEventFields.CustomFieldValues
+	retval.Staff = v.SyncEventFields.Staff
+	retval.Sessions = v.SyncEventFields.Sessions
+	return &retval, nil
+}
+
+// SyncEventNodeLearningCategory includes the requested fields of the GraphQL type LearningCategory.
+type SyncEventNodeLearningCategory struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeLearningCategory.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeLearningCategory) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeLearningCategory.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeLearningCategory) GetId() string { return v.Id }
+
+// SyncEventNodeLocation includes the requested fields of the GraphQL type Location.
+type SyncEventNodeLocation struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeLocation.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeLocation) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeLocation.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeLocation) GetId() string { return v.Id }
+
+// SyncEventNodePrice includes the requested fields of the GraphQL type Price.
+type SyncEventNodePrice struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodePrice.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodePrice) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodePrice.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodePrice) GetId() string { return v.Id }
+
+// SyncEventNodePriceLevel includes the requested fields of the GraphQL type PriceLevel.
+type SyncEventNodePriceLevel struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodePriceLevel.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodePriceLevel) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodePriceLevel.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodePriceLevel) GetId() string { return v.Id }
+
+// SyncEventNodeRegion includes the requested fields of the GraphQL type Region.
+type SyncEventNodeRegion struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeRegion.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeRegion) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeRegion.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeRegion) GetId() string { return v.Id }
+
+// SyncEventNodeSession includes the requested fields of the GraphQL type Session.
+type SyncEventNodeSession struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeSession.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeSession) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeSession) GetId() string { return v.Id }
+
+// SyncEventNodeVenue includes the requested fields of the GraphQL type Venue.
+type SyncEventNodeVenue struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeVenue.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeVenue) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeVenue.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeVenue) GetId() string { return v.Id }
+
+// SyncEventNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type SyncEventNodeWebhook struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeWebhook.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeWebhook) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeWebhook) GetId() string { return v.Id }
+
+// SyncEventNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type SyncEventNodeWebhookType struct {
+	Typename string `json:"__typename"`
+	Id       string `json:"id"`
+}
+
+// GetTypename returns SyncEventNodeWebhookType.Typename, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeWebhookType) GetTypename() string { return v.Typename }
+
+// GetId returns SyncEventNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventNodeWebhookType) GetId() string { return v.Id }
+
+// SyncEventResponse is returned by SyncEvent on success.
+type SyncEventResponse struct {
+	Node SyncEventNode `json:"-"`
+}
+
+// GetNode returns SyncEventResponse.Node, and is useful for accessing the field via an interface.
+func (v *SyncEventResponse) GetNode() SyncEventNode { return v.Node }
+
+func (v *SyncEventResponse) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventResponse
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventResponse = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalSyncEventNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal SyncEventResponse.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalSyncEventResponse struct {
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *SyncEventResponse) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventResponse) __premarshalJSON() (*__premarshalSyncEventResponse, error) {
+	var retval __premarshalSyncEventResponse
+
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalSyncEventNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal SyncEventResponse.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
+// SyncEventsEventsEventConnection includes the requested fields of the GraphQL type EventConnection.
+type SyncEventsEventsEventConnection struct {
+	PageInfo SyncEventsEventsEventConnectionPageInfo         `json:"pageInfo"`
+	Edges    []SyncEventsEventsEventConnectionEdgesEventEdge `json:"edges"`
+}
+
+// GetPageInfo returns SyncEventsEventsEventConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnection) GetPageInfo() SyncEventsEventsEventConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns SyncEventsEventsEventConnection.Edges, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnection) GetEdges() []SyncEventsEventsEventConnectionEdgesEventEdge {
+	return v.Edges
+}
+
+// SyncEventsEventsEventConnectionEdgesEventEdge includes the requested fields of the GraphQL type EventEdge.
+type SyncEventsEventsEventConnectionEdgesEventEdge struct {
+	Node SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent `json:"node"`
+}
+
+// GetNode returns SyncEventsEventsEventConnectionEdgesEventEdge.Node, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdge) GetNode() SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent {
+	return v.Node
+}
+
+// SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent includes the requested fields of the GraphQL type Event.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "Course" (Course:N). [C]
+type SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent struct {
+	SyncEventFields `json:"-"`
+}
+
+// GetId returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Id, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetId() string {
+	return v.SyncEventFields.Id
+}
+
+// GetLegacyId returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.LegacyId, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLegacyId() string {
+	return v.SyncEventFields.LegacyId
+}
+
+// GetTitle returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Title, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetTitle() string {
+	return v.SyncEventFields.Title
+}
+
+// GetLifecycleState returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.LifecycleState, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLifecycleState() EventLifecycleState {
+	return v.SyncEventFields.LifecycleState
+}
+
+// GetIsSoldOut returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.IsSoldOut, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetIsSoldOut() bool {
+	return v.SyncEventFields.IsSoldOut
+}
+
+// GetCancelledAt returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.CancelledAt, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetCancelledAt() DateTime {
+	return v.SyncEventFields.CancelledAt
+}
+
+// GetUpdatedAt returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.UpdatedAt, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetUpdatedAt() DateTime {
+	return v.SyncEventFields.UpdatedAt
+}
+
+// GetMaxPlaces returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.MaxPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetMaxPlaces() int {
+	return v.SyncEventFields.MaxPlaces
+}
+
+// GetRemainingPlaces returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.RemainingPlaces, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetRemainingPlaces() int {
+	return v.SyncEventFields.RemainingPlaces
+}
+
+// GetLmsStart returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.LmsStart, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLmsStart() DateTime {
+	return v.SyncEventFields.LmsStart
+}
+
+// GetLmsEnd returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.LmsEnd, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLmsEnd() DateTime {
+	return v.SyncEventFields.LmsEnd
+}
+
+// GetRegistrationDeadline returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.RegistrationDeadline, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetRegistrationDeadline() DateTime {
+	return v.SyncEventFields.RegistrationDeadline
+}
+
+// GetLocation returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Location, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetLocation() SyncEventFieldsLocation {
+	return v.SyncEventFields.Location
+}
+
+// GetVenue returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Venue, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetVenue() SyncEventFieldsVenue {
+	return v.SyncEventFields.Venue
+}
+
+// GetCustomFieldValues returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.CustomFieldValues, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetCustomFieldValues() []SyncEventFieldsCustomFieldValuesCustomFieldValue {
+	return v.SyncEventFields.CustomFieldValues
+}
+
+// GetStaff returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Staff, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetStaff() SyncEventFieldsStaffStaffConnection {
+	return v.SyncEventFields.Staff
+}
+
+// GetSessions returns SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent.Sessions, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) GetSessions() SyncEventFieldsSessionsSessionConnection {
+	return v.SyncEventFields.Sessions
+}
+
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SyncEventFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent struct {
+	Id string `json:"id"`
+
+	LegacyId string `json:"legacyId"`
+
+	Title string `json:"title"`
+
+	LifecycleState EventLifecycleState `json:"lifecycleState"`
+
+	IsSoldOut bool `json:"isSoldOut"`
+
+	CancelledAt DateTime `json:"cancelledAt"`
+
+	UpdatedAt DateTime `json:"updatedAt"`
+
+	MaxPlaces int `json:"maxPlaces"`
+
+	RemainingPlaces int `json:"remainingPlaces"`
+
+	LmsStart DateTime `json:"lmsStart"`
+
+	LmsEnd DateTime `json:"lmsEnd"`
+
+	RegistrationDeadline DateTime `json:"registrationDeadline"`
+
+	Location SyncEventFieldsLocation `json:"location"`
+
+	Venue SyncEventFieldsVenue `json:"venue"`
+
+	CustomFieldValues []SyncEventFieldsCustomFieldValuesCustomFieldValue `json:"customFieldValues"`
+
+	Staff SyncEventFieldsStaffStaffConnection `json:"staff"`
+
+	Sessions SyncEventFieldsSessionsSessionConnection `json:"sessions"`
+}
+
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent) __premarshalJSON() (*__premarshalSyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent, error) {
+	var retval __premarshalSyncEventsEventsEventConnectionEdgesEventEdgeNodeEvent
+
+	retval.Id = v.SyncEventFields.Id
+	retval.LegacyId = v.SyncEventFields.LegacyId
+	retval.Title = v.SyncEventFields.Title
+	retval.LifecycleState = v.SyncEventFields.LifecycleState
+	retval.IsSoldOut = v.SyncEventFields.IsSoldOut
+	retval.CancelledAt = v.SyncEventFields.CancelledAt
+	retval.UpdatedAt = v.SyncEventFields.UpdatedAt
+	retval.MaxPlaces = v.SyncEventFields.MaxPlaces
+	retval.RemainingPlaces = v.SyncEventFields.RemainingPlaces
+	retval.LmsStart = v.SyncEventFields.LmsStart
+	retval.LmsEnd = v.SyncEventFields.LmsEnd
+	retval.RegistrationDeadline = v.SyncEventFields.RegistrationDeadline
+	retval.Location = v.SyncEventFields.Location
+	retval.Venue = v.SyncEventFields.Venue
+	retval.CustomFieldValues = v.SyncEventFields.CustomFieldValues
+	retval.Staff = v.SyncEventFields.Staff
+	retval.Sessions = v.SyncEventFields.Sessions
+	return &retval, nil
+}
+
+// SyncEventsEventsEventConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type SyncEventsEventsEventConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns SyncEventsEventsEventConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns SyncEventsEventsEventConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *SyncEventsEventsEventConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *SyncEventsEventsEventConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncEventsEventsEventConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncEventsEventsEventConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncEventsEventsEventConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *SyncEventsEventsEventConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncEventsEventsEventConnectionPageInfo) __premarshalJSON() (*__premarshalSyncEventsEventsEventConnectionPageInfo, error) {
+	var retval __premarshalSyncEventsEventsEventConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// SyncEventsResponse is returned by SyncEvents on success.
+type SyncEventsResponse struct {
+	Events SyncEventsEventsEventConnection `json:"events"`
+}
+
+// GetEvents returns SyncEventsResponse.Events, and is useful for accessing the field via an interface.
+func (v *SyncEventsResponse) GetEvents() SyncEventsEventsEventConnection { return v.Events }
+
+// SyncSessionFields includes the GraphQL fields of Session requested by the fragment SyncSessionFields.
+type SyncSessionFields struct {
+	Id       string                                `json:"id"`
+	LegacyId string                                `json:"legacyId"`
+	Title    string                                `json:"title"`
+	Location SyncSessionFieldsLocation             `json:"location"`
+	Venue    SyncSessionFieldsVenue                `json:"venue"`
+	Staff    SyncSessionFieldsStaffStaffConnection `json:"staff"`
+}
+
+// GetId returns SyncSessionFields.Id, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetId() string { return v.Id }
+
+// GetLegacyId returns SyncSessionFields.LegacyId, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetLegacyId() string { return v.LegacyId }
+
+// GetTitle returns SyncSessionFields.Title, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetTitle() string { return v.Title }
+
+// GetLocation returns SyncSessionFields.Location, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetLocation() SyncSessionFieldsLocation { return v.Location }
+
+// GetVenue returns SyncSessionFields.Venue, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetVenue() SyncSessionFieldsVenue { return v.Venue }
+
+// GetStaff returns SyncSessionFields.Staff, and is useful for accessing the field via an interface.
+func (v *SyncSessionFields) GetStaff() SyncSessionFieldsStaffStaffConnection { return v.Staff }
+
+// SyncSessionFieldsLocation includes the requested fields of the GraphQL type Location.
+type SyncSessionFieldsLocation struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncSessionFieldsLocation.Id, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsLocation) GetId() string { return v.Id }
+
+// SyncSessionFieldsStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
+type SyncSessionFieldsStaffStaffConnection struct {
+	PageInfo SyncSessionFieldsStaffStaffConnectionPageInfo         `json:"pageInfo"`
+	Edges    []SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns SyncSessionFieldsStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnection) GetPageInfo() SyncSessionFieldsStaffStaffConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns SyncSessionFieldsStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnection) GetEdges() []SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge {
+	return v.Edges
+}
+
+// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge struct {
+	Node SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge) GetNode() SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff {
+	return v.Node
+}
+
+// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
+	StaffType StaffType                                                           `json:"staffType"`
+	Contact   SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact `json:"contact"`
+}
+
+// GetStaffType returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
+	return v.StaffType
+}
+
+// GetContact returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact {
+	return v.Contact
+}
+
+// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact includes the requested fields of the GraphQL type Contact.
+type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact.Id, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact) GetId() string {
+	return v.Id
+}
+
+// SyncSessionFieldsStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type SyncSessionFieldsStaffStaffConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns SyncSessionFieldsStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns SyncSessionFieldsStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncSessionFieldsStaffStaffConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncSessionFieldsStaffStaffConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncSessionFieldsStaffStaffConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalSyncSessionFieldsStaffStaffConnectionPageInfo, error) {
+	var retval __premarshalSyncSessionFieldsStaffStaffConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+// SyncSessionFieldsVenue includes the requested fields of the GraphQL type Venue.
+type SyncSessionFieldsVenue struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncSessionFieldsVenue.Id, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsVenue) GetId() string { return v.Id }
 
 // UpdateEventEventEventMutations includes the requested fields of the GraphQL type EventMutations.
 type UpdateEventEventEventMutations struct {
@@ -6270,6 +8679,212 @@ func (v *UpdateSessionSessionSessionMutationsUpdateSessionMutateResponseSession)
 	return v.Id
 }
 
+// UpdateWebhookResponse is returned by UpdateWebhook on success.
+type UpdateWebhookResponse struct {
+	Webhooks UpdateWebhookWebhooksWebhookMutations `json:"webhooks"`
+}
+
+// GetWebhooks returns UpdateWebhookResponse.Webhooks, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookResponse) GetWebhooks() UpdateWebhookWebhooksWebhookMutations {
+	return v.Webhooks
+}
+
+// UpdateWebhookWebhooksWebhookMutations includes the requested fields of the GraphQL type WebhookMutations.
+type UpdateWebhookWebhooksWebhookMutations struct {
+	Update UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse `json:"update"`
+}
+
+// GetUpdate returns UpdateWebhookWebhooksWebhookMutations.Update, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutations) GetUpdate() UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse {
+	return v.Update
+}
+
+// UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse includes the requested fields of the GraphQL type WebhookMutateResponse.
+type UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse struct {
+	Webhook UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook            `json:"webhook"`
+	Errors  []UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError `json:"errors"`
+}
+
+// GetWebhook returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse.Webhook, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse) GetWebhook() UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook {
+	return v.Webhook
+}
+
+// GetErrors returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse.Errors, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponse) GetErrors() []UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError {
+	return v.Errors
+}
+
+// UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError includes the requested fields of the GraphQL type FieldError.
+// The GraphQL type's documentation follows.
+//
+// A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
+type UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError struct {
+	FieldErrorFields `json:"-"`
+}
+
+// GetLabel returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError.Label, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) GetLabel() string {
+	return v.FieldErrorFields.Label
+}
+
+// GetMessage returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError.Message, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) GetMessage() string {
+	return v.FieldErrorFields.Message
+}
+
+// GetValue returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError.Value, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) GetValue() string {
+	return v.FieldErrorFields.Value
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.FieldErrorFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError struct {
+	Label string `json:"label"`
+
+	Message string `json:"message"`
+
+	Value string `json:"value"`
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError) __premarshalJSON() (*__premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError, error) {
+	var retval __premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseErrorsFieldError
+
+	retval.Label = v.FieldErrorFields.Label
+	retval.Message = v.FieldErrorFields.Message
+	retval.Value = v.FieldErrorFields.Value
+	return &retval, nil
+}
+
+// UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook struct {
+	WebhookFields `json:"-"`
+}
+
+// GetId returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.Id, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetId() string {
+	return v.WebhookFields.Id
+}
+
+// GetName returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.Name, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetName() string {
+	return v.WebhookFields.Name
+}
+
+// GetLifecycleState returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.LifecycleState, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetLifecycleState() WebhookLifecycleState {
+	return v.WebhookFields.LifecycleState
+}
+
+// GetUrl returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.Url, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetUrl() string {
+	return v.WebhookFields.Url
+}
+
+// GetQuery returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.Query, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetQuery() string {
+	return v.WebhookFields.Query
+}
+
+// GetWebhookType returns UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook.WebhookType, and is useful for accessing the field via an interface.
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) GetWebhookType() WebhookFieldsWebhookType {
+	return v.WebhookFields.WebhookType
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.WebhookFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook struct {
+	Id string `json:"id"`
+
+	Name string `json:"name"`
+
+	LifecycleState WebhookLifecycleState `json:"lifecycleState"`
+
+	Url string `json:"url"`
+
+	Query string `json:"query"`
+
+	WebhookType WebhookFieldsWebhookType `json:"webhookType"`
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *UpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook) __premarshalJSON() (*__premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook, error) {
+	var retval __premarshalUpdateWebhookWebhooksWebhookMutationsUpdateWebhookMutateResponseWebhook
+
+	retval.Id = v.WebhookFields.Id
+	retval.Name = v.WebhookFields.Name
+	retval.LifecycleState = v.WebhookFields.LifecycleState
+	retval.Url = v.WebhookFields.Url
+	retval.Query = v.WebhookFields.Query
+	retval.WebhookType = v.WebhookFields.WebhookType
+	return &retval, nil
+}
+
 type VenueCreateInput struct {
 	Name        string `json:"name"`
 	LocationId  string `json:"locationId"`
@@ -6413,6 +9028,434 @@ func (v *VenuesVenuesVenueConnectionPageInfo) __premarshalJSON() (*__premarshalV
 	return &retval, nil
 }
 
+type WebhookCreateInput struct {
+	WebhookTypeId      string   `json:"webhookTypeId"`
+	Name               string   `json:"name"`
+	Query              string   `json:"query"`
+	Url                string   `json:"url"`
+	NotificationEmails []string `json:"notificationEmails,omitempty"`
+	Config             string   `json:"config,omitempty"`
+}
+
+// GetWebhookTypeId returns WebhookCreateInput.WebhookTypeId, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetWebhookTypeId() string { return v.WebhookTypeId }
+
+// GetName returns WebhookCreateInput.Name, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetName() string { return v.Name }
+
+// GetQuery returns WebhookCreateInput.Query, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetQuery() string { return v.Query }
+
+// GetUrl returns WebhookCreateInput.Url, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetUrl() string { return v.Url }
+
+// GetNotificationEmails returns WebhookCreateInput.NotificationEmails, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetNotificationEmails() []string { return v.NotificationEmails }
+
+// GetConfig returns WebhookCreateInput.Config, and is useful for accessing the field via an interface.
+func (v *WebhookCreateInput) GetConfig() string { return v.Config }
+
+// WebhookFields includes the GraphQL fields of Webhook requested by the fragment WebhookFields.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type WebhookFields struct {
+	Id             string                   `json:"id"`
+	Name           string                   `json:"name"`
+	LifecycleState WebhookLifecycleState    `json:"lifecycleState"`
+	Url            string                   `json:"url"`
+	Query          string                   `json:"query"`
+	WebhookType    WebhookFieldsWebhookType `json:"webhookType"`
+}
+
+// GetId returns WebhookFields.Id, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetId() string { return v.Id }
+
+// GetName returns WebhookFields.Name, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetName() string { return v.Name }
+
+// GetLifecycleState returns WebhookFields.LifecycleState, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetLifecycleState() WebhookLifecycleState { return v.LifecycleState }
+
+// GetUrl returns WebhookFields.Url, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetUrl() string { return v.Url }
+
+// GetQuery returns WebhookFields.Query, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetQuery() string { return v.Query }
+
+// GetWebhookType returns WebhookFields.WebhookType, and is useful for accessing the field via an interface.
+func (v *WebhookFields) GetWebhookType() WebhookFieldsWebhookType { return v.WebhookType }
+
+// WebhookFieldsWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type WebhookFieldsWebhookType struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// GetId returns WebhookFieldsWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *WebhookFieldsWebhookType) GetId() string { return v.Id }
+
+// GetName returns WebhookFieldsWebhookType.Name, and is useful for accessing the field via an interface.
+func (v *WebhookFieldsWebhookType) GetName() string { return v.Name }
+
+type WebhookLifecycleState string
+
+const (
+	WebhookLifecycleStateActive   WebhookLifecycleState = "active"
+	WebhookLifecycleStateDisabled WebhookLifecycleState = "disabled"
+	WebhookLifecycleStateInactive WebhookLifecycleState = "inactive"
+)
+
+var AllWebhookLifecycleState = []WebhookLifecycleState{
+	WebhookLifecycleStateActive,
+	WebhookLifecycleStateDisabled,
+	WebhookLifecycleStateInactive,
+}
+
+// WebhookTypesResponse is returned by WebhookTypes on success.
+type WebhookTypesResponse struct {
+	WebhookTypes WebhookTypesWebhookTypesWebhookTypeConnection `json:"webhookTypes"`
+}
+
+// GetWebhookTypes returns WebhookTypesResponse.WebhookTypes, and is useful for accessing the field via an interface.
+func (v *WebhookTypesResponse) GetWebhookTypes() WebhookTypesWebhookTypesWebhookTypeConnection {
+	return v.WebhookTypes
+}
+
+// WebhookTypesWebhookTypesWebhookTypeConnection includes the requested fields of the GraphQL type WebhookTypeConnection.
+type WebhookTypesWebhookTypesWebhookTypeConnection struct {
+	PageInfo WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo               `json:"pageInfo"`
+	Edges    []WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge `json:"edges"`
+}
+
+// GetPageInfo returns WebhookTypesWebhookTypesWebhookTypeConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnection) GetPageInfo() WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns WebhookTypesWebhookTypesWebhookTypeConnection.Edges, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnection) GetEdges() []WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge {
+	return v.Edges
+}
+
+// WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge includes the requested fields of the GraphQL type WebhookTypeEdge.
+type WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge struct {
+	Node WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType `json:"node"`
+}
+
+// GetNode returns WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge.Node, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdge) GetNode() WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType {
+	return v.Node
+}
+
+// WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType includes the requested fields of the GraphQL type WebhookType.
+// The GraphQL type's documentation follows.
+//
+// Id is base64("WebhookType:event_updated"). [C]
+type WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// GetId returns WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType.Id, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType) GetId() string {
+	return v.Id
+}
+
+// GetName returns WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType.Name, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionEdgesWebhookTypeEdgeNodeWebhookType) GetName() string {
+	return v.Name
+}
+
+// WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalWebhookTypesWebhookTypesWebhookTypeConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *WebhookTypesWebhookTypesWebhookTypeConnectionPageInfo) __premarshalJSON() (*__premarshalWebhookTypesWebhookTypesWebhookTypeConnectionPageInfo, error) {
+	var retval __premarshalWebhookTypesWebhookTypesWebhookTypeConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
+type WebhookUpdateInput struct {
+	WebhookId          string                `json:"webhookId"`
+	Name               string                `json:"name,omitempty"`
+	Query              string                `json:"query,omitempty"`
+	Url                string                `json:"url,omitempty"`
+	NotificationEmails []string              `json:"notificationEmails,omitempty"`
+	Config             string                `json:"config,omitempty"`
+	LifecycleState     WebhookLifecycleState `json:"lifecycleState,omitempty"`
+}
+
+// GetWebhookId returns WebhookUpdateInput.WebhookId, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetWebhookId() string { return v.WebhookId }
+
+// GetName returns WebhookUpdateInput.Name, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetName() string { return v.Name }
+
+// GetQuery returns WebhookUpdateInput.Query, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetQuery() string { return v.Query }
+
+// GetUrl returns WebhookUpdateInput.Url, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetUrl() string { return v.Url }
+
+// GetNotificationEmails returns WebhookUpdateInput.NotificationEmails, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetNotificationEmails() []string { return v.NotificationEmails }
+
+// GetConfig returns WebhookUpdateInput.Config, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetConfig() string { return v.Config }
+
+// GetLifecycleState returns WebhookUpdateInput.LifecycleState, and is useful for accessing the field via an interface.
+func (v *WebhookUpdateInput) GetLifecycleState() WebhookLifecycleState { return v.LifecycleState }
+
+// WebhooksResponse is returned by Webhooks on success.
+type WebhooksResponse struct {
+	Webhooks WebhooksWebhooksWebhookConnection `json:"webhooks"`
+}
+
+// GetWebhooks returns WebhooksResponse.Webhooks, and is useful for accessing the field via an interface.
+func (v *WebhooksResponse) GetWebhooks() WebhooksWebhooksWebhookConnection { return v.Webhooks }
+
+// WebhooksWebhooksWebhookConnection includes the requested fields of the GraphQL type WebhookConnection.
+type WebhooksWebhooksWebhookConnection struct {
+	PageInfo WebhooksWebhooksWebhookConnectionPageInfo           `json:"pageInfo"`
+	Edges    []WebhooksWebhooksWebhookConnectionEdgesWebhookEdge `json:"edges"`
+}
+
+// GetPageInfo returns WebhooksWebhooksWebhookConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnection) GetPageInfo() WebhooksWebhooksWebhookConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns WebhooksWebhooksWebhookConnection.Edges, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnection) GetEdges() []WebhooksWebhooksWebhookConnectionEdgesWebhookEdge {
+	return v.Edges
+}
+
+// WebhooksWebhooksWebhookConnectionEdgesWebhookEdge includes the requested fields of the GraphQL type WebhookEdge.
+type WebhooksWebhooksWebhookConnectionEdgesWebhookEdge struct {
+	Node WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook `json:"node"`
+}
+
+// GetNode returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdge.Node, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdge) GetNode() WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook {
+	return v.Node
+}
+
+// WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook includes the requested fields of the GraphQL type Webhook.
+// The GraphQL type's documentation follows.
+//
+// Internal id prefix is "OutboundHook". [C]
+type WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook struct {
+	WebhookFields `json:"-"`
+}
+
+// GetId returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.Id, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetId() string {
+	return v.WebhookFields.Id
+}
+
+// GetName returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.Name, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetName() string {
+	return v.WebhookFields.Name
+}
+
+// GetLifecycleState returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.LifecycleState, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetLifecycleState() WebhookLifecycleState {
+	return v.WebhookFields.LifecycleState
+}
+
+// GetUrl returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.Url, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetUrl() string {
+	return v.WebhookFields.Url
+}
+
+// GetQuery returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.Query, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetQuery() string {
+	return v.WebhookFields.Query
+}
+
+// GetWebhookType returns WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook.WebhookType, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) GetWebhookType() WebhookFieldsWebhookType {
+	return v.WebhookFields.WebhookType
+}
+
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.WebhookFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalWebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook struct {
+	Id string `json:"id"`
+
+	Name string `json:"name"`
+
+	LifecycleState WebhookLifecycleState `json:"lifecycleState"`
+
+	Url string `json:"url"`
+
+	Query string `json:"query"`
+
+	WebhookType WebhookFieldsWebhookType `json:"webhookType"`
+}
+
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *WebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook) __premarshalJSON() (*__premarshalWebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook, error) {
+	var retval __premarshalWebhooksWebhooksWebhookConnectionEdgesWebhookEdgeNodeWebhook
+
+	retval.Id = v.WebhookFields.Id
+	retval.Name = v.WebhookFields.Name
+	retval.LifecycleState = v.WebhookFields.LifecycleState
+	retval.Url = v.WebhookFields.Url
+	retval.Query = v.WebhookFields.Query
+	retval.WebhookType = v.WebhookFields.WebhookType
+	return &retval, nil
+}
+
+// WebhooksWebhooksWebhookConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type WebhooksWebhooksWebhookConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns WebhooksWebhooksWebhookConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns WebhooksWebhooksWebhookConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *WebhooksWebhooksWebhookConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *WebhooksWebhooksWebhookConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*WebhooksWebhooksWebhookConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.WebhooksWebhooksWebhookConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalWebhooksWebhooksWebhookConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *WebhooksWebhooksWebhookConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *WebhooksWebhooksWebhookConnectionPageInfo) __premarshalJSON() (*__premarshalWebhooksWebhooksWebhookConnectionPageInfo, error) {
+	var retval __premarshalWebhooksWebhooksWebhookConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
 // __AddEventStaffInput is used internally by genqlient
 type __AddEventStaffInput struct {
 	Input EventStaffInput `json:"input"`
@@ -6549,6 +9592,14 @@ type __CreateVenueInput struct {
 // GetInput returns __CreateVenueInput.Input, and is useful for accessing the field via an interface.
 func (v *__CreateVenueInput) GetInput() VenueCreateInput { return v.Input }
 
+// __CreateWebhookInput is used internally by genqlient
+type __CreateWebhookInput struct {
+	Input WebhookCreateInput `json:"input"`
+}
+
+// GetInput returns __CreateWebhookInput.Input, and is useful for accessing the field via an interface.
+func (v *__CreateWebhookInput) GetInput() WebhookCreateInput { return v.Input }
+
 // __CustomFieldDefinitionsInput is used internally by genqlient
 type __CustomFieldDefinitionsInput struct {
 	EntityType SupportsCustomField `json:"entityType"`
@@ -6633,6 +9684,46 @@ type __RemoveStaffInput struct {
 // GetInput returns __RemoveStaffInput.Input, and is useful for accessing the field via an interface.
 func (v *__RemoveStaffInput) GetInput() EventRemoveStaffInput { return v.Input }
 
+// __SessionEventInput is used internally by genqlient
+type __SessionEventInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __SessionEventInput.Id, and is useful for accessing the field via an interface.
+func (v *__SessionEventInput) GetId() string { return v.Id }
+
+// __SyncEventInput is used internally by genqlient
+type __SyncEventInput struct {
+	Id          string `json:"id"`
+	NestedFirst int    `json:"nestedFirst"`
+}
+
+// GetId returns __SyncEventInput.Id, and is useful for accessing the field via an interface.
+func (v *__SyncEventInput) GetId() string { return v.Id }
+
+// GetNestedFirst returns __SyncEventInput.NestedFirst, and is useful for accessing the field via an interface.
+func (v *__SyncEventInput) GetNestedFirst() int { return v.NestedFirst }
+
+// __SyncEventsInput is used internally by genqlient
+type __SyncEventsInput struct {
+	Filters     []EventFieldGraphFilter `json:"filters,omitempty"`
+	First       int                     `json:"first,omitempty"`
+	Offset      int                     `json:"offset,omitempty"`
+	NestedFirst int                     `json:"nestedFirst"`
+}
+
+// GetFilters returns __SyncEventsInput.Filters, and is useful for accessing the field via an interface.
+func (v *__SyncEventsInput) GetFilters() []EventFieldGraphFilter { return v.Filters }
+
+// GetFirst returns __SyncEventsInput.First, and is useful for accessing the field via an interface.
+func (v *__SyncEventsInput) GetFirst() int { return v.First }
+
+// GetOffset returns __SyncEventsInput.Offset, and is useful for accessing the field via an interface.
+func (v *__SyncEventsInput) GetOffset() int { return v.Offset }
+
+// GetNestedFirst returns __SyncEventsInput.NestedFirst, and is useful for accessing the field via an interface.
+func (v *__SyncEventsInput) GetNestedFirst() int { return v.NestedFirst }
+
 // __UpdateEventInput is used internally by genqlient
 type __UpdateEventInput struct {
 	EventId string           `json:"eventId"`
@@ -6657,6 +9748,14 @@ func (v *__UpdateSessionInput) GetSessionId() string { return v.SessionId }
 // GetInput returns __UpdateSessionInput.Input, and is useful for accessing the field via an interface.
 func (v *__UpdateSessionInput) GetInput() SessionUpdateInput { return v.Input }
 
+// __UpdateWebhookInput is used internally by genqlient
+type __UpdateWebhookInput struct {
+	Input WebhookUpdateInput `json:"input"`
+}
+
+// GetInput returns __UpdateWebhookInput.Input, and is useful for accessing the field via an interface.
+func (v *__UpdateWebhookInput) GetInput() WebhookUpdateInput { return v.Input }
+
 // __VenuesInput is used internally by genqlient
 type __VenuesInput struct {
 	First  int `json:"first,omitempty"`
@@ -6668,6 +9767,30 @@ func (v *__VenuesInput) GetFirst() int { return v.First }
 
 // GetOffset returns __VenuesInput.Offset, and is useful for accessing the field via an interface.
 func (v *__VenuesInput) GetOffset() int { return v.Offset }
+
+// __WebhookTypesInput is used internally by genqlient
+type __WebhookTypesInput struct {
+	First  int `json:"first,omitempty"`
+	Offset int `json:"offset,omitempty"`
+}
+
+// GetFirst returns __WebhookTypesInput.First, and is useful for accessing the field via an interface.
+func (v *__WebhookTypesInput) GetFirst() int { return v.First }
+
+// GetOffset returns __WebhookTypesInput.Offset, and is useful for accessing the field via an interface.
+func (v *__WebhookTypesInput) GetOffset() int { return v.Offset }
+
+// __WebhooksInput is used internally by genqlient
+type __WebhooksInput struct {
+	First  int `json:"first,omitempty"`
+	Offset int `json:"offset,omitempty"`
+}
+
+// GetFirst returns __WebhooksInput.First, and is useful for accessing the field via an interface.
+func (v *__WebhooksInput) GetFirst() int { return v.First }
+
+// GetOffset returns __WebhooksInput.Offset, and is useful for accessing the field via an interface.
+func (v *__WebhooksInput) GetOffset() int { return v.Offset }
 
 // The mutation executed by AddEventStaff.
 const AddEventStaff_Operation = `
@@ -7367,6 +10490,64 @@ func CreateVenue(
 	return data_, err_
 }
 
+// The mutation executed by CreateWebhook.
+const CreateWebhook_Operation = `
+mutation CreateWebhook ($input: WebhookCreateInput!) {
+	webhooks {
+		create(input: $input) {
+			webhook {
+				... WebhookFields
+			}
+			errors {
+				... FieldErrorFields
+			}
+		}
+	}
+}
+fragment WebhookFields on Webhook {
+	id
+	name
+	lifecycleState
+	url
+	query
+	webhookType {
+		id
+		name
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
+}
+`
+
+// Registers one webhook (the name is ours: register matches on it).
+func CreateWebhook(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input WebhookCreateInput,
+) (data_ *CreateWebhookResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CreateWebhook",
+		Query:  CreateWebhook_Operation,
+		Variables: &__CreateWebhookInput{
+			Input: input,
+		},
+	}
+
+	data_ = &CreateWebhookResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by CustomFieldDefinitions.
 const CustomFieldDefinitions_Operation = `
 query CustomFieldDefinitions ($entityType: SupportsCustomField!) {
@@ -7784,6 +10965,287 @@ func RemoveStaff(
 	return data_, err_
 }
 
+// The query executed by SessionEvent.
+const SessionEvent_Operation = `
+query SessionEvent ($id: ID!) {
+	node(id: $id) {
+		__typename
+		id
+		... on Session {
+			event {
+				id
+			}
+		}
+	}
+}
+`
+
+// The event a session belongs to (session webhooks name the session).
+func SessionEvent(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *SessionEventResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SessionEvent",
+		Query:  SessionEvent_Operation,
+		Variables: &__SessionEventInput{
+			Id: id,
+		},
+	}
+
+	data_ = &SessionEventResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by SyncEvent.
+const SyncEvent_Operation = `
+query SyncEvent ($id: ID!, $nestedFirst: Int!) {
+	node(id: $id) {
+		__typename
+		id
+		... on Event {
+			... SyncEventFields
+		}
+	}
+}
+fragment SyncEventFields on Event {
+	id
+	legacyId
+	title
+	lifecycleState
+	isSoldOut
+	cancelledAt
+	updatedAt
+	maxPlaces
+	remainingPlaces
+	lmsStart
+	lmsEnd
+	registrationDeadline
+	location {
+		id
+	}
+	venue {
+		id
+	}
+	customFieldValues {
+		definitionKey
+		value
+	}
+	staff(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				staffType
+				contact {
+					id
+				}
+			}
+		}
+	}
+	sessions(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... SyncSessionFields
+			}
+		}
+	}
+}
+fragment PageFields on PageInfo {
+	hasNextPage
+	totalRecords
+}
+fragment SyncSessionFields on Session {
+	id
+	legacyId
+	title
+	location {
+		id
+	}
+	venue {
+		id
+	}
+	staff(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				staffType
+				contact {
+					id
+				}
+			}
+		}
+	}
+}
+`
+
+// One event as it is now (a webhook delivery is only a hint: the consumer reads the
+// object itself).
+func SyncEvent(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+	nestedFirst int,
+) (data_ *SyncEventResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SyncEvent",
+		Query:  SyncEvent_Operation,
+		Variables: &__SyncEventInput{
+			Id:          id,
+			NestedFirst: nestedFirst,
+		},
+	}
+
+	data_ = &SyncEventResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by SyncEvents.
+const SyncEvents_Operation = `
+query SyncEvents ($filters: [EventFieldGraphFilter], $first: Int, $offset: Int, $nestedFirst: Int!) {
+	events(filters: $filters, first: $first, offset: $offset) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... SyncEventFields
+			}
+		}
+	}
+}
+fragment PageFields on PageInfo {
+	hasNextPage
+	totalRecords
+}
+fragment SyncEventFields on Event {
+	id
+	legacyId
+	title
+	lifecycleState
+	isSoldOut
+	cancelledAt
+	updatedAt
+	maxPlaces
+	remainingPlaces
+	lmsStart
+	lmsEnd
+	registrationDeadline
+	location {
+		id
+	}
+	venue {
+		id
+	}
+	customFieldValues {
+		definitionKey
+		value
+	}
+	staff(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				staffType
+				contact {
+					id
+				}
+			}
+		}
+	}
+	sessions(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... SyncSessionFields
+			}
+		}
+	}
+}
+fragment SyncSessionFields on Session {
+	id
+	legacyId
+	title
+	location {
+		id
+	}
+	venue {
+		id
+	}
+	staff(first: $nestedFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				staffType
+				contact {
+					id
+				}
+			}
+		}
+	}
+}
+`
+
+// A sitting's events (titles carry the sitting: `wordlike` on title), or every event.
+func SyncEvents(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	filters []EventFieldGraphFilter,
+	first int,
+	offset int,
+	nestedFirst int,
+) (data_ *SyncEventsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SyncEvents",
+		Query:  SyncEvents_Operation,
+		Variables: &__SyncEventsInput{
+			Filters:     filters,
+			First:       first,
+			Offset:      offset,
+			NestedFirst: nestedFirst,
+		},
+	}
+
+	data_ = &SyncEventsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by UpdateEvent.
 const UpdateEvent_Operation = `
 mutation UpdateEvent ($eventId: ID!, $input: EventUpdateInput!) {
@@ -7880,6 +11342,64 @@ func UpdateSession(
 	return data_, err_
 }
 
+// The mutation executed by UpdateWebhook.
+const UpdateWebhook_Operation = `
+mutation UpdateWebhook ($input: WebhookUpdateInput!) {
+	webhooks {
+		update(input: $input) {
+			webhook {
+				... WebhookFields
+			}
+			errors {
+				... FieldErrorFields
+			}
+		}
+	}
+}
+fragment WebhookFields on Webhook {
+	id
+	name
+	lifecycleState
+	url
+	query
+	webhookType {
+		id
+		name
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
+}
+`
+
+// Updates a webhook found by name; the type cannot change.
+func UpdateWebhook(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input WebhookUpdateInput,
+) (data_ *UpdateWebhookResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "UpdateWebhook",
+		Query:  UpdateWebhook_Operation,
+		Variables: &__UpdateWebhookInput{
+			Input: input,
+		},
+	}
+
+	data_ = &UpdateWebhookResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The query executed by Venues.
 const Venues_Operation = `
 query Venues ($first: Int, $offset: Int) {
@@ -7922,6 +11442,112 @@ func Venues(
 	}
 
 	data_ = &VenuesResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by WebhookTypes.
+const WebhookTypes_Operation = `
+query WebhookTypes ($first: Int, $offset: Int) {
+	webhookTypes(first: $first, offset: $offset) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				id
+				name
+			}
+		}
+	}
+}
+fragment PageFields on PageInfo {
+	hasNextPage
+	totalRecords
+}
+`
+
+func WebhookTypes(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	first int,
+	offset int,
+) (data_ *WebhookTypesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "WebhookTypes",
+		Query:  WebhookTypes_Operation,
+		Variables: &__WebhookTypesInput{
+			First:  first,
+			Offset: offset,
+		},
+	}
+
+	data_ = &WebhookTypesResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by Webhooks.
+const Webhooks_Operation = `
+query Webhooks ($first: Int, $offset: Int) {
+	webhooks(first: $first, offset: $offset) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... WebhookFields
+			}
+		}
+	}
+}
+fragment PageFields on PageInfo {
+	hasNextPage
+	totalRecords
+}
+fragment WebhookFields on Webhook {
+	id
+	name
+	lifecycleState
+	url
+	query
+	webhookType {
+		id
+		name
+	}
+}
+`
+
+func Webhooks(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	first int,
+	offset int,
+) (data_ *WebhooksResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "Webhooks",
+		Query:  Webhooks_Operation,
+		Variables: &__WebhooksInput{
+			First:  first,
+			Offset: offset,
+		},
+	}
+
+	data_ = &WebhooksResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

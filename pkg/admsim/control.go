@@ -26,6 +26,11 @@ import (
 //	GET    /_control/state           dump the state as a seed
 //	PUT    /_control/state           replace the state with the seed in the body
 //	POST   /_control/state           add the seed in the body to the state
+//	POST   /_control/events/<id>     change an event as in Administrate's UI (webhooks fire), e.g.
+//	                                 {"lifecycleState":"cancelled","isSoldOut":true,"maxPlaces":20,
+//	                                  "locationId":"…","venueId":"…","customFields":{"<definition id>":"True"}}
+//	POST   /_control/sessions/<id>   change a session: {"title","locationId","venueId","instructors":[contact ids]}
+//	GET    /_control/webhooks/deliveries  every webhook delivery attempt
 
 type faultsJSON struct {
 	Latency        string     `json:"latency"`
@@ -169,6 +174,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
+		if s.serveChangeControl(w, r, route) {
+			return
+		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such control route: " + r.Method + " " + r.URL.Path})
 	}
 }

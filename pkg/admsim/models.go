@@ -64,7 +64,10 @@ func cancelledAt(e *eventRec) *administrate.DateTime {
 	if e.lifecycleState != "cancelled" {
 		return nil
 	}
-	at := e.createdAt
+	at := e.cancelledAt
+	if at.IsZero() {
+		at = e.createdAt
+	}
 	if at.IsZero() {
 		at = time.Now().UTC().Truncate(time.Second)
 	}
@@ -81,9 +84,10 @@ func (st *state) eventModel(e *eventRec) *graph.Event {
 		TimeZoneName:      strPtr(e.timeZone),
 		LmsStart:          zoned(e.lmsStart, e.timeZone),
 		LmsEnd:            zoned(e.lmsEnd, e.timeZone),
-		UpdatedAt:         ptr(administrate.NewDateTime(e.createdAt)),
+		UpdatedAt:         ptr(administrate.NewDateTime(eventUpdatedAt(e))),
 		CancelledAt:       cancelledAt(e),
-		IsSoldOut:         ptr(false),
+		IsSoldOut:         ptr(e.isSoldOut),
+		RemainingPlaces:   ptr(remainingPlaces(e)),
 		MaxPlaces:         ptr(e.maxPlaces),
 		MinPlaces:         ptr(e.minPlaces),
 		CustomFieldValues: st.cfModels(e.customFields),

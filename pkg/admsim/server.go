@@ -54,6 +54,10 @@ type Options struct {
 	RandSeed uint64
 
 	Logger *slog.Logger // default: discard
+
+	// WebhookRetryDelays are the waits before each retry of a webhook delivery that got
+	// no answer, 429 or a 5xx (default: Administrate's 30s, 1m, 2m).
+	WebhookRetryDelays []time.Duration
 }
 
 func (o *Options) defaults() {
@@ -78,6 +82,9 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.WebhookRetryDelays == nil {
+		o.WebhookRetryDelays = []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}
+	}
 }
 
 // Server is the simulator: an http.Handler serving GraphQL, OAuth and control routes.
@@ -100,6 +107,9 @@ type Server struct {
 
 	tokens tokenStore
 	rec    recorder
+
+	hooksOnce sync.Once
+	hooks     *hooks // webhooks.go
 }
 
 type execHandler struct {
@@ -122,10 +132,10 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc(GraphQLPath, s.serveGraphQL)
+	s.mux.HandleFunc(GraphQLPath, s.withChanges(s.serveGraphQL))
 	s.mux.HandleFunc(TokenPath, s.serveToken)
-	s.mux.HandleFunc(ControlPath, s.serveControl)
-	s.mux.HandleFunc(ControlPath+"/", s.serveControl)
+	s.mux.HandleFunc(ControlPath, s.withChanges(s.serveControl))
+	s.mux.HandleFunc(ControlPath+"/", s.withChanges(s.serveControl))
 	return s, nil
 }
 
@@ -144,6 +154,7 @@ func (s *Server) Load(seed Seed) error {
 	if err := s.st.apply(seed); err != nil {
 		return fmt.Errorf("load seed: %w", err)
 	}
+	s.rebaseline()
 	return nil
 }
 
@@ -156,6 +167,7 @@ func (s *Server) Reset() {
 	s.st.next, s.st.customFields, s.st.currencies, s.st.priceLevels = fresh.next, fresh.customFields, fresh.currencies, fresh.priceLevels
 	s.st.locations, s.st.venues, s.st.contacts, s.st.prices = fresh.locations, fresh.venues, fresh.contacts, fresh.prices
 	s.st.courseTemplates, s.st.events, s.st.sessions = fresh.courseTemplates, fresh.events, fresh.sessions
+	s.rebaseline()
 }
 
 // Dump returns the whole state as a Seed with readable ids.

@@ -95,6 +95,10 @@ type eventRec struct {
 	staff            []staffRec
 	sessions         []int // session keys, in creation order
 	createdAt        time.Time
+	// Set by changes made in Administrate (the control endpoint, webhooks.go).
+	isSoldOut   bool
+	updatedAt   time.Time // stamped when a change is detected; zero: createdAt
+	cancelledAt time.Time
 }
 
 type sessionRec struct {

@@ -30,7 +30,12 @@ func TestServiceRolesAreLeastPrivilege(t *testing.T) {
 		allowed   bool
 	}{
 		{"admsync_syncer", `UPDATE adm.locations SET name = 'London' WHERE id = 1`, true},
-		{"admsync_syncer", `INSERT INTO adm.events (tutorial_event_id) VALUES (1)`, false},
+		// The events stage links adopted events and follows Administrate's
+		// changes in the columns it owns; it never deletes a bridge or a tutorial event.
+		{"admsync_syncer", `DELETE FROM adm.events`, false},
+		{"admsync_syncer", `DELETE FROM acted.tutorial_events`, false},
+		{"admsync_syncer", `UPDATE acted.tutorial_events SET is_soldout = true, remain_space = 0`, true},
+		{"admsync_syncer", `UPDATE acted.tutorial_sessions SET start_date = now()`, false},
 		{"admsync_syncer", `UPDATE acted.tutorial_events SET code = 'x'`, false},
 		{"admsync_syncer", `DELETE FROM adm.locations`, false},
 		{"admsync_importer", `INSERT INTO acted.tutorial_sessions (tutorial_event_id, title, start_date, end_date, sequence) VALUES (1, 's', now(), now(), 1)`, true},

@@ -86,6 +86,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
+	t.Cleanup(sim.Close) // webhook retries in flight (runs before hs.Close)
 	id, secret := sim.Credentials()
 	return &Server{Server: sim, HTTP: hs, URL: hs.URL, APIURL: hs.URL + admsim.GraphQLPath,
 		TokenURL: hs.URL + admsim.TokenPath, ClientID: id, ClientSecret: secret, t: t}

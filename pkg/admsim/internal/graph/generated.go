@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	Staff() StaffResolver
 	Venue() VenueResolver
 	VenueMutations() VenueMutationsResolver
+	WebhookMutations() WebhookMutationsResolver
 }
 
 type DirectiveRoot struct {
@@ -98,6 +99,7 @@ type MutationResolver interface {
 	CourseTemplate(ctx context.Context) (*CourseTemplateMutations, error)
 	Location(ctx context.Context) (*LocationMutations, error)
 	Venue(ctx context.Context) (*VenueMutations, error)
+	Webhooks(ctx context.Context) (*WebhookMutations, error)
 }
 type PriceResolver interface {
 	PriceLevel(ctx context.Context, obj *Price) (*PriceLevel, error)
@@ -114,6 +116,8 @@ type QueryResolver interface {
 	PriceLevels(ctx context.Context, filters []*PriceLevelFieldGraphFilter, first *int, offset *int, after *string) (*PriceLevelConnection, error)
 	Currencies(ctx context.Context, filters []*CurrencyFieldGraphFilter, first *int, offset *int, after *string) (*CurrencyConnection, error)
 	CustomFieldTemplate(ctx context.Context, typeArg SupportsCustomField) (*CustomFieldTemplate, error)
+	Webhooks(ctx context.Context, filters []*WebhookFieldGraphFilter, first *int, offset *int, after *string) (*WebhookConnection, error)
+	WebhookTypes(ctx context.Context, filters []*WebhookTypeFieldGraphFilter, first *int, offset *int, after *string) (*WebhookTypeConnection, error)
 }
 type SessionResolver interface {
 	Event(ctx context.Context, obj *Session) (*Event, error)
@@ -134,6 +138,10 @@ type VenueResolver interface {
 }
 type VenueMutationsResolver interface {
 	Create(ctx context.Context, obj *VenueMutations, input VenueCreateInput) (*VenueMutateResponse, error)
+}
+type WebhookMutationsResolver interface {
+	Create(ctx context.Context, obj *WebhookMutations, input WebhookCreateInput) (*WebhookMutateResponse, error)
+	Update(ctx context.Context, obj *WebhookMutations, input WebhookUpdateInput) (*WebhookMutateResponse, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -184,6 +192,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("StaffFieldGraphFilter", ec.unmarshalInputStaffFieldGraphFilter),
 			graphql.NewInputUnmarshaler("VenueCreateInput", ec.unmarshalInputVenueCreateInput),
 			graphql.NewInputUnmarshaler("VenueFieldGraphFilter", ec.unmarshalInputVenueFieldGraphFilter),
+			graphql.NewInputUnmarshaler("WebhookCreateInput", ec.unmarshalInputWebhookCreateInput),
+			graphql.NewInputUnmarshaler("WebhookFieldGraphFilter", ec.unmarshalInputWebhookFieldGraphFilter),
+			graphql.NewInputUnmarshaler("WebhookTypeFieldGraphFilter", ec.unmarshalInputWebhookTypeFieldGraphFilter),
+			graphql.NewInputUnmarshaler("WebhookUpdateInput", ec.unmarshalInputWebhookUpdateInput),
 		)
 	}
 	first := true
@@ -312,6 +324,7 @@ enum CourseTemplateLifecycleState { draft published archived } # [I] from UI doc
 enum EventType { public private } # [C] public, [I] private
 enum StaffType { instructor administrator } # [C]
 enum LearningMode { classroom lms blended } # [I] casing unverified
+enum WebhookLifecycleState { active disabled inactive } # [I] from Control Panel statuses
 
 # Entity types that carry custom fields. [P] list; [C] Event/Learner/CourseTemplate
 enum SupportsCustomField {
@@ -361,6 +374,8 @@ enum VenueField { id name locationId } # [P] name, [I] rest
 enum CurrencyField { id name code isActive } # [P] isActive, [I] rest
 enum PriceLevelField { id name } # [I]
 enum StaffField { id contactId staffType } # [I]
+enum WebhookField { id name } # [I]
+enum WebhookTypeField { id name trigger } # [C]
 
 input EventFieldGraphFilter { field: EventField! operation: FilterOperation! value: String values: [String] } # [C]
 input EventFieldGraphOrder { field: EventField! direction: OrderDirection! } # [C]
@@ -374,6 +389,8 @@ input VenueFieldGraphFilter { field: VenueField! operation: FilterOperation! val
 input CurrencyFieldGraphFilter { field: CurrencyField! operation: FilterOperation! value: String values: [String] } # [P]
 input PriceLevelFieldGraphFilter { field: PriceLevelField! operation: FilterOperation! value: String values: [String] } # [I]
 input StaffFieldGraphFilter { field: StaffField! operation: FilterOperation! value: String values: [String] } # [I]
+input WebhookFieldGraphFilter { field: WebhookField! operation: FilterOperation! value: String values: [String] } # [I]
+input WebhookTypeFieldGraphFilter { field: WebhookTypeField! operation: FilterOperation! value: String values: [String] } # [C]
 
 # ---------------------------------------------------------------- queries
 
@@ -387,6 +404,8 @@ type Query {
   priceLevels(filters: [PriceLevelFieldGraphFilter], first: Int, offset: Int, after: String): PriceLevelConnection! # [P] (unpaged there; always paged here)
   currencies(filters: [CurrencyFieldGraphFilter], first: Int, offset: Int, after: String): CurrencyConnection! # [P]
   customFieldTemplate(type: SupportsCustomField!): CustomFieldTemplate # [P]
+  webhooks(filters: [WebhookFieldGraphFilter], first: Int, offset: Int, after: String): WebhookConnection! # [C]
+  webhookTypes(filters: [WebhookTypeFieldGraphFilter], first: Int, offset: Int, after: String): WebhookTypeConnection! # [C]
 }
 
 type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String totalRecords: Int } # [C]; totalRecords nullability [I]
@@ -412,6 +431,7 @@ type Event implements Node {
   isSoldOut: Boolean # [V] (there is no ` + "`" + `soldOut` + "`" + `)
   maxPlaces: Int # [V]
   minPlaces: Int # [V]
+  remainingPlaces: Int # [C]
   location: Location # [V]
   venue: Venue # [V]
   courseTemplate: CourseTemplate # [V]
@@ -473,6 +493,10 @@ type Venue implements Node { id: ID! legacyId: String name: String description: 
 type CustomFieldValue { definitionKey: ID value: String definition: CustomFieldDefinition } # [C]
 type CustomFieldDefinition { key: ID! label: String description: String type: String isRequired: Boolean roles: [String] } # [P]
 type CustomFieldTemplate { customFieldDefinitions: [CustomFieldDefinition!]! } # [C]
+"Internal id prefix is \"OutboundHook\". [C]"
+type Webhook implements Node { id: ID! name: String lifecycleState: WebhookLifecycleState url: String query: String webhookType: WebhookType } # [C]/[P]
+"Id is base64(\"WebhookType:event_updated\"). [C]"
+type WebhookType implements Node { id: ID! name: String description: String } # [C]
 
 # ---------------------------------------------------------------- connections (edges/node/pageInfo) [C]; nullability [I]
 
@@ -498,6 +522,10 @@ type LocationConnection { edges: [LocationEdge!]! pageInfo: PageInfo! }
 type LocationEdge { cursor: String node: Location! }
 type VenueConnection { edges: [VenueEdge!]! pageInfo: PageInfo! }
 type VenueEdge { cursor: String node: Venue! }
+type WebhookConnection { edges: [WebhookEdge!]! pageInfo: PageInfo! }
+type WebhookEdge { cursor: String node: Webhook! }
+type WebhookTypeConnection { edges: [WebhookTypeEdge!]! pageInfo: PageInfo! }
+type WebhookTypeEdge { cursor: String node: WebhookType! }
 
 # ---------------------------------------------------------------- mutations: namespaced, payload = {<entity>, errors} [C]
 
@@ -507,6 +535,7 @@ type Mutation {
   courseTemplate: CourseTemplateMutations # [P] namespace (update and prices in production)
   location: LocationMutations # [I] namespace unverified
   venue: VenueMutations # [I] namespace unverified
+  webhooks: WebhookMutations # [C]
 }
 
 type EventMutations {
@@ -531,12 +560,18 @@ type VenueMutations {
   create(input: VenueCreateInput!): VenueMutateResponse # [I]
 }
 
+type WebhookMutations {
+  create(input: WebhookCreateInput!): WebhookMutateResponse # [C]
+  update(input: WebhookUpdateInput!): WebhookMutateResponse # [C]/[P]; there is no delete: disable instead
+}
+
 type EventMutateResponse { event: Event errors: [FieldError!]! } # [P]
 type ErrorsOnlyResponse { errors: [FieldError!]! } # [L]
 type SessionMutateResponse { session: Session errors: [FieldError!]! } # [P]
 type CourseTemplateMutateResponse { courseTemplate: CourseTemplate errors: [FieldError!]! } # [I]
 type LocationMutateResponse { location: Location errors: [FieldError!]! } # [I]
 type VenueMutateResponse { venue: Venue errors: [FieldError!]! } # [I]
+type WebhookMutateResponse { webhook: Webhook errors: [FieldError!]! } # [C]
 
 input CustomFieldValueInput { definitionKey: ID! value: String } # [P]
 
@@ -607,6 +642,10 @@ input SessionStaffInput { sessionId: ID! contactIds: [ID!]! staffType: StaffType
 input CourseTemplateCreateInput { code: String! title: String! } # [I]
 input LocationCreateInput { name: String! code: String } # [I]
 input VenueCreateInput { name: String! locationId: ID! description: String } # [I]
+
+# config is a String holding JSON, e.g. {"secret": "..."} [P]; the type cannot be changed by update [P]
+input WebhookCreateInput { webhookTypeId: ID! name: String! query: String! url: String! notificationEmails: [String] config: String } # [C]
+input WebhookUpdateInput { webhookId: ID! name: String query: String url: String notificationEmails: [String] config: String lifecycleState: WebhookLifecycleState } # [P]
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -851,6 +890,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_maxPlaces(ctx, field)
 	case "minPlaces":
 		return ec.fieldContext_Event_minPlaces(ctx, field)
+	case "remainingPlaces":
+		return ec.fieldContext_Event_remainingPlaces(ctx, field)
 	case "location":
 		return ec.fieldContext_Event_location(ctx, field)
 	case "venue":
@@ -1267,6 +1308,96 @@ func (ec *executionContext) childFields_VenueMutations(ctx context.Context, fiel
 		return ec.fieldContext_VenueMutations_create(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VenueMutations", field.Name)
+}
+
+func (ec *executionContext) childFields_Webhook(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Webhook_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Webhook_name(ctx, field)
+	case "lifecycleState":
+		return ec.fieldContext_Webhook_lifecycleState(ctx, field)
+	case "url":
+		return ec.fieldContext_Webhook_url(ctx, field)
+	case "query":
+		return ec.fieldContext_Webhook_query(ctx, field)
+	case "webhookType":
+		return ec.fieldContext_Webhook_webhookType(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Webhook", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WebhookEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WebhookEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMutateResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "webhook":
+		return ec.fieldContext_WebhookMutateResponse_webhook(ctx, field)
+	case "errors":
+		return ec.fieldContext_WebhookMutateResponse_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMutateResponse", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookMutations(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "create":
+		return ec.fieldContext_WebhookMutations_create(ctx, field)
+	case "update":
+		return ec.fieldContext_WebhookMutations_update(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookMutations", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookType(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookType_id(ctx, field)
+	case "name":
+		return ec.fieldContext_WebhookType_name(ctx, field)
+	case "description":
+		return ec.fieldContext_WebhookType_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookType", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookTypeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookTypeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookTypeConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookTypeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookTypeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_WebhookTypeEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_WebhookTypeEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookTypeEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1987,6 +2118,82 @@ func (ec *executionContext) field_Query_venues_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_webhookTypes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) ([]*WebhookTypeFieldGraphFilter, error) {
+			return ec.unmarshalOWebhookTypeFieldGraphFilter2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeFieldGraphFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "offset",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offset"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_webhooks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filters",
+		func(ctx context.Context, v any) ([]*WebhookFieldGraphFilter, error) {
+			return ec.unmarshalOWebhookFieldGraphFilter2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookFieldGraphFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filters"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "offset",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["offset"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_SessionMutations_addStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2067,6 +2274,34 @@ func (ec *executionContext) field_VenueMutations_create_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (VenueCreateInput, error) {
 			return ec.unmarshalNVenueCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐVenueCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_WebhookMutations_create_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (WebhookCreateInput, error) {
+			return ec.unmarshalNWebhookCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_WebhookMutations_update_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (WebhookUpdateInput, error) {
+			return ec.unmarshalNWebhookUpdateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookUpdateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3973,6 +4208,29 @@ func (ec *executionContext) fieldContext_Event_minPlaces(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Event_remainingPlaces(ctx context.Context, field graphql.CollectedField, obj *Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_remainingPlaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingPlaces, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_remainingPlaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Event_location(ctx context.Context, field graphql.CollectedField, obj *Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5381,6 +5639,38 @@ func (ec *executionContext) fieldContext_Mutation_venue(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_webhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_webhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().Webhooks(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookMutations) graphql.Marshaler {
+			return ec.marshalOWebhookMutations2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookMutations(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_webhooks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookMutations(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6427,6 +6717,94 @@ func (ec *executionContext) fieldContext_Query_customFieldTemplate(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_customFieldTemplate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_webhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Webhooks(ctx, fc.Args["filters"].([]*WebhookFieldGraphFilter), fc.Args["first"].(*int), fc.Args["offset"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookConnection) graphql.Marshaler {
+			return ec.marshalNWebhookConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhooks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhooks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_webhookTypes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_webhookTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WebhookTypes(ctx, fc.Args["filters"].([]*WebhookTypeFieldGraphFilter), fc.Args["first"].(*int), fc.Args["offset"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookTypeConnection) graphql.Marshaler {
+			return ec.marshalNWebhookTypeConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_webhookTypes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookTypeConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_webhookTypes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7634,6 +8012,612 @@ func (ec *executionContext) fieldContext_VenueMutations_create(ctx context.Conte
 	if fc.Args, err = ec.field_VenueMutations_create_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Webhook_id(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Webhook", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Webhook_name(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Webhook", field, false, false, "String")
+}
+
+func (ec *executionContext) _Webhook_lifecycleState(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_lifecycleState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LifecycleState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookLifecycleState) graphql.Marshaler {
+			return ec.marshalOWebhookLifecycleState2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookLifecycleState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_lifecycleState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Webhook", field, false, false, "WebhookLifecycleState")
+}
+
+func (ec *executionContext) _Webhook_url(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Webhook", field, false, false, "String")
+}
+
+func (ec *executionContext) _Webhook_query(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_query(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Query, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_query(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Webhook", field, false, false, "String")
+}
+
+func (ec *executionContext) _Webhook_webhookType(ctx context.Context, field graphql.CollectedField, obj *Webhook) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Webhook_webhookType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookType) graphql.Marshaler {
+			return ec.marshalOWebhookType2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Webhook_webhookType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Webhook",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookConnection_edges(ctx context.Context, field graphql.CollectedField, obj *WebhookConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*WebhookEdge) graphql.Marshaler {
+			return ec.marshalNWebhookEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *WebhookConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *WebhookEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookEdge_node(ctx context.Context, field graphql.CollectedField, obj *WebhookEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Webhook) graphql.Marshaler {
+			return ec.marshalNWebhook2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhook(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Webhook(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookMutateResponse_webhook(ctx context.Context, field graphql.CollectedField, obj *WebhookMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookMutateResponse_webhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Webhook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Webhook) graphql.Marshaler {
+			return ec.marshalOWebhook2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhook(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookMutateResponse_webhook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Webhook(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookMutateResponse_errors(ctx context.Context, field graphql.CollectedField, obj *WebhookMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookMutateResponse_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*FieldError) graphql.Marshaler {
+			return ec.marshalNFieldError2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFieldErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookMutateResponse_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookMutations_create(ctx context.Context, field graphql.CollectedField, obj *WebhookMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookMutations_create(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.WebhookMutations().Create(ctx, obj, fc.Args["input"].(WebhookCreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookMutateResponse) graphql.Marshaler {
+			return ec.marshalOWebhookMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookMutateResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookMutations_create(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookMutateResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_WebhookMutations_create_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookMutations_update(ctx context.Context, field graphql.CollectedField, obj *WebhookMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookMutations_update(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.WebhookMutations().Update(ctx, obj, fc.Args["input"].(WebhookUpdateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookMutateResponse) graphql.Marshaler {
+			return ec.marshalOWebhookMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookMutateResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookMutations_update(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookMutateResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_WebhookMutations_update_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookType_id(ctx context.Context, field graphql.CollectedField, obj *WebhookType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookType_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookType_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookType", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WebhookType_name(ctx context.Context, field graphql.CollectedField, obj *WebhookType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookType_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookType_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookType", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookType_description(ctx context.Context, field graphql.CollectedField, obj *WebhookType) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookType_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookType_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookType", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookTypeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *WebhookTypeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookTypeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*WebhookTypeEdge) graphql.Marshaler {
+			return ec.marshalNWebhookTypeEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookTypeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookTypeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookTypeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookTypeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *WebhookTypeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookTypeConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookTypeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookTypeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WebhookTypeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *WebhookTypeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookTypeEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookTypeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookTypeEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookTypeEdge_node(ctx context.Context, field graphql.CollectedField, obj *WebhookTypeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookTypeEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *WebhookType) graphql.Marshaler {
+			return ec.marshalNWebhookType2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookTypeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WebhookTypeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookType(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -10279,6 +11263,293 @@ func UnmarshalVenueFieldGraphFilter(ctx context.Context, raw any) (VenueFieldGra
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputWebhookCreateInput(ctx context.Context, obj any) (WebhookCreateInput, error) {
+	var it WebhookCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"webhookTypeId", "name", "query", "url", "notificationEmails", "config"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "webhookTypeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookTypeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebhookTypeID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "query":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("query"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Query = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "notificationEmails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationEmails"))
+			data, err := ec.unmarshalOString2ᚕᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationEmails = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookCreateInput unmarshals raw into the WebhookCreateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookCreateInput(ctx context.Context, raw any) (WebhookCreateInput, error) {
+	var out WebhookCreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookCreateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookFieldGraphFilter(ctx context.Context, obj any) (WebhookFieldGraphFilter, error) {
+	var it WebhookFieldGraphFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "operation", "value", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNWebhookField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "operation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operation"))
+			data, err := ec.unmarshalNFilterOperation2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFilterOperation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operation = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalOString2ᚕᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookFieldGraphFilter unmarshals raw into the WebhookFieldGraphFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookFieldGraphFilter(ctx context.Context, raw any) (WebhookFieldGraphFilter, error) {
+	var out WebhookFieldGraphFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookFieldGraphFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookTypeFieldGraphFilter(ctx context.Context, obj any) (WebhookTypeFieldGraphFilter, error) {
+	var it WebhookTypeFieldGraphFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"field", "operation", "value", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNWebhookTypeField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "operation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operation"))
+			data, err := ec.unmarshalNFilterOperation2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFilterOperation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Operation = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalOString2ᚕᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookTypeFieldGraphFilter unmarshals raw into the WebhookTypeFieldGraphFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookTypeFieldGraphFilter(ctx context.Context, raw any) (WebhookTypeFieldGraphFilter, error) {
+	var out WebhookTypeFieldGraphFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookTypeFieldGraphFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWebhookUpdateInput(ctx context.Context, obj any) (WebhookUpdateInput, error) {
+	var it WebhookUpdateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"webhookId", "name", "query", "url", "notificationEmails", "config", "lifecycleState"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "webhookId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebhookID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "query":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("query"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Query = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "notificationEmails":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationEmails"))
+			data, err := ec.unmarshalOString2ᚕᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationEmails = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		case "lifecycleState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lifecycleState"))
+			data, err := ec.unmarshalOWebhookLifecycleState2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookLifecycleState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LifecycleState = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWebhookUpdateInput unmarshals raw into the WebhookUpdateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWebhookUpdateInput(ctx context.Context, raw any) (WebhookUpdateInput, error) {
+	var out WebhookUpdateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WebhookUpdateInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -10287,6 +11558,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case WebhookType:
+		return ec._WebhookType(ctx, sel, &obj)
+	case *WebhookType:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WebhookType(ctx, sel, obj)
+	case Webhook:
+		return ec._Webhook(ctx, sel, &obj)
+	case *Webhook:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Webhook(ctx, sel, obj)
 	case Venue:
 		return ec._Venue(ctx, sel, &obj)
 	case *Venue:
@@ -11194,6 +12479,11 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "remainingPlaces":
+			out.Values[i] = ec._Event_remainingPlaces(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "location":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -11837,6 +13127,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "webhooks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_webhooks(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12278,6 +13575,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_customFieldTemplate(ctx, field)
+				})
+		case "webhooks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhooks(ctx, field)
+				})
+		case "webhookTypes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_webhookTypes(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -12884,6 +14193,337 @@ func (ec *executionContext) _VenueMutations(ctx context.Context, sel ast.Selecti
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._VenueMutations_create(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookImplementors = []string{"Webhook", "Node"}
+
+func (ec *executionContext) _Webhook(ctx context.Context, sel ast.SelectionSet, obj *Webhook) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Webhook")
+		case "id":
+			out.Values[i] = ec._Webhook_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Webhook_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lifecycleState":
+			out.Values[i] = ec._Webhook_lifecycleState(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._Webhook_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "query":
+			out.Values[i] = ec._Webhook_query(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "webhookType":
+			out.Values[i] = ec._Webhook_webhookType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookConnectionImplementors = []string{"WebhookConnection"}
+
+func (ec *executionContext) _WebhookConnection(ctx context.Context, sel ast.SelectionSet, obj *WebhookConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookConnection")
+		case "edges":
+			out.Values[i] = ec._WebhookConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WebhookConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookEdgeImplementors = []string{"WebhookEdge"}
+
+func (ec *executionContext) _WebhookEdge(ctx context.Context, sel ast.SelectionSet, obj *WebhookEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookEdge")
+		case "cursor":
+			out.Values[i] = ec._WebhookEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WebhookEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookMutateResponseImplementors = []string{"WebhookMutateResponse"}
+
+func (ec *executionContext) _WebhookMutateResponse(ctx context.Context, sel ast.SelectionSet, obj *WebhookMutateResponse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookMutateResponseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookMutateResponse")
+		case "webhook":
+			out.Values[i] = ec._WebhookMutateResponse_webhook(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._WebhookMutateResponse_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookMutationsImplementors = []string{"WebhookMutations"}
+
+func (ec *executionContext) _WebhookMutations(ctx context.Context, sel ast.SelectionSet, obj *WebhookMutations) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookMutationsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookMutations")
+		case "create":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookMutations_create(ctx, field, obj)
+				})
+		case "update":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WebhookMutations_update(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookTypeImplementors = []string{"WebhookType", "Node"}
+
+func (ec *executionContext) _WebhookType(ctx context.Context, sel ast.SelectionSet, obj *WebhookType) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookTypeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookType")
+		case "id":
+			out.Values[i] = ec._WebhookType_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._WebhookType_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._WebhookType_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookTypeConnectionImplementors = []string{"WebhookTypeConnection"}
+
+func (ec *executionContext) _WebhookTypeConnection(ctx context.Context, sel ast.SelectionSet, obj *WebhookTypeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookTypeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookTypeConnection")
+		case "edges":
+			out.Values[i] = ec._WebhookTypeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._WebhookTypeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookTypeEdgeImplementors = []string{"WebhookTypeEdge"}
+
+func (ec *executionContext) _WebhookTypeEdge(ctx context.Context, sel ast.SelectionSet, obj *WebhookTypeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookTypeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookTypeEdge")
+		case "cursor":
+			out.Values[i] = ec._WebhookTypeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._WebhookTypeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14039,6 +15679,116 @@ func (ec *executionContext) marshalNVenueField2admsyncᚋpkgᚋadmsimᚋinternal
 	return v
 }
 
+func (ec *executionContext) marshalNWebhook2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhook(ctx context.Context, sel ast.SelectionSet, v *Webhook) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Webhook!")
+		return graphql.Null
+	}
+	return ec._Webhook(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookConnection(ctx context.Context, sel ast.SelectionSet, v *WebhookConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookConnection!")
+		return graphql.Null
+	}
+	return ec._WebhookConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWebhookCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookCreateInput(ctx context.Context, v any) (WebhookCreateInput, error) {
+	res, err := ec.unmarshalInputWebhookCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*WebhookEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookEdge2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWebhookEdge2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookEdge(ctx context.Context, sel ast.SelectionSet, v *WebhookEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookEdge!")
+		return graphql.Null
+	}
+	return ec._WebhookEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWebhookField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookField(ctx context.Context, v any) (WebhookField, error) {
+	var res WebhookField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookField(ctx context.Context, sel ast.SelectionSet, v WebhookField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNWebhookType2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookType(ctx context.Context, sel ast.SelectionSet, v *WebhookType) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookType!")
+		return graphql.Null
+	}
+	return ec._WebhookType(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookTypeConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeConnection(ctx context.Context, sel ast.SelectionSet, v *WebhookTypeConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookTypeConnection!")
+		return graphql.Null
+	}
+	return ec._WebhookTypeConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWebhookTypeEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*WebhookTypeEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookTypeEdge2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWebhookTypeEdge2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeEdge(ctx context.Context, sel ast.SelectionSet, v *WebhookTypeEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WebhookTypeEdge!")
+		return graphql.Null
+	}
+	return ec._WebhookTypeEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWebhookTypeField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeField(ctx context.Context, v any) (WebhookTypeField, error) {
+	var res WebhookTypeField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookTypeField2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeField(ctx context.Context, sel ast.SelectionSet, v WebhookTypeField) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNWebhookUpdateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookUpdateInput(ctx context.Context, v any) (WebhookUpdateInput, error) {
+	res, err := ec.unmarshalInputWebhookUpdateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -14870,6 +16620,100 @@ func (ec *executionContext) marshalOVenueMutations2ᚖadmsyncᚋpkgᚋadmsimᚋi
 		return graphql.Null
 	}
 	return ec._VenueMutations(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhook2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhook(ctx context.Context, sel ast.SelectionSet, v *Webhook) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Webhook(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookFieldGraphFilter2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookFieldGraphFilter(ctx context.Context, v any) ([]*WebhookFieldGraphFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*WebhookFieldGraphFilter, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOWebhookFieldGraphFilter2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookFieldGraphFilter(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOWebhookFieldGraphFilter2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookFieldGraphFilter(ctx context.Context, v any) (*WebhookFieldGraphFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputWebhookFieldGraphFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOWebhookLifecycleState2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookLifecycleState(ctx context.Context, v any) (*WebhookLifecycleState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(WebhookLifecycleState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWebhookLifecycleState2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookLifecycleState(ctx context.Context, sel ast.SelectionSet, v *WebhookLifecycleState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOWebhookMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookMutateResponse(ctx context.Context, sel ast.SelectionSet, v *WebhookMutateResponse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookMutateResponse(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookMutations2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookMutations(ctx context.Context, sel ast.SelectionSet, v *WebhookMutations) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookMutations(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWebhookType2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookType(ctx context.Context, sel ast.SelectionSet, v *WebhookType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookType(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWebhookTypeFieldGraphFilter2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeFieldGraphFilter(ctx context.Context, v any) ([]*WebhookTypeFieldGraphFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*WebhookTypeFieldGraphFilter, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOWebhookTypeFieldGraphFilter2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeFieldGraphFilter(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOWebhookTypeFieldGraphFilter2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐWebhookTypeFieldGraphFilter(ctx context.Context, v any) (*WebhookTypeFieldGraphFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputWebhookTypeFieldGraphFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

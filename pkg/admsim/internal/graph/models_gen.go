@@ -212,6 +212,7 @@ type Event struct {
 	IsSoldOut            *bool                  `json:"isSoldOut,omitempty"`
 	MaxPlaces            *int                   `json:"maxPlaces,omitempty"`
 	MinPlaces            *int                   `json:"minPlaces,omitempty"`
+	RemainingPlaces      *int                   `json:"remainingPlaces,omitempty"`
 	Location             *Location              `json:"location,omitempty"`
 	Venue                *Venue                 `json:"venue,omitempty"`
 	CourseTemplate       *CourseTemplate        `json:"courseTemplate,omitempty"`
@@ -561,6 +562,92 @@ type VenueMutateResponse struct {
 
 type VenueMutations struct {
 	Create *VenueMutateResponse `json:"create,omitempty"`
+}
+
+// Internal id prefix is "OutboundHook". [C]
+type Webhook struct {
+	ID             string                 `json:"id"`
+	Name           *string                `json:"name,omitempty"`
+	LifecycleState *WebhookLifecycleState `json:"lifecycleState,omitempty"`
+	URL            *string                `json:"url,omitempty"`
+	Query          *string                `json:"query,omitempty"`
+	WebhookType    *WebhookType           `json:"webhookType,omitempty"`
+}
+
+func (Webhook) IsNode()            {}
+func (this Webhook) GetID() string { return this.ID }
+
+type WebhookConnection struct {
+	Edges    []*WebhookEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type WebhookCreateInput struct {
+	WebhookTypeID      string    `json:"webhookTypeId"`
+	Name               string    `json:"name"`
+	Query              string    `json:"query"`
+	URL                string    `json:"url"`
+	NotificationEmails []*string `json:"notificationEmails,omitempty"`
+	Config             *string   `json:"config,omitempty"`
+}
+
+type WebhookEdge struct {
+	Cursor *string  `json:"cursor,omitempty"`
+	Node   *Webhook `json:"node"`
+}
+
+type WebhookFieldGraphFilter struct {
+	Field     WebhookField    `json:"field"`
+	Operation FilterOperation `json:"operation"`
+	Value     *string         `json:"value,omitempty"`
+	Values    []*string       `json:"values,omitempty"`
+}
+
+type WebhookMutateResponse struct {
+	Webhook *Webhook      `json:"webhook,omitempty"`
+	Errors  []*FieldError `json:"errors"`
+}
+
+type WebhookMutations struct {
+	Create *WebhookMutateResponse `json:"create,omitempty"`
+	Update *WebhookMutateResponse `json:"update,omitempty"`
+}
+
+// Id is base64("WebhookType:event_updated"). [C]
+type WebhookType struct {
+	ID          string  `json:"id"`
+	Name        *string `json:"name,omitempty"`
+	Description *string `json:"description,omitempty"`
+}
+
+func (WebhookType) IsNode()            {}
+func (this WebhookType) GetID() string { return this.ID }
+
+type WebhookTypeConnection struct {
+	Edges    []*WebhookTypeEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type WebhookTypeEdge struct {
+	Cursor *string      `json:"cursor,omitempty"`
+	Node   *WebhookType `json:"node"`
+}
+
+type WebhookTypeFieldGraphFilter struct {
+	Field     WebhookTypeField `json:"field"`
+	Operation FilterOperation  `json:"operation"`
+	Value     *string          `json:"value,omitempty"`
+	Values    []*string        `json:"values,omitempty"`
+}
+
+type WebhookUpdateInput struct {
+	WebhookID          string                 `json:"webhookId"`
+	Name               *string                `json:"name,omitempty"`
+	Query              *string                `json:"query,omitempty"`
+	URL                *string                `json:"url,omitempty"`
+	NotificationEmails []*string              `json:"notificationEmails,omitempty"`
+	Config             *string                `json:"config,omitempty"`
+	LifecycleState     *WebhookLifecycleState `json:"lifecycleState,omitempty"`
 }
 
 type ContactField string
@@ -1717,6 +1804,175 @@ func (e *VenueField) UnmarshalJSON(b []byte) error {
 }
 
 func (e VenueField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookField string
+
+const (
+	WebhookFieldID   WebhookField = "id"
+	WebhookFieldName WebhookField = "name"
+)
+
+var AllWebhookField = []WebhookField{
+	WebhookFieldID,
+	WebhookFieldName,
+}
+
+func (e WebhookField) IsValid() bool {
+	switch e {
+	case WebhookFieldID, WebhookFieldName:
+		return true
+	}
+	return false
+}
+
+func (e WebhookField) String() string {
+	return string(e)
+}
+
+func (e *WebhookField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookField", str)
+	}
+	return nil
+}
+
+func (e WebhookField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookLifecycleState string
+
+const (
+	WebhookLifecycleStateActive   WebhookLifecycleState = "active"
+	WebhookLifecycleStateDisabled WebhookLifecycleState = "disabled"
+	WebhookLifecycleStateInactive WebhookLifecycleState = "inactive"
+)
+
+var AllWebhookLifecycleState = []WebhookLifecycleState{
+	WebhookLifecycleStateActive,
+	WebhookLifecycleStateDisabled,
+	WebhookLifecycleStateInactive,
+}
+
+func (e WebhookLifecycleState) IsValid() bool {
+	switch e {
+	case WebhookLifecycleStateActive, WebhookLifecycleStateDisabled, WebhookLifecycleStateInactive:
+		return true
+	}
+	return false
+}
+
+func (e WebhookLifecycleState) String() string {
+	return string(e)
+}
+
+func (e *WebhookLifecycleState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookLifecycleState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookLifecycleState", str)
+	}
+	return nil
+}
+
+func (e WebhookLifecycleState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookLifecycleState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookLifecycleState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookTypeField string
+
+const (
+	WebhookTypeFieldID      WebhookTypeField = "id"
+	WebhookTypeFieldName    WebhookTypeField = "name"
+	WebhookTypeFieldTrigger WebhookTypeField = "trigger"
+)
+
+var AllWebhookTypeField = []WebhookTypeField{
+	WebhookTypeFieldID,
+	WebhookTypeFieldName,
+	WebhookTypeFieldTrigger,
+}
+
+func (e WebhookTypeField) IsValid() bool {
+	switch e {
+	case WebhookTypeFieldID, WebhookTypeFieldName, WebhookTypeFieldTrigger:
+		return true
+	}
+	return false
+}
+
+func (e WebhookTypeField) String() string {
+	return string(e)
+}
+
+func (e *WebhookTypeField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookTypeField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookTypeField", str)
+	}
+	return nil
+}
+
+func (e WebhookTypeField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookTypeField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookTypeField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
