@@ -37,9 +37,11 @@ func (m eventMutationsResolver) Update(ctx context.Context, obj *graph.EventMuta
 		errs.add("maxPlaces", fmt.Sprint(*in.MaxPlaces), "Max places must not be negative")
 	}
 	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
+	checkLifecycle(&errs, e, eventID, in) // publish and sold out (lifecycle.go)
 	if len(errs) > 0 {
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
+	applyLifecycle(e, in)
 	if in.Title != nil {
 		e.title = *in.Title
 	}

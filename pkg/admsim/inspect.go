@@ -76,6 +76,14 @@ type EventView struct {
 	CustomFields     map[string]string // definition id -> value
 	Staff            []StaffView
 	SessionIDs       []string // creation order
+	IsSoldOut        bool
+	Prices           []PriceView // the event's own prices, in the order added
+}
+
+// PriceView is a price of an event.
+type PriceView struct {
+	ID, PriceLevelID, CurrencyID string
+	Amount                       string
 }
 
 // SessionView is a session as stored by the simulator.
@@ -123,6 +131,13 @@ func (st *state) eventView(e *eventRec) EventView {
 		CustomFields: cfMap(e.customFields), Staff: staffViews(e.staff)}
 	for _, k := range e.sessions {
 		v.SessionIDs = append(v.SessionIDs, GlobalID(prefixSession, k))
+	}
+	v.IsSoldOut = e.isSoldOut
+	for _, k := range e.prices {
+		if p := st.prices[k]; p != nil {
+			v.Prices = append(v.Prices, PriceView{ID: GlobalID(prefixPrice, p.key), PriceLevelID: GlobalID(prefixPriceLevel, p.priceLevelKey),
+				CurrencyID: GlobalID(prefixCurrency, p.currencyKey), Amount: p.amount.String()})
+		}
 	}
 	return v
 }

@@ -99,6 +99,7 @@ type eventRec struct {
 	isSoldOut   bool
 	updatedAt   time.Time // stamped when a change is detected; zero: createdAt
 	cancelledAt time.Time
+	prices      []int // price keys (the event's own prices)
 }
 
 type sessionRec struct {

@@ -29,6 +29,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Contact() ContactResolver
+	ContactMutations() ContactMutationsResolver
 	CourseTemplate() CourseTemplateResolver
 	CourseTemplateMutations() CourseTemplateMutationsResolver
 	CustomFieldValue() CustomFieldValueResolver
@@ -60,6 +61,9 @@ type ComplexityRoot struct {
 type ContactResolver interface {
 	Account(ctx context.Context, obj *Contact) (*Account, error)
 }
+type ContactMutationsResolver interface {
+	Create(ctx context.Context, obj *ContactMutations, input ContactCreateInput) (*ContactMutateResponse, error)
+}
 type CourseTemplateResolver interface {
 	LearningCategories(ctx context.Context, obj *CourseTemplate, first *int, offset *int) (*LearningCategoryConnection, error)
 	ApprovedInstructors(ctx context.Context, obj *CourseTemplate, first *int, offset *int) (*ContactConnection, error)
@@ -86,6 +90,8 @@ type EventMutationsResolver interface {
 	AddStaff(ctx context.Context, obj *EventMutations, input EventStaffInput) (*EventMutateResponse, error)
 	Update(ctx context.Context, obj *EventMutations, eventID string, input EventUpdateInput) (*EventMutateResponse, error)
 	RemoveStaff(ctx context.Context, obj *EventMutations, input EventRemoveStaffInput) (*ErrorsOnlyResponse, error)
+	AddPrices(ctx context.Context, obj *EventMutations, input EventAddPricesInput) (*PricesMutateResponse, error)
+	Delete(ctx context.Context, obj *EventMutations, input EventDeleteInput) (*ErrorsOnlyResponse, error)
 }
 type LocationResolver interface {
 	Region(ctx context.Context, obj *Location) (*Region, error)
@@ -100,6 +106,7 @@ type MutationResolver interface {
 	Location(ctx context.Context) (*LocationMutations, error)
 	Venue(ctx context.Context) (*VenueMutations, error)
 	Webhooks(ctx context.Context) (*WebhookMutations, error)
+	Contact(ctx context.Context) (*ContactMutations, error)
 }
 type PriceResolver interface {
 	PriceLevel(ctx context.Context, obj *Price) (*PriceLevel, error)
@@ -170,12 +177,16 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BlendedEventCreateInput", ec.unmarshalInputBlendedEventCreateInput),
 			graphql.NewInputUnmarshaler("ClassroomEventCreateInput", ec.unmarshalInputClassroomEventCreateInput),
+			graphql.NewInputUnmarshaler("ContactCreateInput", ec.unmarshalInputContactCreateInput),
 			graphql.NewInputUnmarshaler("ContactFieldGraphFilter", ec.unmarshalInputContactFieldGraphFilter),
 			graphql.NewInputUnmarshaler("CourseTemplateCreateInput", ec.unmarshalInputCourseTemplateCreateInput),
 			graphql.NewInputUnmarshaler("CourseTemplateFieldGraphFilter", ec.unmarshalInputCourseTemplateFieldGraphFilter),
 			graphql.NewInputUnmarshaler("CourseTemplateFieldGraphOrder", ec.unmarshalInputCourseTemplateFieldGraphOrder),
 			graphql.NewInputUnmarshaler("CurrencyFieldGraphFilter", ec.unmarshalInputCurrencyFieldGraphFilter),
 			graphql.NewInputUnmarshaler("CustomFieldValueInput", ec.unmarshalInputCustomFieldValueInput),
+			graphql.NewInputUnmarshaler("EmailAddressInput", ec.unmarshalInputEmailAddressInput),
+			graphql.NewInputUnmarshaler("EventAddPricesInput", ec.unmarshalInputEventAddPricesInput),
+			graphql.NewInputUnmarshaler("EventDeleteInput", ec.unmarshalInputEventDeleteInput),
 			graphql.NewInputUnmarshaler("EventFieldGraphFilter", ec.unmarshalInputEventFieldGraphFilter),
 			graphql.NewInputUnmarshaler("EventFieldGraphOrder", ec.unmarshalInputEventFieldGraphOrder),
 			graphql.NewInputUnmarshaler("EventRemoveStaffInput", ec.unmarshalInputEventRemoveStaffInput),
@@ -184,6 +195,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LMSEventCreateInput", ec.unmarshalInputLMSEventCreateInput),
 			graphql.NewInputUnmarshaler("LocationCreateInput", ec.unmarshalInputLocationCreateInput),
 			graphql.NewInputUnmarshaler("LocationFieldGraphFilter", ec.unmarshalInputLocationFieldGraphFilter),
+			graphql.NewInputUnmarshaler("PersonalNameInput", ec.unmarshalInputPersonalNameInput),
 			graphql.NewInputUnmarshaler("PriceLevelFieldGraphFilter", ec.unmarshalInputPriceLevelFieldGraphFilter),
 			graphql.NewInputUnmarshaler("SessionFieldGraphFilter", ec.unmarshalInputSessionFieldGraphFilter),
 			graphql.NewInputUnmarshaler("SessionFieldGraphOrder", ec.unmarshalInputSessionFieldGraphOrder),
@@ -455,12 +467,16 @@ type Session implements Node {
 
 type Staff { id: ID! contact: Contact staffType: StaffType isPrimary: Boolean } # [C]
 
+type EmailAddress { usage: EmailAddressUsage address: String } # [C]
+enum EmailAddressUsage { primary secondary } # [C] primary, [I] secondary
+
 type Contact implements Node {
   id: ID! # [C]; id prefix "Contact" [I]
   legacyId: String # [C]
   firstName: String # [C]
   lastName: String # [C]
   emailAddress: String # [C]
+  emailAddresses: [EmailAddress] # [C]
   personalName: PersonalName # [C]
   isInstructor: Boolean # [C]
   isStaff: Boolean # [C]
@@ -536,6 +552,10 @@ type Mutation {
   location: LocationMutations # [I] namespace unverified
   venue: VenueMutations # [I] namespace unverified
   webhooks: WebhookMutations # [C]
+  contact: ContactMutations # [C]
+}
+type ContactMutations {
+  create(input: ContactCreateInput!): ContactMutateResponse # [C] official examples
 }
 
 type EventMutations {
@@ -545,6 +565,8 @@ type EventMutations {
   addStaff(input: EventStaffInput!): EventMutateResponse # [P]
   update(eventId: ID!, input: EventUpdateInput!): EventMutateResponse # [C]
   removeStaff(input: EventRemoveStaffInput!): ErrorsOnlyResponse # [L] staffId is a Staff id of the event or of one of its sessions [I]
+  addPrices(input: EventAddPricesInput!): PricesMutateResponse # [P]
+  delete(input: EventDeleteInput!): ErrorsOnlyResponse # [P] (drafts only there)
 }
 type SessionMutations {
   update(sessionId: ID!, input: SessionUpdateInput!): SessionMutateResponse # [P]
@@ -572,6 +594,8 @@ type CourseTemplateMutateResponse { courseTemplate: CourseTemplate errors: [Fiel
 type LocationMutateResponse { location: Location errors: [FieldError!]! } # [I]
 type VenueMutateResponse { venue: Venue errors: [FieldError!]! } # [I]
 type WebhookMutateResponse { webhook: Webhook errors: [FieldError!]! } # [C]
+type PricesMutateResponse { prices: [Price] errors: [FieldError!]! } # [P]
+type ContactMutateResponse { contact: Contact errors: [FieldError!]! } # [C]
 
 input CustomFieldValueInput { definitionKey: ID! value: String } # [P]
 
@@ -625,7 +649,14 @@ input EventUpdateInput { # [C] key list; only the fields a correction by re-impo
   venueId: ID
   maxPlaces: Int
   customFieldValues: [CustomFieldValueInput]
+  lifecycleState: EventLifecycleState # [C] publish (lifecycle commands)
+  isSoldOut: Boolean # [P] sold out (lifecycle commands)
 }
+input EventAddPricesInput { eventId: ID! priceLevelId: ID! financialUnitId: ID! amount: Decimal! } # [P]
+input EventDeleteInput { eventIds: [ID]! } # [P]
+input PersonalNameInput { firstName: String! lastName: String! } # [C]
+input EmailAddressInput { usage: EmailAddressUsage! address: String! } # [C]
+input ContactCreateInput { personalName: PersonalNameInput! emailAddresses: [EmailAddressInput] } # [C] (accountId omitted: not sent)
 input EventRemoveStaffInput { staffId: ID! notifyStaff: Boolean } # [L]
 
 input SessionUpdateInput { # [P] start/end with timeZoneName proven in production
@@ -680,6 +711,8 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_lastName(ctx, field)
 	case "emailAddress":
 		return ec.fieldContext_Contact_emailAddress(ctx, field)
+	case "emailAddresses":
+		return ec.fieldContext_Contact_emailAddresses(ctx, field)
 	case "personalName":
 		return ec.fieldContext_Contact_personalName(ctx, field)
 	case "isInstructor":
@@ -712,6 +745,24 @@ func (ec *executionContext) childFields_ContactEdge(ctx context.Context, field g
 		return ec.fieldContext_ContactEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ContactEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ContactMutateResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "contact":
+		return ec.fieldContext_ContactMutateResponse_contact(ctx, field)
+	case "errors":
+		return ec.fieldContext_ContactMutateResponse_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactMutateResponse", field.Name)
+}
+
+func (ec *executionContext) childFields_ContactMutations(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "create":
+		return ec.fieldContext_ContactMutations_create(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactMutations", field.Name)
 }
 
 func (ec *executionContext) childFields_CourseTemplate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -852,6 +903,16 @@ func (ec *executionContext) childFields_CustomFieldValue(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type CustomFieldValue", field.Name)
 }
 
+func (ec *executionContext) childFields_EmailAddress(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "usage":
+		return ec.fieldContext_EmailAddress_usage(ctx, field)
+	case "address":
+		return ec.fieldContext_EmailAddress_address(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailAddress", field.Name)
+}
+
 func (ec *executionContext) childFields_ErrorsOnlyResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "errors":
@@ -952,6 +1013,10 @@ func (ec *executionContext) childFields_EventMutations(ctx context.Context, fiel
 		return ec.fieldContext_EventMutations_update(ctx, field)
 	case "removeStaff":
 		return ec.fieldContext_EventMutations_removeStaff(ctx, field)
+	case "addPrices":
+		return ec.fieldContext_EventMutations_addPrices(ctx, field)
+	case "delete":
+		return ec.fieldContext_EventMutations_delete(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventMutations", field.Name)
 }
@@ -1148,6 +1213,16 @@ func (ec *executionContext) childFields_PriceLevelEdge(ctx context.Context, fiel
 		return ec.fieldContext_PriceLevelEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PriceLevelEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PricesMutateResponse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "prices":
+		return ec.fieldContext_PricesMutateResponse_prices(ctx, field)
+	case "errors":
+		return ec.fieldContext_PricesMutateResponse_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricesMutateResponse", field.Name)
 }
 
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1516,6 +1591,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_ContactMutations_create_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (ContactCreateInput, error) {
+			return ec.unmarshalNContactCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_CourseTemplateMutations_create_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1596,6 +1685,20 @@ func (ec *executionContext) field_CourseTemplate_publicPrices_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_EventMutations_addPrices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (EventAddPricesInput, error) {
+			return ec.unmarshalNEventAddPricesInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventAddPricesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_EventMutations_addStaff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1644,6 +1747,20 @@ func (ec *executionContext) field_EventMutations_createLMS_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (LMSEventCreateInput, error) {
 			return ec.unmarshalNLMSEventCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐLMSEventCreateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_EventMutations_delete_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (EventDeleteInput, error) {
+			return ec.unmarshalNEventDeleteInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventDeleteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2591,6 +2708,38 @@ func (ec *executionContext) fieldContext_Contact_emailAddress(_ context.Context,
 	return graphql.NewScalarFieldContext("Contact", field, false, false, "String")
 }
 
+func (ec *executionContext) _Contact_emailAddresses(ctx context.Context, field graphql.CollectedField, obj *Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_emailAddresses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailAddresses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*EmailAddress) graphql.Marshaler {
+			return ec.marshalOEmailAddress2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddress(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_emailAddresses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Contact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EmailAddress(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Contact_personalName(ctx context.Context, field graphql.CollectedField, obj *Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2839,6 +2988,114 @@ func (ec *executionContext) fieldContext_ContactEdge_node(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Contact(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ContactMutateResponse_contact(ctx context.Context, field graphql.CollectedField, obj *ContactMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactMutateResponse_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContact(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ContactMutateResponse_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ContactMutateResponse_errors(ctx context.Context, field graphql.CollectedField, obj *ContactMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactMutateResponse_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*FieldError) graphql.Marshaler {
+			return ec.marshalNFieldError2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFieldErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactMutateResponse_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ContactMutations_create(ctx context.Context, field graphql.CollectedField, obj *ContactMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactMutations_create(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ContactMutations().Create(ctx, obj, fc.Args["input"].(ContactCreateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ContactMutateResponse) graphql.Marshaler {
+			return ec.marshalOContactMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactMutateResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ContactMutations_create(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactMutateResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ContactMutations_create_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -3852,6 +4109,52 @@ func (ec *executionContext) fieldContext_CustomFieldValue_definition(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _EmailAddress_usage(ctx context.Context, field graphql.CollectedField, obj *EmailAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailAddress_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Usage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *EmailAddressUsage) graphql.Marshaler {
+			return ec.marshalOEmailAddressUsage2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailAddress_usage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailAddress", field, false, false, "EmailAddressUsage")
+}
+
+func (ec *executionContext) _EmailAddress_address(ctx context.Context, field graphql.CollectedField, obj *EmailAddress) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailAddress_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailAddress_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailAddress", field, false, false, "String")
 }
 
 func (ec *executionContext) _ErrorsOnlyResponse_errors(ctx context.Context, field graphql.CollectedField, obj *ErrorsOnlyResponse) (ret graphql.Marshaler) {
@@ -4894,6 +5197,94 @@ func (ec *executionContext) fieldContext_EventMutations_removeStaff(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _EventMutations_addPrices(ctx context.Context, field graphql.CollectedField, obj *EventMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventMutations_addPrices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.EventMutations().AddPrices(ctx, obj, fc.Args["input"].(EventAddPricesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PricesMutateResponse) graphql.Marshaler {
+			return ec.marshalOPricesMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPricesMutateResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventMutations_addPrices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PricesMutateResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_EventMutations_addPrices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventMutations_delete(ctx context.Context, field graphql.CollectedField, obj *EventMutations) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventMutations_delete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.EventMutations().Delete(ctx, obj, fc.Args["input"].(EventDeleteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ErrorsOnlyResponse) graphql.Marshaler {
+			return ec.marshalOErrorsOnlyResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐErrorsOnlyResponse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventMutations_delete(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventMutations",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErrorsOnlyResponse(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_EventMutations_delete_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FieldError_label(ctx context.Context, field graphql.CollectedField, obj *FieldError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5671,6 +6062,38 @@ func (ec *executionContext) fieldContext_Mutation_webhooks(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_contact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().Contact(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ContactMutations) graphql.Marshaler {
+			return ec.marshalOContactMutations2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactMutations(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactMutations(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6322,6 +6745,70 @@ func (ec *executionContext) fieldContext_PriceLevelEdge_node(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PriceLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricesMutateResponse_prices(ctx context.Context, field graphql.CollectedField, obj *PricesMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricesMutateResponse_prices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Prices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*Price) graphql.Marshaler {
+			return ec.marshalOPrice2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPrice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PricesMutateResponse_prices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricesMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Price(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PricesMutateResponse_errors(ctx context.Context, field graphql.CollectedField, obj *PricesMutateResponse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PricesMutateResponse_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*FieldError) graphql.Marshaler {
+			return ec.marshalNFieldError2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐFieldErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PricesMutateResponse_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PricesMutateResponse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9926,6 +10413,55 @@ func UnmarshalClassroomEventCreateInput(ctx context.Context, raw any) (Classroom
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputContactCreateInput(ctx context.Context, obj any) (ContactCreateInput, error) {
+	var it ContactCreateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"personalName", "emailAddresses"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "personalName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personalName"))
+			data, err := ec.unmarshalNPersonalNameInput2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPersonalNameInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PersonalName = data
+		case "emailAddresses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailAddresses"))
+			data, err := ec.unmarshalOEmailAddressInput2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmailAddresses = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactCreateInput unmarshals raw into the ContactCreateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactCreateInput(ctx context.Context, raw any) (ContactCreateInput, error) {
+	var out ContactCreateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactCreateInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputContactFieldGraphFilter(ctx context.Context, obj any) (ContactFieldGraphFilter, error) {
 	var it ContactFieldGraphFilter
 	if obj == nil {
@@ -10262,6 +10798,160 @@ func UnmarshalCustomFieldValueInput(ctx context.Context, raw any) (CustomFieldVa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEmailAddressInput(ctx context.Context, obj any) (EmailAddressInput, error) {
+	var it EmailAddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"usage", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "usage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("usage"))
+			data, err := ec.unmarshalNEmailAddressUsage2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Usage = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEmailAddressInput unmarshals raw into the EmailAddressInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEmailAddressInput(ctx context.Context, raw any) (EmailAddressInput, error) {
+	var out EmailAddressInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EmailAddressInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventAddPricesInput(ctx context.Context, obj any) (EventAddPricesInput, error) {
+	var it EventAddPricesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "priceLevelId", "financialUnitId", "amount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "priceLevelId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priceLevelId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriceLevelID = data
+		case "financialUnitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("financialUnitId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FinancialUnitID = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2admsyncᚋpkgᚋadministrateᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventAddPricesInput unmarshals raw into the EventAddPricesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventAddPricesInput(ctx context.Context, raw any) (EventAddPricesInput, error) {
+	var out EventAddPricesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventAddPricesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventDeleteInput(ctx context.Context, obj any) (EventDeleteInput, error) {
+	var it EventDeleteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventIds"))
+			data, err := ec.unmarshalNID2ᚕᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventDeleteInput unmarshals raw into the EventDeleteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventDeleteInput(ctx context.Context, raw any) (EventDeleteInput, error) {
+	var out EventDeleteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventDeleteInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventFieldGraphFilter(ctx context.Context, obj any) (EventFieldGraphFilter, error) {
 	var it EventFieldGraphFilter
 	if obj == nil {
@@ -10490,7 +11180,7 @@ func (ec *executionContext) unmarshalInputEventUpdateInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"title", "locationId", "venueId", "maxPlaces", "customFieldValues"}
+	fieldsInOrder := [...]string{"title", "locationId", "venueId", "maxPlaces", "customFieldValues", "lifecycleState", "isSoldOut"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10532,6 +11222,20 @@ func (ec *executionContext) unmarshalInputEventUpdateInput(ctx context.Context, 
 				return it, err
 			}
 			it.CustomFieldValues = data
+		case "lifecycleState":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lifecycleState"))
+			data, err := ec.unmarshalOEventLifecycleState2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventLifecycleState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LifecycleState = data
+		case "isSoldOut":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isSoldOut"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsSoldOut = data
 		}
 	}
 	return it, nil
@@ -10763,6 +11467,55 @@ func (ec *executionContext) unmarshalInputLocationFieldGraphFilter(ctx context.C
 func UnmarshalLocationFieldGraphFilter(ctx context.Context, raw any) (LocationFieldGraphFilter, error) {
 	var out LocationFieldGraphFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocationFieldGraphFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPersonalNameInput(ctx context.Context, obj any) (PersonalNameInput, error) {
+	var it PersonalNameInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"firstName", "lastName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "firstName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("firstName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FirstName = data
+		case "lastName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LastName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonalNameInput unmarshals raw into the PersonalNameInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonalNameInput(ctx context.Context, raw any) (PersonalNameInput, error) {
+	var out PersonalNameInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonalNameInput", raw, &out)
 	return out, err
 }
 
@@ -11753,6 +12506,11 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "emailAddresses":
+			out.Values[i] = ec._Contact_emailAddresses(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "personalName":
 			out.Values[i] = ec._Contact_personalName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11855,6 +12613,78 @@ func (ec *executionContext) _ContactEdge(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var contactMutateResponseImplementors = []string{"ContactMutateResponse"}
+
+func (ec *executionContext) _ContactMutateResponse(ctx context.Context, sel ast.SelectionSet, obj *ContactMutateResponse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactMutateResponseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactMutateResponse")
+		case "contact":
+			out.Values[i] = ec._ContactMutateResponse_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ContactMutateResponse_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var contactMutationsImplementors = []string{"ContactMutations"}
+
+func (ec *executionContext) _ContactMutations(ctx context.Context, sel ast.SelectionSet, obj *ContactMutations) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactMutationsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactMutations")
+		case "create":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ContactMutations_create(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12365,6 +13195,44 @@ func (ec *executionContext) _CustomFieldValue(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var emailAddressImplementors = []string{"EmailAddress"}
+
+func (ec *executionContext) _EmailAddress(ctx context.Context, sel ast.SelectionSet, obj *EmailAddress) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, emailAddressImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EmailAddress")
+		case "usage":
+			out.Values[i] = ec._EmailAddress_usage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._EmailAddress_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var errorsOnlyResponseImplementors = []string{"ErrorsOnlyResponse"}
 
 func (ec *executionContext) _ErrorsOnlyResponse(ctx context.Context, sel ast.SelectionSet, obj *ErrorsOnlyResponse) graphql.Marshaler {
@@ -12696,6 +13564,18 @@ func (ec *executionContext) _EventMutations(ctx context.Context, sel ast.Selecti
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._EventMutations_removeStaff(ctx, field, obj)
+				})
+		case "addPrices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventMutations_addPrices(ctx, field, obj)
+				})
+		case "delete":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventMutations_delete(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13134,6 +14014,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "contact":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_contact(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13483,6 +14370,44 @@ func (ec *executionContext) _PriceLevelEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "node":
 			out.Values[i] = ec._PriceLevelEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pricesMutateResponseImplementors = []string{"PricesMutateResponse"}
+
+func (ec *executionContext) _PricesMutateResponse(ctx context.Context, sel ast.SelectionSet, obj *PricesMutateResponse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pricesMutateResponseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PricesMutateResponse")
+		case "prices":
+			out.Values[i] = ec._PricesMutateResponse_prices(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._PricesMutateResponse_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14943,6 +15868,11 @@ func (ec *executionContext) marshalNContactConnection2ᚖadmsyncᚋpkgᚋadmsim�
 	return ec._ContactConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNContactCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactCreateInput(ctx context.Context, v any) (ContactCreateInput, error) {
+	res, err := ec.unmarshalInputContactCreateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNContactEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ContactEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -15130,6 +16060,26 @@ func (ec *executionContext) marshalNCustomFieldValue2ᚖadmsyncᚋpkgᚋadmsim�
 	return ec._CustomFieldValue(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDecimal2admsyncᚋpkgᚋadministrateᚐDecimal(ctx context.Context, v any) (administrate.Decimal, error) {
+	var res administrate.Decimal
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDecimal2admsyncᚋpkgᚋadministrateᚐDecimal(ctx context.Context, sel ast.SelectionSet, v administrate.Decimal) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNEmailAddressUsage2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx context.Context, v any) (EmailAddressUsage, error) {
+	var res EmailAddressUsage
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEmailAddressUsage2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx context.Context, sel ast.SelectionSet, v EmailAddressUsage) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNEvent2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEvent(ctx context.Context, sel ast.SelectionSet, v *Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
@@ -15138,12 +16088,22 @@ func (ec *executionContext) marshalNEvent2ᚖadmsyncᚋpkgᚋadmsimᚋinternal�
 	return ec._Event(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNEventAddPricesInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventAddPricesInput(ctx context.Context, v any) (EventAddPricesInput, error) {
+	res, err := ec.unmarshalInputEventAddPricesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNEventConnection2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *EventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EventConnection!")
 		return graphql.Null
 	}
 	return ec._EventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEventDeleteInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventDeleteInput(ctx context.Context, v any) (EventDeleteInput, error) {
+	res, err := ec.unmarshalInputEventDeleteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEventEdge2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*EventEdge) graphql.Marshaler {
@@ -15282,6 +16242,29 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) unmarshalNID2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOID2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalOID2ᚖstring(ctx, sel, v[i])
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNLMSEventCreateInput2admsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐLMSEventCreateInput(ctx context.Context, v any) (LMSEventCreateInput, error) {
 	res, err := ec.unmarshalInputLMSEventCreateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15398,6 +16381,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖadmsyncᚋpkgᚋadmsimᚋinterna
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPersonalNameInput2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPersonalNameInput(ctx context.Context, v any) (*PersonalNameInput, error) {
+	res, err := ec.unmarshalInputPersonalNameInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPrice2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPrice(ctx context.Context, sel ast.SelectionSet, v *Price) graphql.Marshaler {
@@ -16000,6 +16988,20 @@ func (ec *executionContext) unmarshalOContactFieldGraphFilter2ᚖadmsyncᚋpkg�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOContactMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactMutateResponse(ctx context.Context, sel ast.SelectionSet, v *ContactMutateResponse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ContactMutateResponse(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOContactMutations2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐContactMutations(ctx context.Context, sel ast.SelectionSet, v *ContactMutations) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ContactMutations(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCourseTemplate2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐCourseTemplate(ctx context.Context, sel ast.SelectionSet, v *CourseTemplate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -16167,6 +17169,67 @@ func (ec *executionContext) unmarshalODecimal2ᚖadmsyncᚋpkgᚋadministrateᚐ
 }
 
 func (ec *executionContext) marshalODecimal2ᚖadmsyncᚋpkgᚋadministrateᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *administrate.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOEmailAddress2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddress(ctx context.Context, sel ast.SelectionSet, v []*EmailAddress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOEmailAddress2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddress(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOEmailAddress2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddress(ctx context.Context, sel ast.SelectionSet, v *EmailAddress) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EmailAddress(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEmailAddressInput2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressInput(ctx context.Context, v any) ([]*EmailAddressInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*EmailAddressInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOEmailAddressInput2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOEmailAddressInput2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressInput(ctx context.Context, v any) (*EmailAddressInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEmailAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOEmailAddressUsage2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx context.Context, v any) (*EmailAddressUsage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(EmailAddressUsage)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEmailAddressUsage2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐEmailAddressUsage(ctx context.Context, sel ast.SelectionSet, v *EmailAddressUsage) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -16395,6 +17458,26 @@ func (ec *executionContext) marshalOPersonalName2ᚖadmsyncᚋpkgᚋadmsimᚋint
 	return ec._PersonalName(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPrice2ᚕᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPrice(ctx context.Context, sel ast.SelectionSet, v []*Price) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPrice2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPrice(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPrice2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPrice(ctx context.Context, sel ast.SelectionSet, v *Price) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Price(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOPriceLevel2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPriceLevel(ctx context.Context, sel ast.SelectionSet, v *PriceLevel) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -16425,6 +17508,13 @@ func (ec *executionContext) unmarshalOPriceLevelFieldGraphFilter2ᚖadmsyncᚋpk
 	}
 	res, err := ec.unmarshalInputPriceLevelFieldGraphFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPricesMutateResponse2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐPricesMutateResponse(ctx context.Context, sel ast.SelectionSet, v *PricesMutateResponse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PricesMutateResponse(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalORegion2ᚖadmsyncᚋpkgᚋadmsimᚋinternalᚋgraphᚐRegion(ctx context.Context, sel ast.SelectionSet, v *Region) graphql.Marshaler {

@@ -56,16 +56,17 @@ type ClassroomEventCreateInput struct {
 }
 
 type Contact struct {
-	ID           string        `json:"id"`
-	LegacyID     *string       `json:"legacyId,omitempty"`
-	FirstName    *string       `json:"firstName,omitempty"`
-	LastName     *string       `json:"lastName,omitempty"`
-	EmailAddress *string       `json:"emailAddress,omitempty"`
-	PersonalName *PersonalName `json:"personalName,omitempty"`
-	IsInstructor *bool         `json:"isInstructor,omitempty"`
-	IsStaff      *bool         `json:"isStaff,omitempty"`
-	IsAdmin      *bool         `json:"isAdmin,omitempty"`
-	Account      *Account      `json:"account,omitempty"`
+	ID             string          `json:"id"`
+	LegacyID       *string         `json:"legacyId,omitempty"`
+	FirstName      *string         `json:"firstName,omitempty"`
+	LastName       *string         `json:"lastName,omitempty"`
+	EmailAddress   *string         `json:"emailAddress,omitempty"`
+	EmailAddresses []*EmailAddress `json:"emailAddresses,omitempty"`
+	PersonalName   *PersonalName   `json:"personalName,omitempty"`
+	IsInstructor   *bool           `json:"isInstructor,omitempty"`
+	IsStaff        *bool           `json:"isStaff,omitempty"`
+	IsAdmin        *bool           `json:"isAdmin,omitempty"`
+	Account        *Account        `json:"account,omitempty"`
 }
 
 func (Contact) IsNode()            {}
@@ -74,6 +75,11 @@ func (this Contact) GetID() string { return this.ID }
 type ContactConnection struct {
 	Edges    []*ContactEdge `json:"edges"`
 	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type ContactCreateInput struct {
+	PersonalName   *PersonalNameInput   `json:"personalName"`
+	EmailAddresses []*EmailAddressInput `json:"emailAddresses,omitempty"`
 }
 
 type ContactEdge struct {
@@ -86,6 +92,15 @@ type ContactFieldGraphFilter struct {
 	Operation FilterOperation `json:"operation"`
 	Value     *string         `json:"value,omitempty"`
 	Values    []*string       `json:"values,omitempty"`
+}
+
+type ContactMutateResponse struct {
+	Contact *Contact      `json:"contact,omitempty"`
+	Errors  []*FieldError `json:"errors"`
+}
+
+type ContactMutations struct {
+	Create *ContactMutateResponse `json:"create,omitempty"`
 }
 
 type CourseTemplate struct {
@@ -192,6 +207,16 @@ type CustomFieldValueInput struct {
 	Value         *string `json:"value,omitempty"`
 }
 
+type EmailAddress struct {
+	Usage   *EmailAddressUsage `json:"usage,omitempty"`
+	Address *string            `json:"address,omitempty"`
+}
+
+type EmailAddressInput struct {
+	Usage   EmailAddressUsage `json:"usage"`
+	Address string            `json:"address"`
+}
+
 type ErrorsOnlyResponse struct {
 	Errors []*FieldError `json:"errors"`
 }
@@ -224,9 +249,20 @@ type Event struct {
 func (Event) IsNode()            {}
 func (this Event) GetID() string { return this.ID }
 
+type EventAddPricesInput struct {
+	EventID         string               `json:"eventId"`
+	PriceLevelID    string               `json:"priceLevelId"`
+	FinancialUnitID string               `json:"financialUnitId"`
+	Amount          administrate.Decimal `json:"amount"`
+}
+
 type EventConnection struct {
 	Edges    []*EventEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type EventDeleteInput struct {
+	EventIds []*string `json:"eventIds"`
 }
 
 type EventEdge struct {
@@ -252,12 +288,14 @@ type EventMutateResponse struct {
 }
 
 type EventMutations struct {
-	CreateBlended   *EventMutateResponse `json:"createBlended,omitempty"`
-	CreateLms       *EventMutateResponse `json:"createLMS,omitempty"`
-	CreateClassroom *EventMutateResponse `json:"createClassroom,omitempty"`
-	AddStaff        *EventMutateResponse `json:"addStaff,omitempty"`
-	Update          *EventMutateResponse `json:"update,omitempty"`
-	RemoveStaff     *ErrorsOnlyResponse  `json:"removeStaff,omitempty"`
+	CreateBlended   *EventMutateResponse  `json:"createBlended,omitempty"`
+	CreateLms       *EventMutateResponse  `json:"createLMS,omitempty"`
+	CreateClassroom *EventMutateResponse  `json:"createClassroom,omitempty"`
+	AddStaff        *EventMutateResponse  `json:"addStaff,omitempty"`
+	Update          *EventMutateResponse  `json:"update,omitempty"`
+	RemoveStaff     *ErrorsOnlyResponse   `json:"removeStaff,omitempty"`
+	AddPrices       *PricesMutateResponse `json:"addPrices,omitempty"`
+	Delete          *ErrorsOnlyResponse   `json:"delete,omitempty"`
 }
 
 type EventRemoveStaffInput struct {
@@ -277,6 +315,8 @@ type EventUpdateInput struct {
 	VenueID           *string                  `json:"venueId,omitempty"`
 	MaxPlaces         *int                     `json:"maxPlaces,omitempty"`
 	CustomFieldValues []*CustomFieldValueInput `json:"customFieldValues,omitempty"`
+	LifecycleState    *EventLifecycleState     `json:"lifecycleState,omitempty"`
+	IsSoldOut         *bool                    `json:"isSoldOut,omitempty"`
 }
 
 // A mutation-level error: the write was rejected (entity usually null). [C] names, [I] nullability
@@ -377,6 +417,11 @@ type PersonalName struct {
 	Name       *string `json:"name,omitempty"`
 }
 
+type PersonalNameInput struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+}
+
 type Price struct {
 	ID            string                `json:"id"`
 	Amount        *administrate.Decimal `json:"amount,omitempty"`
@@ -422,6 +467,11 @@ type PriceLevelFieldGraphFilter struct {
 	Operation FilterOperation `json:"operation"`
 	Value     *string         `json:"value,omitempty"`
 	Values    []*string       `json:"values,omitempty"`
+}
+
+type PricesMutateResponse struct {
+	Prices []*Price      `json:"prices,omitempty"`
+	Errors []*FieldError `json:"errors"`
 }
 
 type Query struct {
@@ -951,6 +1001,61 @@ func (e *CurrencyField) UnmarshalJSON(b []byte) error {
 }
 
 func (e CurrencyField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type EmailAddressUsage string
+
+const (
+	EmailAddressUsagePrimary   EmailAddressUsage = "primary"
+	EmailAddressUsageSecondary EmailAddressUsage = "secondary"
+)
+
+var AllEmailAddressUsage = []EmailAddressUsage{
+	EmailAddressUsagePrimary,
+	EmailAddressUsageSecondary,
+}
+
+func (e EmailAddressUsage) IsValid() bool {
+	switch e {
+	case EmailAddressUsagePrimary, EmailAddressUsageSecondary:
+		return true
+	}
+	return false
+}
+
+func (e EmailAddressUsage) String() string {
+	return string(e)
+}
+
+func (e *EmailAddressUsage) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EmailAddressUsage(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EmailAddressUsage", str)
+	}
+	return nil
+}
+
+func (e EmailAddressUsage) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EmailAddressUsage) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EmailAddressUsage) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
