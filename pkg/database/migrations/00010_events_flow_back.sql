@@ -42,7 +42,7 @@ BEGIN
     -- The events stage and the webhook consumer bring tutorial events and
     -- sessions up to date and keep the event bridges' Administrate state.
     GRANT UPDATE ON adm.events, adm.sessions TO admsync_syncer;
-    GRANT INSERT ON adm.events TO admsync_syncer;
+    GRANT INSERT ON adm.events, adm.sessions TO admsync_syncer;
     GRANT UPDATE (venue_id, location_id, is_soldout, remain_space, updated_at) ON acted.tutorial_events TO admsync_syncer;
     GRANT UPDATE (venue_id, location_id, title, updated_at) ON acted.tutorial_sessions TO admsync_syncer;
     GRANT INSERT, DELETE ON acted.tutorial_session_instructors TO admsync_syncer;

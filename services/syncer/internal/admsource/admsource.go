@@ -191,3 +191,20 @@ func (s *Source) Supports(ctx context.Context, op string) (bool, error) {
 	}
 	return s.mutations[op], nil
 }
+
+var _ syncer.EventSource = (*Source)(nil)
+
+// SyncedEvents implements syncer.EventSource.
+func (s *Source) SyncedEvents(ctx context.Context, sitting string, p syncer.Paging) ([]syncer.AdmEvent, error) {
+	return s.c.ListSyncedEvents(ctx, sitting, paged(p)...)
+}
+
+// SyncedEvent implements syncer.EventSource.
+func (s *Source) SyncedEvent(ctx context.Context, id string) (syncer.AdmEvent, error) {
+	return s.c.SyncedEventByID(ctx, id)
+}
+
+// EventOfSession implements syncer.EventSource.
+func (s *Source) EventOfSession(ctx context.Context, sessionID string) (string, error) {
+	return s.c.EventOfSession(ctx, sessionID)
+}

@@ -176,6 +176,7 @@ not given. Otherwise the command behaves as --no-prompt and says so.
 	for _, name := range syncer.Order {
 		run.AddCommand(stageCommand(d, f, name))
 	}
+	run.AddCommand(eventsCommand(d, f))
 	all := &cobra.Command{
 		Use:     syncer.All,
 		Aliases: []string{"sync_all", "sync-all"},
@@ -197,6 +198,8 @@ Prerequisites: none beyond each stage's own (which the earlier stages provide).
 		RunE: func(cmd *cobra.Command, _ []string) error { return execRun(cmd, d, syncer.All, f) },
 	}
 	all.Flags().BoolVar(&f.opts.SkipErrors, "skip-errors", false, "run the stages that need a failed stage anyway")
+	all.Flags().BoolVar(&f.opts.WithEvents, "with-events", false, "also run the events stage at the end (see syncer run events --help)")
+	addEventFlags(all, f)
 	run.AddCommand(all)
 	return run
 }

@@ -31,6 +31,11 @@ type Request struct {
 	ForceGone  bool `json:"force_gone"`
 	// NoPrompt is accepted for symmetry with the CLI; service runs never prompt.
 	NoPrompt bool `json:"no_prompt"`
+	// The events stage (sync.request.events, or all with with_events).
+	Sitting    string `json:"sitting"`
+	Adopt      bool   `json:"adopt"`
+	Conflicts  string `json:"conflicts"`
+	WithEvents bool   `json:"with_events"`
 }
 
 // ParseRequest reads the stage from the subject (sync.request.<stage>, Django
@@ -59,8 +64,12 @@ func ParseRequest(subject string, body []byte) (string, syncer.Options, error) {
 	if req.PageSize < 1 || req.PageSize > 500 {
 		return "", opts, fmt.Errorf("page_size %d: want 1 to 500", req.PageSize)
 	}
+	if err := syncer.ValidConflicts(req.Conflicts); err != nil {
+		return "", opts, err
+	}
 	opts = syncer.Options{NoPrompt: true, Debug: req.Debug, Plan: req.Plan, SkipErrors: req.SkipErrors,
-		ForceGone: req.ForceGone, PageSize: req.PageSize}
+		ForceGone: req.ForceGone, PageSize: req.PageSize, Sitting: req.Sitting, Adopt: req.Adopt,
+		Conflicts: req.Conflicts, WithEvents: req.WithEvents}
 	return stage, opts, nil
 }
 

@@ -19,6 +19,8 @@ func TestParseRequest(t *testing.T) {
 			syncer.Options{NoPrompt: true, Plan: true, PageSize: 20}},
 		{"sync.request.all", `{"skip_errors": true, "force_gone": true, "debug": true}`, syncer.All,
 			syncer.Options{NoPrompt: true, SkipErrors: true, ForceGone: true, Debug: true, PageSize: 100}},
+		{"sync.request.events", `{"sitting": "26A", "adopt": true, "conflicts": "administrate"}`, syncer.StageEvents,
+			syncer.Options{NoPrompt: true, PageSize: 100, Sitting: "26A", Adopt: true, Conflicts: "administrate"}},
 	}
 	for _, c := range ok {
 		stage, opts, err := ParseRequest(c.subject, []byte(c.body))
@@ -27,7 +29,8 @@ func TestParseRequest(t *testing.T) {
 		}
 	}
 	for _, c := range [][2]string{
-		{"sync.request.events", ""},
+		{"sync.request.sessions", ""},
+		{"sync.request.events", `{"conflicts": "both"}`},
 		{"sync.request.locations.extra", ""},
 		{"sync.result.locations", ""},
 		{"sync.request.locations", "{"},

@@ -87,7 +87,7 @@ func TestParseStage(t *testing.T) {
 	cases := map[string]string{
 		"locations": StageLocations, "sync_locations": StageLocations, "SYNC_ALL": All, "all": All,
 		"course_template_price_levels": StageCourseTemplatePrices, "sync_course_templates": StageCourseTemplates,
-		"sync-custom-fields": StageCustomFields, "price_levels": StagePriceLevels,
+		"sync-custom-fields": StageCustomFields, "price_levels": StagePriceLevels, "sync_events": StageEvents,
 	}
 	for in, want := range cases {
 		got, err := ParseStage(in)
@@ -95,7 +95,7 @@ func TestParseStage(t *testing.T) {
 			t.Errorf("ParseStage(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseStage("events"); err == nil {
+	if _, err := ParseStage("sessions"); err == nil {
 		t.Error("unknown stage accepted")
 	}
 }

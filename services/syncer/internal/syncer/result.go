@@ -105,8 +105,11 @@ type StageResult struct {
 	CreatedInAdministrate []Record    `json:"created_in_administrate,omitempty"`
 	// Manual lists what a person has to do by hand, one entry per record that
 	// could not be created through the API.
-	Manual  []Record `json:"manual,omitempty"`
-	Changes []Change `json:"changes,omitempty"`
+	Manual []Record `json:"manual,omitempty"`
+	// Conflicts (events stage) are fields changed both locally and in
+	// Administrate since the last sync, with both values.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	Changes   []Change   `json:"changes,omitempty"`
 	// Truncated says the lists were shortened to fit a message; the full
 	// result is in admsync.sync_runs (run_id).
 	Truncated bool `json:"truncated,omitempty"`

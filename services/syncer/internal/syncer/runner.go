@@ -24,6 +24,13 @@ type Options struct {
 	SkipErrors bool // run all: carry on after a failed stage
 	ForceGone  bool // mark records gone even when more than half disappeared
 	PageSize   int  // records per Administrate page
+	// The events stage (events_stage.go): the sitting to read ("" = every
+	// event), whether Administrate events with no bridge are adopted, which
+	// side wins a conflict, and whether `run all` runs it after the others.
+	Sitting    string
+	Adopt      bool
+	Conflicts  string
+	WithEvents bool
 	// PageConcurrency is how many pages of one list are in flight once its
 	// total is known (0: DefaultPageConcurrency). The client's rate budget
 	// still spaces the requests.
@@ -192,7 +199,12 @@ func (r *Runner) RunStage(ctx context.Context, name string, opts Options) (*Stag
 	defer rc.owner.release()
 	r.sweepAbandoned(ctx, rc)
 	rc.announce()
-	res := r.runStage(ctx, rc, newStage(name))
+	var res *StageResult
+	if name == StageEvents {
+		res = r.runEvents(ctx, rc)
+	} else {
+		res = r.runStage(ctx, rc, newStage(name))
+	}
 	if !res.OK() {
 		return res, &StageError{Stage: name, Outcome: res.Outcome, Message: res.Message}
 	}
@@ -380,6 +392,9 @@ func (r *Runner) RunAll(ctx context.Context, opts Options) (*AllResult, error) {
 		if deps := dependents(name); !opts.SkipErrors && len(deps) > 0 {
 			rc.printf("\nThe stages that need %s (%s) are not run; use --skip-errors to run them anyway.\n", info.Display, strings.Join(deps, ", "))
 		}
+	}
+	if opts.WithEvents {
+		r.runEventsInAll(ctx, rc, all, &failed, &skipped)
 	}
 	all.DurationSeconds = time.Since(start).Seconds()
 	all.Outcome = OutcomeOK

@@ -34,6 +34,9 @@ func ParseStage(s string) (string, error) {
 	if n == All {
 		return All, nil
 	}
+	if n == StageEvents {
+		return StageEvents, nil
+	}
 	for _, st := range Order {
 		if n == st {
 			return st, nil
