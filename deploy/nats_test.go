@@ -18,6 +18,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
+	"admsync/pkg/testwait"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -291,20 +292,13 @@ func TestNATSPermissions(t *testing.T) {
 			t.Fatalf("%s: runner handled nothing", u.name)
 		}
 		// Let the ack or the dead letter complete, then stop.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testwait.For(t, u.name+": the message settled after handling", func() bool {
 			info, err := u.js.Consumer(ctx, spec.Stream, spec.Durable())
 			must(u, "consumer", err)
 			ci, err := info.Info(ctx)
 			must(u, "consumer info", err)
-			if ci.NumAckPending == 0 && ci.NumPending == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: message still pending after handling: %+v", u.name, ci)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return ci.NumAckPending == 0 && ci.NumPending == 0
+		})
 		stop()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Fatalf("%s: runner: %v", u.name, err)

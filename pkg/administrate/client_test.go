@@ -12,11 +12,11 @@ import (
 
 	"github.com/Khan/genqlient/graphql"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim"
 	"admsync/pkg/admsim/admsimtest"
+	"admsync/pkg/metricstest"
 )
 
 func newClient(t testing.TB, sim *admsimtest.Server, adjust func(*administrate.Options)) *administrate.Client {
@@ -286,7 +286,7 @@ func TestUnauthorizedTriggersExactlyOneReauth(t *testing.T) {
 	if oc := sim.OutcomeCounts(); oc[admsim.OutcomeUnauthorized] != 1 || oc[admsim.OutcomeOK] != 2 {
 		t.Errorf("outcomes = %v, want 1 unauthorized and 2 ok", oc)
 	}
-	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "Locations", "reason": "unauthorized"}); v != 1 {
+	if v := metricstest.Value(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "Locations", "reason": "unauthorized"}); v != 1 {
 		t.Errorf("retries{reason=unauthorized} = %v, want 1", v)
 	}
 }
@@ -353,11 +353,11 @@ func TestRateLimitedRequestsHonourRetryAfter(t *testing.T) {
 	if oc[admsim.OutcomeOK] != 4 {
 		t.Errorf("outcomes = %v, want 4 ok", oc)
 	}
-	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"reason": "rate_limited"}); v < 1 {
+	if v := metricstest.Value(t, reg, "admsync_administrate_retries_total", map[string]string{"reason": "rate_limited"}); v < 1 {
 		t.Errorf("retries{reason=rate_limited} = %v", v)
 	}
 	// Retry-After is whole seconds; honouring it means having waited a good part of one.
-	if v := counterValue(t, reg, "admsync_administrate_ratelimit_wait_seconds_total", nil); v < 0.5 {
+	if v := metricstest.Value(t, reg, "admsync_administrate_ratelimit_wait_seconds_total", nil); v < 0.5 {
 		t.Errorf("rate-limit wait = %vs, want the Retry-After honoured", v)
 	}
 	// No request was sent while the Retry-After pause was running.
@@ -537,10 +537,10 @@ func TestMutationTimeoutIsOutcomeUnknownButQueriesRetry(t *testing.T) {
 	if !errors.As(err, &te) || !te.Timeout || !administrate.IsTransient(err) || errors.Is(err, administrate.ErrOutcomeUnknown) {
 		t.Fatalf("query timeout: err = %v, want transient timeout", err)
 	}
-	if v := counterValue(t, reg, "admsync_administrate_requests_total", map[string]string{"operation": "Locations", "status": "timeout"}); v != 2 {
+	if v := metricstest.Value(t, reg, "admsync_administrate_requests_total", map[string]string{"operation": "Locations", "status": "timeout"}); v != 2 {
 		t.Errorf("query attempts that timed out = %v, want 2", v)
 	}
-	if v := counterValue(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "CreateLocation"}); v != 0 {
+	if v := metricstest.Value(t, reg, "admsync_administrate_retries_total", map[string]string{"operation": "CreateLocation"}); v != 0 {
 		t.Errorf("the mutation was retried %v times", v)
 	}
 }
@@ -689,39 +689,4 @@ func TestReferenceCreatesAndLMS(t *testing.T) {
 	if err != nil || ev.EventID == "" || !ev.Complete || len(ev.Sessions) != 0 {
 		t.Fatalf("CreateLMSEvent: %+v %v", ev, err)
 	}
-}
-
-func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if matchLabels(m, labels) {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-func matchLabels(m *dto.Metric, want map[string]string) bool {
-	for k, v := range want {
-		ok := false
-		for _, lp := range m.GetLabel() {
-			if lp.GetName() == k && lp.GetValue() == v {
-				ok = true
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -1,7 +1,6 @@
 package messaging_test
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"encoding/json"
 	"testing"
@@ -12,6 +11,8 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/metricstest"
+	"admsync/pkg/testwait"
 )
 
 // crashConsumer returns the consumer with a one-second ack wait and two
@@ -98,7 +99,7 @@ func TestCaptureMovesMessagesExhaustedWithoutAnAnswerToTheDLQ(t *testing.T) {
 	}
 	// Gone from the work queue: nothing left behind that no consumer will deliver.
 	testwait.For(t, "the work stream empty", func() bool { return b.streamMsgs(t, messaging.StreamTutorialEvents) == 0 })
-	if got := metricValue(t, b.reg, "admsync_max_deliveries_dead_lettered_total", map[string]string{"consumer": b.spec.Durable()}); got != 1 {
+	if got := metricstest.Value(t, b.reg, "admsync_max_deliveries_dead_lettered_total", map[string]string{"consumer": b.spec.Durable()}); got != 1 {
 		t.Errorf("admsync_max_deliveries_dead_lettered_total = %v, want 1", got)
 	}
 	// Replayable like any other dead letter: it is delivered again.

@@ -1,7 +1,6 @@
 package messaging_test
 
 import (
-	"admsync/pkg/testwait"
 	"log/slog"
 	"strings"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/testwait"
 )
 
 func TestConnectSurvivesServerRestart(t *testing.T) {

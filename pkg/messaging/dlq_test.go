@@ -1,7 +1,6 @@
 package messaging_test
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/metricstest"
+	"admsync/pkg/testwait"
 )
 
 func TestDLQListGetReplayDelete(t *testing.T) {
@@ -108,10 +109,10 @@ func TestMonitorRefreshesGauges(t *testing.T) {
 	if err := mon.Refresh(ctx); err != nil {
 		t.Fatalf("Refresh: %v", err)
 	}
-	if v := metricValue(t, b.reg, "admsync_dlq_messages", nil); v != 1 {
+	if v := metricstest.Value(t, b.reg, "admsync_dlq_messages", nil); v != 1 {
 		t.Errorf("admsync_dlq_messages = %v, want 1", v)
 	}
-	if v := metricValue(t, b.reg, "admsync_consumer_pending", map[string]string{"consumer": b.spec.Durable()}); v != 2 {
+	if v := metricstest.Value(t, b.reg, "admsync_consumer_pending", map[string]string{"consumer": b.spec.Durable()}); v != 2 {
 		t.Errorf("admsync_consumer_pending = %v, want 2", v)
 	}
 	// A second runner or monitor on the same registry reuses the collectors.

@@ -1,7 +1,6 @@
 package messaging_test
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -17,10 +16,12 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/metricstest"
+	"admsync/pkg/testwait"
 )
 
 func handledTotal(t *testing.T, b *bundle, outcome string) float64 {
-	return metricValue(t, b.reg, "admsync_messages_handled_total",
+	return metricstest.Value(t, b.reg, "admsync_messages_handled_total",
 		map[string]string{"consumer": b.spec.Durable(), "outcome": outcome})
 }
 
@@ -40,7 +41,7 @@ func TestRunnerAcksSuccess(t *testing.T) {
 	if got := rec.calls(); got != 1 {
 		t.Fatalf("handler calls = %d, want 1", got)
 	}
-	if n := metricValue(t, b.reg, "admsync_handler_duration_seconds", map[string]string{"consumer": b.spec.Durable()}); n != 1 {
+	if n := metricstest.Value(t, b.reg, "admsync_handler_duration_seconds", map[string]string{"consumer": b.spec.Durable()}); n != 1 {
 		t.Fatalf("duration samples = %v, want 1", n)
 	}
 }

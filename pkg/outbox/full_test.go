@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"admsync/pkg/testwait"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"admsync/pkg/messaging"
+	"admsync/pkg/testwait"
 )
 
 // A full work queue refuses the publish (DiscardNew): the relay keeps the

@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/testwait"
 )
 
 const subject = messaging.SubjectTutorialEventCreated
@@ -229,23 +229,4 @@ func strs(ids []uuid.UUID) []string {
 		out[i] = id.String()
 	}
 	return out
-}
-
-func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if m.Counter != nil {
-			return m.GetCounter().GetValue()
-		}
-		return m.GetGauge().GetValue()
-	}
-	return 0
 }

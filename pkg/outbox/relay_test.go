@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"admsync/pkg/testwait"
 	"errors"
 	"slices"
 	"testing"
@@ -12,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"admsync/pkg/messaging"
+	"admsync/pkg/metricstest"
+	"admsync/pkg/testwait"
 )
 
 // Four overlapping transactions per iteration, written in order tx0, tx1,
@@ -100,7 +101,7 @@ func TestRelayPublishesOutOfOrderCommitsExactlyOnce(t *testing.T) {
 	if d := r.duplicates.Load(); d != 0 {
 		t.Errorf("relay saw %d duplicate PubAcks, want 0", d)
 	}
-	if n := metricValue(t, e.reg, "admsync_outbox_published_total"); n != float64(len(committed)) {
+	if n := metricstest.Value(t, e.reg, "admsync_outbox_published_total", nil); n != float64(len(committed)) {
 		t.Errorf("admsync_outbox_published_total = %v, want %d", n, len(committed))
 	}
 }
@@ -174,10 +175,10 @@ func TestRelayMarksNothingWhilePublishFails(t *testing.T) {
 		t.Fatalf("%d rows marked sent while NATS was down", len(ids)-n)
 	}
 	waitCycles(t, r, 1)
-	if b := metricValue(t, e.reg, "admsync_outbox_backlog"); b != 3 {
+	if b := metricstest.Value(t, e.reg, "admsync_outbox_backlog", nil); b != 3 {
 		t.Errorf("admsync_outbox_backlog = %v, want 3", b)
 	}
-	if l := metricValue(t, e.reg, "admsync_outbox_lag_seconds"); l <= 0 {
+	if l := metricstest.Value(t, e.reg, "admsync_outbox_lag_seconds", nil); l <= 0 {
 		t.Errorf("admsync_outbox_lag_seconds = %v, want > 0", l)
 	}
 
@@ -189,7 +190,7 @@ func TestRelayMarksNothingWhilePublishFails(t *testing.T) {
 		t.Fatalf("stream = %v, want each row exactly once, in order", got)
 	}
 	waitCycles(t, r, 1)
-	if b := metricValue(t, e.reg, "admsync_outbox_backlog"); b != 0 {
+	if b := metricstest.Value(t, e.reg, "admsync_outbox_backlog", nil); b != 0 {
 		t.Errorf("admsync_outbox_backlog = %v after drain, want 0", b)
 	}
 }

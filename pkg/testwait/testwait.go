@@ -19,10 +19,18 @@ const Deadline = 90 * time.Second
 // naming what it waited for.
 func For(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Deadline)
+	Within(t, Deadline, what, cond)
+}
+
+// Within is For with another bound, for the few waits (a whole replay
+// through the running services) that may outlast Deadline on a loaded
+// machine.
+func Within(t testing.TB, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", Deadline, what)
+			t.Fatalf("timed out after %s waiting for %s", bound, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

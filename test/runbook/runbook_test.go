@@ -56,10 +56,7 @@ func (r *runbook) subscribe(subject string) func() []byte {
 	}
 	r.t.Cleanup(func() { _ = cmd.Process.Kill() })
 	// The CLI says it is subscribed before the request may be sent.
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(errb.String(), "Subscribing on") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(r.t, "nats sub to subscribe", func() bool { return strings.Contains(errb.String(), "Subscribing on") })
 	return func() []byte {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -253,17 +250,10 @@ func TestRunbook(t *testing.T) {
 	if out, err := st.Run(ctx, "admwriter", "dlq", "replay", "--all", "--force"); err != nil {
 		t.Fatalf("admwriter dlq replay --all --force: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	testwait.Within(t, 2*time.Minute, "every replayed event written", func() bool {
 		p, err = st.Progress(ctx)
-		if err == nil && p.Failed == 0 && p.Remaining == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after replay: %+v (%v)", p, err)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return err == nil && p.Failed == 0 && p.Remaining == 0
+	})
 	tally, err := st.Tally(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -284,18 +274,11 @@ func TestRunbook(t *testing.T) {
 
 // waitStreams waits until the services have declared their streams.
 func waitStreams(t *testing.T, r *runbook) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.For(t, "the services to declare their streams", func() bool {
 		out, _ := exec.Command(filepath.Join(r.bin, "nats"), "--server", r.st.NATS.URL(), "stream", "ls", "--names").Output()
 		s := string(out)
-		if strings.Contains(s, "SYNC_REQUESTS") && strings.Contains(s, "IMPORT_REQUESTS") && strings.Contains(s, "TUTORIAL_EVENTS") && strings.Contains(s, "DLQ") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("services did not declare their streams within 30s: %s", s)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(s, "SYNC_REQUESTS") && strings.Contains(s, "IMPORT_REQUESTS") && strings.Contains(s, "TUTORIAL_EVENTS") && strings.Contains(s, "DLQ")
+	})
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

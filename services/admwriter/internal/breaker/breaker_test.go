@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"admsync/pkg/testwait"
 )
 
 // fakeClock advances only when the breaker sleeps, so the tests are exact
@@ -161,15 +163,11 @@ func TestConcurrentWaitersShareOneProbe(t *testing.T) {
 		go func() { defer wg.Done(); _ = b.Wait(context.Background(), probe) }()
 	}
 	// Let one waiter start probing, then release it; the rest must not probe.
-	for {
+	testwait.For(t, "a waiter to probe", func() bool {
 		mu.Lock()
-		n := probes
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer mu.Unlock()
+		return probes > 0
+	})
 	close(release)
 	wg.Wait()
 	if probes != 1 {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"admsync/pkg/config"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/service"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/cli"
 )
 

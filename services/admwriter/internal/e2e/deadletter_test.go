@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +8,9 @@ import (
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim"
 	"admsync/pkg/messaging"
+	"admsync/pkg/metricstest"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/breaker"
 )
 
@@ -39,7 +40,7 @@ func TestTransientFailuresOnEveryDeliveryFailTheBridge(t *testing.T) {
 	if len(failed) != 1 || failed[0]["reason"] != dl.Reason || failed[0]["tutorial_event_id"] != float64(ev) {
 		t.Errorf("adm.event.failed = %v, want one with the dead letter's reason", failed)
 	}
-	if got := b.metrics()[`admsync_admwriter_events_total{outcome="failed"}`]; got != 1 {
+	if got := metricstest.Flatten(t, b.registry)[`admsync_admwriter_events_total{outcome="failed"}`]; got != 1 {
 		t.Errorf("failed events counted %v, want 1", got)
 	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 )
 
 // Replay skips letters that failed because of the message itself, resolves

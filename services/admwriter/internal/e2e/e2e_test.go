@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"admsync/pkg/metricstest"
 	"admsync/pkg/sampledata"
 )
 
@@ -114,7 +115,7 @@ func TestImportedEventsAreCreatedOnce(t *testing.T) {
 		`admsync_admwriter_breaker_state`:                   0,
 		`admsync_admwriter_event_duration_seconds_count`:    3,
 	}
-	got := b.metrics()
+	got := metricstest.Flatten(t, b.registry)
 	for name, want := range metrics {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -11,7 +10,9 @@ import (
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim"
 	"admsync/pkg/messaging"
+	"admsync/pkg/metricstest"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/cli"
 	"admsync/services/admwriter/internal/failpoint"
 )
@@ -117,7 +118,7 @@ func TestSameEventDeliveredTwiceConcurrently(t *testing.T) {
 	if got := len(b.eventsTitled("ELO-TWICE-26A")); got != 1 {
 		t.Fatalf("simulator has %d events, want 1", got)
 	}
-	m := b.metrics()
+	m := metricstest.Flatten(t, b.registry)
 	if m[`admsync_admwriter_events_total{outcome="linked"}`] != 1 || m[`admsync_admwriter_events_total{outcome="skipped"}`] != 1 {
 		t.Errorf("events linked %v skipped %v, want 1 and 1", m[`admsync_admwriter_events_total{outcome="linked"}`],
 			m[`admsync_admwriter_events_total{outcome="skipped"}`])

@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"admsync/pkg/outbox"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/service"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/breaker"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/writer"
@@ -530,38 +530,6 @@ func (b *bundle) eventsTitled(title string) []admsim.EventView {
 	for _, e := range b.sim.Events() {
 		if e.Title == title {
 			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// metrics flattens the consumer's registry: name{label="v"} -> value
-// (histograms as name_count).
-func (b *bundle) metrics() map[string]float64 {
-	b.t.Helper()
-	families, err := b.registry.Gather()
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-			}
-			if len(labels) > 0 {
-				name += "{" + strings.Join(labels, ",") + "}"
-			}
-			switch {
-			case m.Counter != nil:
-				out[name] = m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				out[name] = m.GetGauge().GetValue()
-			case m.Histogram != nil:
-				out[name+"_count"] = float64(m.GetHistogram().GetSampleCount())
-			}
 		}
 	}
 	return out

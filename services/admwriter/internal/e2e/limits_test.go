@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"fmt"
 	"strings"
 	"testing"
 
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 )
 
 // An event that Administrate would refuse part-way (more Days than its

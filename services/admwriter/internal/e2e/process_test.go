@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"admsync/pkg/messaging"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/service"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/writer"
 )

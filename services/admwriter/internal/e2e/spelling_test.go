@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"admsync/pkg/admsim"
 	"admsync/pkg/match"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 )
 
 // whitespace the matcher collapses: runs of spaces, tabs, no-break and em spaces.

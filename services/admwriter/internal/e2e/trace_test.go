@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"admsync/pkg/testwait"
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -22,26 +19,9 @@ import (
 	"admsync/pkg/observability"
 	"admsync/pkg/outbox"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/services/admwriter/internal/writer"
 )
-
-// syncBuffer is a log sink the writer's goroutines share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // One imported event makes one connected trace: the import's span (the
 // transaction staging the outbox row, as the importer's is) is the parent
@@ -61,7 +41,7 @@ func TestOneEventOneTraceAcrossRelayWriterAndAdministrate(t *testing.T) {
 	b := setup(t)
 	ct := b.template(sampledata.Blended, 2)
 	ev := b.seedEvent(eventSpec{Template: ct, Title: "ELO-TRACE-26A", Location: "London", Venue: "Riverside Rooms"})
-	var logs syncBuffer
+	var logs testwait.Buffer
 	b.start(runOpts{workers: 1, logger: observability.NewLogger(&logs, slog.LevelDebug, "json", "admwriter")})
 
 	b.ensureStreams()

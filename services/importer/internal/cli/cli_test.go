@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"admsync/pkg/config"
 	"admsync/pkg/database/dbtest"
@@ -19,6 +18,7 @@ import (
 	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/service"
+	"admsync/pkg/testwait"
 	"admsync/services/importer/internal/cli"
 	"admsync/services/importer/internal/workbook"
 )
@@ -175,17 +175,10 @@ func TestImportSaysWhetherAWriterConsumes(t *testing.T) {
 	}
 	defer it.Stop()
 	go it.Next() // nothing arrives: nothing is relayed without importer serve
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.For(t, "the writer's pull requests", func() bool {
 		info, err := c.Info(ctx)
-		if err == nil && info.NumWaiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the pull requests never showed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && info.NumWaiting > 0
+	})
 	code, out, _ = run(t, env, "import", wb(7))
 	if code != 0 || !strings.Contains(out, "a writer is consuming") {
 		t.Fatalf("with a writer: %d\n%s", code, out)

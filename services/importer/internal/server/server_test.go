@@ -17,6 +17,7 @@ import (
 	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/outbox"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/services/importer/internal/server"
 )
 
@@ -102,11 +103,12 @@ func TestImportRequestsOverNATS(t *testing.T) {
 		t.Fatalf("r4: %+v", r)
 	}
 	var dls []messaging.DeadLetter
-	for deadline := time.Now().Add(30 * time.Second); len(dls) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testwait.For(t, "r4 dead-lettered", func() bool {
 		if dls, err = messaging.NewDLQ(js).List(ctx, messaging.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
-	}
+		return len(dls) > 0
+	})
 	if len(dls) != 1 || dls[0].OriginalSubject != messaging.SubjectImportRequestPrefix+"r4" ||
 		!strings.HasPrefix(dls[0].Reason, "permanent error: malformed message: ") {
 		t.Fatalf("dead letters = %+v, want only r4's, as a malformed message", dls)

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/metricstest"
+	"admsync/pkg/testwait"
 	"admsync/services/syncer/internal/cli"
 	"admsync/services/syncer/internal/syncer"
 )
@@ -105,18 +106,14 @@ func TestServeAnswersSyncRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	dlq := messaging.NewDLQ(js)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		letters, err := dlq.List(tctx, messaging.ListOptions{})
-		if err == nil && len(letters) == 1 {
-			if !strings.Contains(letters[0].Reason, "page_sise") {
-				t.Fatalf("dead letter reason = %q", letters[0].Reason)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no dead letter: %v %v", letters, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var letters []messaging.DeadLetter
+	testwait.For(t, "the malformed request dead-lettered", func() bool {
+		var err error
+		letters, err = dlq.List(tctx, messaging.ListOptions{})
+		return err == nil && len(letters) == 1
+	})
+	if !strings.Contains(letters[0].Reason, "page_sise") {
+		t.Fatalf("dead letter reason = %q", letters[0].Reason)
 	}
 
 	// Metrics of the runs (the lone request and the locations stage of all).
@@ -136,46 +133,11 @@ func TestServeAnswersSyncRequests(t *testing.T) {
 		{"admsync_sync_unmatched", map[string]string{"stage": "locations", "side": "tutorial"}, 0},
 		{"admsync_sync_duration_seconds", map[string]string{"stage": "locations"}, 2},
 	} {
-		if got := metricValue(t, reg, c.name, c.labels); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		if got, found := metricstest.Lookup(t, reg, c.name, c.labels); !found || got != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, found, c.want)
 		}
 	}
-	if ts := metricValue(t, reg, "admsync_sync_last_success_timestamp_seconds", map[string]string{"stage": "locations"}); ts < float64(time.Now().Add(-time.Hour).Unix()) {
+	if ts := metricstest.Value(t, reg, "admsync_sync_last_success_timestamp_seconds", map[string]string{"stage": "locations"}); ts < float64(time.Now().Add(-time.Hour).Unix()) {
 		t.Errorf("last success timestamp = %v", ts)
 	}
-}
-
-// metricValue reads one series: a counter or gauge value, or a histogram's count.
-func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue()
-			case m.Gauge != nil:
-				return m.Gauge.GetValue()
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return -1
 }
