@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"admsync/pkg/admsim"
+	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
 )
@@ -114,7 +115,7 @@ func (r *run) up(ctx context.Context, s setup) error {
 	if err := st.SeedTutorial(ctx, ref); err != nil {
 		return fmt.Errorf("seed tutorial tables: %w", err)
 	}
-	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+	if err := admsimtest.SeedReference(st.Sim, ref); err != nil {
 		return fmt.Errorf("seed simulator: %w", err)
 	}
 	if out, err := st.RunEnv(ctx, []string{"LOG_LEVEL=warn"}, "syncer", "run", "all", "--no-prompt"); err != nil {

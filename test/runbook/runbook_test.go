@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"admsync/pkg/admsim"
+	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
@@ -99,7 +100,7 @@ func TestRunbook(t *testing.T) {
 	if err := st.SeedTutorial(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+	if err := admsimtest.SeedReference(st.Sim, ref); err != nil {
 		t.Fatal(err)
 	}
 	for _, svc := range []string{"syncer", "importer", "admwriter"} {

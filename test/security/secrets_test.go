@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
@@ -53,7 +54,7 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 	if err := st.SeedTutorial(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+	if err := admsimtest.SeedReference(st.Sim, ref); err != nil {
 		t.Fatal(err)
 	}
 	debug := []string{"LOG_LEVEL=debug"}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
 )
@@ -100,7 +101,7 @@ create and drop a database (make demo finds or starts one).
 	if err := st.SeedTutorial(ctx, ref); err != nil {
 		return fmt.Errorf("seed tutorial tables: %w", err)
 	}
-	if err := harness.SeedSimulator(st.Sim, ref); err != nil {
+	if err := admsimtest.SeedReference(st.Sim, ref); err != nil {
 		return fmt.Errorf("seed simulator: %w", err)
 	}
 	disc, err := st.AddDiscrepancies(ctx)

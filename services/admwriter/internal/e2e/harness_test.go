@@ -99,44 +99,13 @@ func setupWith(t testing.TB, change func(*sampledata.ReferenceData), simOpts ...
 	if err := sampledata.SeedBridges(ctx, b.db.Pool, b.ref, b.ids); err != nil {
 		t.Fatal(err)
 	}
-	b.seedSimulator()
+	if err := admsimtest.SeedReference(b.sim.Server, b.ref); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.db.Pool.QueryRow(ctx, `INSERT INTO admsync.import_runs (file_name, file_sha256) VALUES ('e2e.xlsx', 'x') RETURNING id`).Scan(&b.runID); err != nil {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// seedSimulator gives the simulated tenant the records the bridges point
-// at, under the same ids (SeedBridges numbers them in reference order).
-func (b *bundle) seedSimulator() {
-	t, sim := b.t, b.sim
-	must := func(_ string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, cf := range b.ref.CustomFields {
-		must(sim.AddCustomField(cf.EntityType, admsim.CustomFieldSeed{ID: sampledata.ExternalID("CustomFieldDefinition", i+1), Label: cf.Label, Type: cf.Type}))
-	}
-	locID := map[string]string{}
-	for i, l := range b.ref.Locations {
-		locID[l.Name] = sampledata.ExternalID("Location", i+1)
-		must(sim.AddLocation(admsim.LocationSeed{ID: locID[l.Name], Name: l.Name}))
-	}
-	for i, v := range b.ref.Venues {
-		must(sim.AddVenue(admsim.VenueSeed{ID: sampledata.ExternalID("Venue", i+1), Name: v.Name, Location: locID[v.Location]}))
-	}
-	for i, p := range b.ref.Instructors {
-		must(sim.AddContact(admsim.ContactSeed{ID: sampledata.ExternalID("Contact", i+1), FirstName: p.FirstName, LastName: p.LastName, Instructor: true}))
-	}
-	for i, p := range b.ref.Administrators {
-		must(sim.AddContact(admsim.ContactSeed{ID: sampledata.ExternalID("Contact", 1000+i+1), FirstName: p.FirstName, LastName: p.LastName, Admin: true}))
-	}
-	for i, ct := range b.ref.CourseTemplates {
-		must(sim.AddCourseTemplate(admsim.CourseTemplateSeed{ID: sampledata.ExternalID("CourseTemplate", i+1), Code: ct.Code, Title: ct.Title,
-			LearningMode: strings.ToLower(ct.LearningMode), SessionCount: ct.Sessions}))
-	}
 }
 
 // template returns the n-th course template of a learning mode.
