@@ -58,6 +58,9 @@ type Config struct {
 	AdministrateClientSecret Secret  // ADMINISTRATE_CLIENT_SECRET
 	AdministrateRateLimit    float64 // ADMINISTRATE_RATE_LIMIT requests per second
 	AdministrateTimeout      time.Duration
+	// AdministrateBatch (ADMINISTRATE_BATCH) caps the writes sent as aliased
+	// fields of one request; 1 sends each on its own.
+	AdministrateBatch int
 
 	MetricsAddr string // METRICS_ADDR
 	LogLevel    slog.Level
@@ -83,6 +86,7 @@ var Vars = []Var{
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
 	{Name: "ADMINISTRATE_CLIENT_SECRET", Default: "", Help: "OAuth2 client secret", Secret: true},
 	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second to Administrate (it allows 20/s per IP); for admwriter serve, the budget of all its replicas together, shared through NATS"},
+	{Name: "ADMINISTRATE_BATCH", Default: "32", Help: "most writes sent as aliased fields of one request (a blended event's session updates and staff); 1 sends each write on its own"},
 	{Name: "ADMINISTRATE_TIMEOUT", Default: "30s", Help: "timeout of one Administrate request"},
 	{Name: "METRICS_ADDR", Default: ":9090", Help: "listen address of /metrics, /livez and /readyz (empty disables)"},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
@@ -133,6 +137,13 @@ func LoadWith(look Lookuper) (*Config, error) {
 			errs = append(errs, fmt.Errorf("ADMINISTRATE_RATE_LIMIT=%q: want a positive number of requests per second", r))
 		}
 		c.AdministrateRateLimit = f
+	}
+	if b := get("ADMINISTRATE_BATCH"); b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("ADMINISTRATE_BATCH=%q: want a whole number of writes per request, at least 1", b))
+		}
+		c.AdministrateBatch = n
 	}
 	if t := get("ADMINISTRATE_TIMEOUT"); t != "" {
 		d, err := time.ParseDuration(t)

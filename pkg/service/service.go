@@ -207,7 +207,7 @@ func (e *Env) AdministrateOptions() (administrate.Options, error) {
 		APIURL: cfg.AdministrateAPIURL, TokenURL: cfg.AdministrateTokenURL,
 		ClientID: cfg.AdministrateClientID, ClientSecret: cfg.AdministrateClientSecret.Reveal(),
 		RateLimit: cfg.AdministrateRateLimit, Budget: e.admBudget, Timeout: cfg.AdministrateTimeout,
-		Registerer: e.Registry, Logger: e.Logger,
+		BatchMax: cfg.AdministrateBatch, Registerer: e.Registry, Logger: e.Logger,
 	}, nil
 }
 

@@ -158,6 +158,7 @@ func Scenarios() []Scenario {
 		{"nats-leader-loss", "3-node JetStream cluster, R3: kill -9 the node leading TUTORIAL_EVENTS mid-run (imports, writes, a sync request), restart it", natsLeaderLoss, 60},
 		{"nats-quorum-loss", "3-node JetStream cluster, R3: kill -9 two nodes; publishes refused, outbox keeps rows, not ready; nodes back, no loss", natsQuorumLoss, 60},
 		{"crash-loop", "the syncer is killed -9 on every delivery of a sync request until MaxDeliver: the request lands in the DLQ (\"max deliveries reached without an answer\")", crashLoop, 420},
+		{"adm-batch", "batched session writes refused above 4 fields (split) and failing part-way (first k fields applied, then 500 or a dropped connection); every session written once", admBatch, 60},
 		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison, 40},
 	}
 }

@@ -63,7 +63,7 @@ type roundPlan struct {
 
 // faultKinds are the faults a round draws from. Each is bounded in time.
 var faultKinds = []string{
-	"drop", "5xx", "429", "outage",
+	"drop", "5xx", "429", "outage", "batch-fail",
 	"kill-relay", "kill-admwriter", "pause-admwriter", "pause-relay",
 	"kill-syncer", "pause-syncer", "nats-restart", "nats-kill", "pg-restart",
 }
@@ -339,6 +339,15 @@ func (r *run) fault(ctx context.Context, rng *rand.Rand, k string, procs map[str
 		n := 1 + rng.IntN(6)
 		_ = sim.UpdateFaults(func(f *admsim.Faults) { f.DropAfterApply += n })
 		return fmt.Sprintf("drop %d responses", n)
+	case "batch-fail":
+		// Batched session writes: the first k fields applied, then no usable answer.
+		n, k, drop := 1+rng.IntN(4), rng.IntN(4), rng.IntN(2) == 0
+		_ = sim.UpdateFaults(func(f *admsim.Faults) { f.BatchFailures += n; f.BatchApply, f.BatchDrop = k, drop })
+		how := "500"
+		if drop {
+			how = "dropped"
+		}
+		return fmt.Sprintf("%d batched requests fail after %d fields (%s)", n, k, how)
 	case "5xx":
 		status := []int{500, 502, 503, 504}[rng.IntN(4)]
 		ratio := 0.2 + 0.4*rng.Float64()

@@ -26,7 +26,8 @@ func TestReplicasShareTheTenantBudget(t *testing.T) {
 	b := setup(t, withLatency(10*time.Millisecond))
 	ct := b.templateWithSessions(sampledata.Blended, 3)
 	var ids []int64
-	for i := range 12 {
+	// 20 events of 2 requests each (a create, then one batch of session writes).
+	for i := range 20 {
 		ids = append(ids, b.seedEvent(eventSpec{Template: ct, Title: fmt.Sprintf("ELO-BUDGET-%02d-26A", i), Location: "London", Venue: "Riverside Rooms"}))
 	}
 	b.enqueue(ids...)

@@ -206,8 +206,14 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	}
 	day2 := b.sim.Sessions(ext)[1]
 	for _, r := range b.sim.Requests() {
-		if r.Operation == "UpdateSession" && r.Variables["sessionId"] != day2.ID {
-			t.Errorf("replay updated session %v, want only Day 2's %s", r.Variables["sessionId"], day2.ID)
+		for _, f := range r.Fields {
+			vars := f.Variables
+			if len(r.Fields) == 1 {
+				vars = r.Variables
+			}
+			if f.Operation == "UpdateSession" && vars["sessionId"] != day2.ID {
+				t.Errorf("replay updated session %v, want only Day 2's %s", vars["sessionId"], day2.ID)
+			}
 		}
 	}
 	if day2.End.String() != "2026-03-31T17:00:00" || len(day2.Staff) != 1 {

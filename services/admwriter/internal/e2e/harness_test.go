@@ -457,11 +457,14 @@ func (b *bundle) deadLetters() []messaging.DeadLetter {
 	return dls
 }
 
-// calls counts recorded simulator requests by operation name.
+// calls counts recorded simulator calls by operation name: a batched request
+// counts each of its fields' operations.
 func (b *bundle) calls() map[string]int {
 	out := map[string]int{}
 	for _, r := range b.sim.Requests() {
-		out[r.Operation]++
+		for _, op := range r.Operations() {
+			out[op]++
+		}
 	}
 	return out
 }

@@ -240,7 +240,9 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2`)
 	lost := map[string]int{}
 	for _, r := range b.sim.Requests() {
 		if r.Outcome == admsim.OutcomeDropped {
-			lost[r.Operation]++
+			for _, op := range r.Operations() {
+				lost[op]++
+			}
 		}
 	}
 	t.Logf("lost responses: %v", lost)

@@ -23,6 +23,10 @@ type API interface {
 	AddSessionStaff(ctx context.Context, sessionID string, contactIDs []string) error
 	// AddEventStaff adds one administrator; "already staff" is success.
 	AddEventStaff(ctx context.Context, eventID, contactID string) error
+	// Batch sends writes as few requests as the client's cap allows, returning
+	// one error per op (classified as for the single calls) and the number of
+	// requests sent.
+	Batch(ctx context.Context, ops []administrate.BatchOp) ([]error, int)
 	// FindEvents returns the ids of events with this title and course
 	// template code (the natural key used to reconcile).
 	FindEvents(ctx context.Context, title, courseTemplateCode string) ([]string, error)
@@ -58,6 +62,11 @@ func classify(op string, err error) error {
 		return nil
 	}
 	err = fmt.Errorf("%s: %w", op, err)
+	if outcomeUnknown(err) {
+		// Checked first: a batched request that failed as a whole carries the
+		// request-level error inside, and it is not a rejection of this op.
+		return err
+	}
 	var (
 		me *administrate.MutationError
 		ge *administrate.GraphQLError

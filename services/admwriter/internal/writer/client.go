@@ -53,6 +53,16 @@ func (c *Client) AddEventStaff(ctx context.Context, eventID, contactID string) e
 	return classify("event.addStaff", c.A.AddEventStaff(ctx, eventID, contactID, administrate.StaffTypeAdministrator))
 }
 
+// Batch sends ops through the client's Batch (ADMINISTRATE_BATCH caps the ops
+// per request) and classifies each op's error.
+func (c *Client) Batch(ctx context.Context, ops []administrate.BatchOp) ([]error, int) {
+	r := c.A.Batch(ctx, ops)
+	for i, err := range r.Errors {
+		r.Errors[i] = classify(ops[i].Name(), err)
+	}
+	return r.Errors, r.Requests
+}
+
 // FindEvents returns the ids of the events with exactly this title whose course
 // template has this code (as Administrate returns it).
 func (c *Client) FindEvents(ctx context.Context, title, courseTemplateCode string) ([]string, error) {

@@ -392,63 +392,28 @@ func (a *attempt) run(ctx context.Context) error {
 		sessionIDs, sessionsKnown = created.SessionIDs, created.Complete
 	}
 
-	// 2. Sessions, in Day order; each stored as it completes.
-	sessionErrors := map[string]string{}
-	if len(p.Sessions) > 0 {
-		missing := false
-		for _, s := range p.Sessions {
-			if c.Sessions[s.Day].ExternalID == "" {
-				missing = true
+	// 2. Sessions, in Day order, and the administrators: one batch, each session
+	// stored as its fields complete (writeSessions).
+	missing := false
+	for _, s := range p.Sessions {
+		if c.Sessions[s.Day].ExternalID == "" {
+			missing = true
+		}
+	}
+	var byDay map[int]string
+	if missing {
+		if !sessionsKnown {
+			if err := a.call(func() (err error) { sessionIDs, err = w.API.EventSessions(ctx, c.ExternalID); return err }); err != nil {
+				return a.classify(err, "read the event's sessions")
 			}
 		}
-		var byDay map[int]string
-		if missing {
-			if !sessionsKnown {
-				if err := a.call(func() (err error) { sessionIDs, err = w.API.EventSessions(ctx, c.ExternalID); return err }); err != nil {
-					return a.classify(err, "read the event's sessions")
-				}
-			}
-			if byDay, err = p.Assign(sessionIDs); err != nil {
-				return messaging.Permanent(err)
-			}
+		if byDay, err = p.Assign(sessionIDs); err != nil {
+			return messaging.Permanent(err)
 		}
-		for _, s := range p.Sessions {
-			done := c.Sessions[s.Day]
-			sid := done.ExternalID
-			if sid == "" {
-				sid = byDay[s.Day]
-				err := a.call(func() error { return w.API.UpdateSession(ctx, sid, s.Update) })
-				if err != nil {
-					if messaging.IsPermanent(err) {
-						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
-						a.log.Error("session update rejected", "day", s.Day, "session_id", sid, "error", err)
-						continue
-					}
-					return a.classify(err, fmt.Sprintf("update session of Day %d", s.Day))
-				}
-				w.Metrics.SessionUpdates.Inc()
-				staffDone := len(s.InstructorIDs) == 0
-				if err := st.Session(ctx, c, s.TutorialSessionID, s.Day, sid, staffDone); err != nil {
-					return err
-				}
-				done = bridge.SessionDone{ExternalID: sid, StaffDone: staffDone}
-			}
-			if !done.StaffDone {
-				err := a.call(func() error { return w.API.AddSessionStaff(ctx, sid, s.InstructorIDs) })
-				if err != nil {
-					if messaging.IsPermanent(err) {
-						sessionErrors[strconv.Itoa(s.Day)] = err.Error()
-						a.log.Error("session staff rejected", "day", s.Day, "session_id", sid, "error", err)
-						continue
-					}
-					return a.classify(err, fmt.Sprintf("add instructors to session of Day %d", s.Day))
-				}
-				w.Metrics.StaffAdded.Inc()
-				if err := st.Session(ctx, c, s.TutorialSessionID, s.Day, sid, true); err != nil {
-					return err
-				}
-			}
-		}
+	}
+	sessionErrors, err := a.writeSessions(ctx, p, byDay)
+	if err != nil {
+		return err
 	}
 	if len(sessionErrors) > 0 {
 		days := make([]string, 0, len(sessionErrors))
@@ -464,13 +429,7 @@ func (a *attempt) run(ctx context.Context) error {
 		})
 	}
 
-	// 3. Event administrators (done last, so a session retry does not repeat them).
-	for _, admin := range p.Administrators {
-		if err := a.call(func() error { return w.API.AddEventStaff(ctx, c.ExternalID, admin) }); err != nil {
-			return a.classify(err, "add event administrator "+admin)
-		}
-		w.Metrics.StaffAdded.Inc()
-	}
+	// 3. The event administrators went with the sessions (writeSessions).
 
 	// 4. Result, then done.
 	var ids []string
