@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
@@ -28,8 +29,12 @@ import (
 // prefix; shared fragments are written once. Nothing is hand-written, and
 // TestBatchDocumentsValidate validates every shape the builder can produce.
 
-// BatchOpName is the operation name of every batched document.
-const BatchOpName = "WriteBatch"
+// BatchOpName is the operation name of every batched mutation document;
+// readBatchOpName that of a batched query.
+const (
+	BatchOpName     = "WriteBatch"
+	readBatchOpName = "ReadBatch"
+)
 
 // BatchOp is one write that may share a request with others. Build it with the
 // Batch* constructors below; the zero value is not usable.
@@ -128,6 +133,10 @@ func batchAlias(i int) string { return "op" + strconv.Itoa(i) }
 // buildBatch assembles ops into one mutation document.
 func buildBatch(ops []BatchOp) (*batchDoc, error) {
 	out := &ast.OperationDefinition{Operation: ast.Mutation, Name: BatchOpName}
+	if len(ops) > 0 && strings.HasPrefix(strings.TrimSpace(ops[0].query), "query") {
+		// Reads can be combined the same way (doctor checks the tenant accepts it).
+		out.Operation, out.Name = ast.Query, readBatchOpName
+	}
 	doc := &ast.QueryDocument{Operations: ast.OperationList{out}}
 	fragments := map[string]string{} // name → formatted text, to refuse two different ones
 	bd := &batchDoc{vars: map[string]json.RawMessage{}}
@@ -137,8 +146,8 @@ func buildBatch(ops []BatchOp) (*batchDoc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("batch: parse %s: %w", op.name, err)
 		}
-		if len(src.Operations) != 1 || src.Operations[0].Operation != ast.Mutation {
-			return nil, fmt.Errorf("batch: %s is not a single mutation", op.name)
+		if len(src.Operations) != 1 || src.Operations[0].Operation != out.Operation {
+			return nil, fmt.Errorf("batch: %s is not a single %s", op.name, out.Operation)
 		}
 		def := src.Operations[0]
 		if len(def.SelectionSet) != 1 {

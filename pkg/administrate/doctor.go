@@ -46,6 +46,9 @@ type DoctorReport struct {
 	// each looked up in the introspected schema. A document can validate while an input
 	// field or enum value inside its variables is missing; these checks catch that.
 	Fields []FieldCheck
+	// MultiField says whether the tenant answers a document of several aliased root
+	// fields (the admwriter's batched writes); see doctor_batch.go.
+	MultiField MultiFieldCheck
 }
 
 // MissingFields returns the contract items the tenant lacks.
@@ -73,7 +76,8 @@ func (r DoctorReport) Unsupported() []OperationCheck {
 // OK reports whether the credentials work, every operation is supported and every
 // field we use is present.
 func (r DoctorReport) OK() bool {
-	return r.CredentialsOK && len(r.Operations) > 0 && len(r.Unsupported()) == 0 && len(r.MissingFields()) == 0
+	return r.CredentialsOK && len(r.Operations) > 0 && len(r.Unsupported()) == 0 && len(r.MissingFields()) == 0 &&
+		(!r.MultiField.Checked || r.MultiField.OK)
 }
 
 // String renders the report for a terminal.
@@ -99,6 +103,13 @@ func (r DoctorReport) String() string {
 		}
 	}
 	fmt.Fprintf(&b, "%d of %d operations supported\n", len(r.Operations)-len(r.Unsupported()), len(r.Operations))
+	if m := r.MultiField; m.Checked {
+		if m.OK {
+			fmt.Fprintf(&b, "multi-field documents: ok (%d aliased fields answered in one request)\n", m.Fields)
+		} else {
+			fmt.Fprintf(&b, "multi-field documents: FAILED: %s\n", m.Problem)
+		}
+	}
 	if len(r.Fields) > 0 {
 		unproven := 0
 		for _, f := range r.Fields {
@@ -190,7 +201,8 @@ func (c *Client) Doctor(ctx context.Context) (DoctorReport, error) {
 		}
 		rep.Operations = append(rep.Operations, check)
 	}
-	c.log.Info("administrate doctor", "operations", len(rep.Operations), "unsupported", len(rep.Unsupported()),
+	rep.MultiField = c.checkMultiField(ctx)
+	c.log.Info("administrate doctor", "multi_field", rep.MultiField.OK, "operations", len(rep.Operations), "unsupported", len(rep.Unsupported()),
 		"missing_fields", len(rep.MissingFields()), "token_lifetime", rep.TokenLifetime)
 	return rep, nil
 }
