@@ -530,6 +530,7 @@ func TestNATSPermissions(t *testing.T) {
 var streamOwners = map[string]string{
 	messaging.StreamSyncRequests:       "syncer",
 	messaging.StreamSyncResults:        "syncer",
+	messaging.StreamWebhooks:           "syncer",
 	messaging.StreamImportRequests:     "importer",
 	messaging.StreamImportResults:      "importer",
 	"OBJ_" + messaging.BucketWorkbooks: "importer",

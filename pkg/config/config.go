@@ -63,8 +63,15 @@ type Config struct {
 	AdministrateBatch int
 
 	MetricsAddr string // METRICS_ADDR
-	LogLevel    slog.Level
-	LogFormat   string // LOG_FORMAT: auto, text or json
+
+	// Administrate webhook intake (syncer serve): the listen address, the
+	// unguessable path token and the secret Administrate sends back in
+	// each delivery's configuration.
+	WebhookAddr   string // WEBHOOK_ADDR
+	WebhookToken  Secret // WEBHOOK_ROUTE_TOKEN
+	WebhookSecret Secret // WEBHOOK_SECRET
+	LogLevel      slog.Level
+	LogFormat     string // LOG_FORMAT: auto, text or json
 }
 
 // Var documents one environment variable.
@@ -89,6 +96,9 @@ var Vars = []Var{
 	{Name: "ADMINISTRATE_BATCH", Default: "32", Help: "most writes sent as aliased fields of one request (a blended event's session updates and staff); 1 sends each write on its own"},
 	{Name: "ADMINISTRATE_TIMEOUT", Default: "30s", Help: "timeout of one Administrate request"},
 	{Name: "METRICS_ADDR", Default: ":9090", Help: "listen address of /metrics, /livez and /readyz (empty disables)"},
+	{Name: "WEBHOOK_ADDR", Default: "", Help: "syncer serve: listen address of the Administrate webhook intake, POST /webhooks/administrate/<WEBHOOK_ROUTE_TOKEN> (empty disables)"},
+	{Name: "WEBHOOK_ROUTE_TOKEN", Default: "", Help: "unguessable path token of the webhook intake (at least 16 characters)", Secret: true},
+	{Name: "WEBHOOK_SECRET", Default: "", Help: "the secret registered in each webhook's configuration and checked on every delivery", Secret: true},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "LOG_FORMAT", Default: "auto", Help: "text on a terminal and json otherwise (auto), or text, json"},
 }
@@ -124,6 +134,9 @@ func LoadWith(look Lookuper) (*Config, error) {
 		AdministrateClientID:     get("ADMINISTRATE_CLIENT_ID"),
 		AdministrateClientSecret: NewSecret(get("ADMINISTRATE_CLIENT_SECRET")),
 		MetricsAddr:              get("METRICS_ADDR"),
+		WebhookAddr:              get("WEBHOOK_ADDR"),
+		WebhookToken:             NewSecret(get("WEBHOOK_ROUTE_TOKEN")),
+		WebhookSecret:            NewSecret(get("WEBHOOK_SECRET")),
 		LogFormat:                strings.ToLower(get("LOG_FORMAT")),
 	}
 	replicas, err := messaging.ParseReplicas(get("NATS_REPLICAS"))

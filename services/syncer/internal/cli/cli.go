@@ -111,7 +111,7 @@ Exit codes:
   0  the schema is up to date
   1  the database is unreachable, a migration failed, or --existing found missing columns
   2  usage`
-	root.AddCommand(migrate, runCommand(d), doctorCommand(d), serveCommand(d), statusCommand(d))
+	root.AddCommand(migrate, runCommand(d), doctorCommand(d), serveCommand(d), statusCommand(d), webhooksCommand(d))
 	// Unknown subcommands are usage errors too.
 	root.Args = func(_ *cobra.Command, args []string) error {
 		if len(args) > 0 {

@@ -87,10 +87,22 @@ and for sync.request.all also on sync.result.all. A failed stage is reported in
 its result and the request is acknowledged; only a result that cannot be
 published is retried.
 
+With WEBHOOK_ADDR set it also runs the Administrate webhook intake, POST
+/webhooks/administrate/<WEBHOOK_ROUTE_TOKEN>: a wrong token answers 404, a
+delivery whose configuration secret is not WEBHOOK_SECRET 401, a body over
+256 KiB 413; an accepted delivery is queued on WEBHOOKS
+(webhook.administrate.<kind>, Nats-Msg-Id from the webhook, object and trigger
+time, so Administrate's retries dedupe) and answered 200. The consumer
+"syncer-webhooks" reads each object from Administrate and applies it like
+"syncer run events" (see syncer webhooks register). It runs with or without
+the intake.
+
 Serves /metrics, /livez and /readyz on METRICS_ADDR. Metrics:
 admsync_sync_runs_total{stage,outcome}, admsync_sync_duration_seconds{stage},
 admsync_sync_records_total{stage,outcome}, admsync_sync_unmatched{stage,side},
-admsync_sync_last_success_timestamp_seconds{stage}.
+admsync_sync_last_success_timestamp_seconds{stage},
+admsync_webhook_received_total{outcome}, admsync_webhook_applied_total{outcome},
+admsync_webhook_intake_lag_seconds.
 
 Prerequisites: DATABASE_URL (migrated), NATS_URL, the ADMINISTRATE_* settings.
 
@@ -119,17 +131,22 @@ Exit codes:
 				return err
 			}
 			metrics := syncer.NewMetrics(env.Registry)
+			src := admsource.New(adm)
 			h := &server.Handler{Pool: pool, JS: js, Metrics: metrics, Logger: env.Logger,
-				Source: admsource.New(adm), MaxPayload: int(nc.MaxPayload())}
+				Source: src, MaxPayload: int(nc.MaxPayload())}
+			hooks, err := webhookTasks(env, pool, js, src)
+			if err != nil {
+				return err
+			}
 			return env.Serve(ctx, service.Service{
 				Consumer: service.Consumer{
-					Streams: []string{messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ},
+					Streams: []string{messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ, messaging.StreamWebhooks},
 					Spec:    messaging.SyncerConsumer(),
 					Handler: h.Handle,
 					Workers: 1,
 				},
-				Tasks: []service.Task{env.Every("refresh sync metrics from run records", 30*time.Second,
-					func(ctx context.Context) error { return metrics.RefreshLastSuccess(ctx, pool) })},
+				Tasks: append(hooks, env.Every("refresh sync metrics from run records", 30*time.Second,
+					func(ctx context.Context) error { return metrics.RefreshLastSuccess(ctx, pool) })),
 			})
 		},
 	}
