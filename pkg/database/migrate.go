@@ -74,7 +74,11 @@ func provider(db *sql.DB, logger *slog.Logger) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithTableName(VersionTable), goose.WithSessionLocker(locker)}
+	// Migration numbers are handed out ahead of time to parallel pieces of work, so one
+	// may land after a higher one a database already has; each is independent of the
+	// others' order, and goose applies a missing lower one instead of refusing.
+	opts := []goose.ProviderOption{goose.WithTableName(VersionTable), goose.WithSessionLocker(locker),
+		goose.WithAllowOutofOrder(true)}
 	if logger != nil {
 		opts = append(opts, goose.WithSlog(logger))
 	}

@@ -22,6 +22,8 @@ const (
 	StreamSyncResults    = "SYNC_RESULTS"
 	StreamImportRequests = "IMPORT_REQUESTS"
 	StreamImportResults  = "IMPORT_RESULTS"
+	StreamEventCommands  = "EVENT_COMMANDS"
+	StreamEventResults   = "EVENT_RESULTS"
 )
 
 // Subjects. Publishers use the concrete subjects; the ".>" forms are what
@@ -51,6 +53,13 @@ const (
 	SubjectImportRequestPrefix = "import.request."
 	SubjectImportResults       = "import.result.>"
 	SubjectImportResultPrefix  = "import.result."
+
+	// event.command.<action> (publish, websale, soldout, prices, delete): one
+	// message per Administrate event; event.result.<run id>: one per event.
+	SubjectEventCommands      = "event.command.>"
+	SubjectEventCommandPrefix = "event.command."
+	SubjectEventResults       = "event.result.>"
+	SubjectEventResultPrefix  = "event.result."
 )
 
 // Durable consumer names: the consuming service.
@@ -58,6 +67,9 @@ const (
 	ConsumerAdmWriter = "admwriter"
 	ConsumerSyncer    = "syncer"
 	ConsumerImporter  = "importer"
+	// ConsumerAdmWriterCommands is the admwriter's second consumer: the
+	// lifecycle commands (admwriter events …).
+	ConsumerAdmWriterCommands = "admwriter-commands"
 )
 
 // BucketWorkbooks is the object store bucket that hands workbooks to the importer.
@@ -189,6 +201,14 @@ var streamDefs = []streamDef{{
 }, {
 	name: StreamImportResults, subject: SubjectImportResults,
 	description: "workbook import results (import.result.>)",
+	maxAge:      ResultsMaxAge, duplicates: defaultDupesWindow,
+}, {
+	name: StreamEventCommands, subject: SubjectEventCommands, workQueue: true,
+	description: "lifecycle commands for the admwriter, one per event (event.command.<action>)",
+	duplicates:  DuplicateWindow, maxMsgs: TutorialEventsMaxMsgs, maxBytes: TutorialEventsMaxBytes,
+}, {
+	name: StreamEventResults, subject: SubjectEventResults,
+	description: "lifecycle command outcomes, one per event (event.result.<run id>)",
 	maxAge:      ResultsMaxAge, duplicates: defaultDupesWindow,
 }}
 
@@ -371,6 +391,28 @@ func ImporterConsumer() ConsumerSpec {
 	}
 }
 
+// EventCommandsConsumer feeds event.command.<action> to the admwriter. Each
+// message is one event and one or a few Administrate calls; the policy is the
+// writer's (short AckWait so a killed admwriter's commands come back soon,
+// RetryBackoff up to 5m, then a dead letter).
+func EventCommandsConsumer() ConsumerSpec {
+	return ConsumerSpec{
+		Stream: StreamEventCommands,
+		Config: jetstream.ConsumerConfig{
+			Durable:       ConsumerAdmWriterCommands,
+			Description:   "admwriter: lifecycle commands per event",
+			FilterSubject: SubjectEventCommands,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       10 * time.Second,
+			MaxDeliver:    10,
+			BackOff:       []time.Duration{10 * time.Second},
+			MaxAckPending: 64,
+		},
+		RetryBackoff: []time.Duration{5 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute},
+	}
+}
+
 // Topology is a set of streams, consumers and object stores to declare.
 type Topology struct {
 	Streams      []jetstream.StreamConfig
@@ -397,7 +439,7 @@ func NewTopology(opts TopologyOptions) Topology {
 	for _, d := range streamDefs {
 		t.Streams = append(t.Streams, d.config(r))
 	}
-	work := []ConsumerSpec{AdmWriterConsumer(), SyncerConsumer(), ImporterConsumer()}
+	work := []ConsumerSpec{AdmWriterConsumer(), SyncerConsumer(), ImporterConsumer(), EventCommandsConsumer()}
 	t.Consumers = append(t.Consumers, work...)
 	for _, c := range work {
 		s := MaxDeliveriesStream(c.Stream)

@@ -15,6 +15,7 @@ import (
 	"admsync/pkg/messaging"
 	"admsync/pkg/service"
 	"admsync/services/admwriter/internal/failpoint"
+	"admsync/services/admwriter/internal/lifecycle"
 	"admsync/services/admwriter/internal/plan"
 	"admsync/services/admwriter/internal/writer"
 )
@@ -52,6 +53,7 @@ them back once the cause is fixed.
 		dlqCommand(env),
 		retryCommand(env),
 		statusCommand(env),
+		eventsCommand(env),
 	)
 	return root
 }
@@ -77,6 +79,10 @@ Transient Administrate failures (timeouts, 429, 5xx) are retried with backoff;
 repeated ones open a circuit breaker that stops fetching until a probe
 succeeds, so an outage does not use up deliveries. Validation errors and
 missing bridges are dead-lettered with the reason.
+
+It also consumes event.command.<action> (consumer "admwriter-commands" on
+stream EVENT_COMMANDS): the lifecycle commands of "admwriter events", one
+message per event, answered on event.result.<run id>.
 
 Serves /metrics, /livez and /readyz on METRICS_ADDR. On SIGINT/SIGTERM it stops
 fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help,
@@ -119,7 +125,12 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 				Workers: workers, Plan: plan.Options{TaxTypeID: taxType}, Failpoint: crash,
 			}, messaging.AdmWriterConsumer())
 			consumer.DrainTimeout = drainTimeout
-			return e.Serve(ctx, service.Service{Consumer: consumer})
+			// The lifecycle commands (admwriter events …) run as a second
+			// consumer in the same process, on the same rate budget.
+			commands := &lifecycle.Handler{Pool: pool, API: adm, JS: js, Logger: e.Logger, Failpoint: crash}
+			return e.Serve(ctx, service.Service{Consumer: consumer, Tasks: []service.Task{{
+				Name: "event commands", Run: func(ctx context.Context) error { return commands.Run(ctx, workers, e.Registry) },
+			}}})
 		},
 	}
 	cmd.Flags().IntVar(&workers, "workers", 4, "events handled concurrently (they share the Administrate rate budget)")

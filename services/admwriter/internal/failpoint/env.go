@@ -15,7 +15,7 @@ const EnvVar = "ADMWRITER_CRASH_AT"
 const Help = `
 
 This binary is built with failpoints (fault-injection tests only):
-ADMWRITER_CRASH_AT=after_create|before_bridge_commit|before_ack makes the
+ADMWRITER_CRASH_AT=after_create|before_bridge_commit|before_ack|after_lifecycle_write makes the
 process exit with status 137 at that point.`
 
 // FromEnv returns the failpoint configured by ADMWRITER_CRASH_AT (a comma
@@ -28,7 +28,7 @@ func FromEnv() (Func, error) {
 		return nil, nil
 	}
 	if !Valid(v) {
-		return nil, fmt.Errorf("%s=%q: want after_create, before_bridge_commit or before_ack", EnvVar, v)
+		return nil, fmt.Errorf("%s=%q: want after_create, before_bridge_commit, before_ack or after_lifecycle_write", EnvVar, v)
 	}
 	points := map[string]bool{}
 	for _, p := range strings.Split(v, ",") {

@@ -22,6 +22,9 @@ const (
 	BeforeBridgeCommit = "before_bridge_commit"
 	// BeforeAck is after the bridge is done, before the message is acked.
 	BeforeAck = "before_ack"
+	// AfterLifecycleWrite is right after Administrate answered a lifecycle
+	// command's write (admwriter events …), before its outcome is recorded.
+	AfterLifecycleWrite = "after_lifecycle_write"
 )
 
 // Func is called at every point; a non-nil error aborts the handler as a
@@ -33,7 +36,7 @@ type Func func(point string) error
 func Valid(v string) bool {
 	for _, p := range strings.Split(v, ",") {
 		switch strings.TrimSpace(p) {
-		case AfterCreate, BeforeBridgeCommit, BeforeAck:
+		case AfterCreate, BeforeBridgeCommit, BeforeAck, AfterLifecycleWrite:
 		default:
 			return false
 		}
