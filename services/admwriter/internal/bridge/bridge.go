@@ -246,6 +246,48 @@ func (s *Store) Session(ctx context.Context, c *Claim, tutorialSessionID int64, 
 	return err
 }
 
+// SessionRow is one session's progress, for Sessions.
+type SessionRow struct {
+	TutorialSessionID int64
+	Day               int
+	ExternalID        string
+	StaffDone         bool
+}
+
+// Sessions stores several sessions' progress as Session does, in one fenced
+// transaction: a batch of session writes completes together, and one round
+// trip to PostgreSQL per batch keeps the writer at Administrate's pace.
+func (s *Store) Sessions(ctx context.Context, c *Claim, rows []SessionRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, r := range rows {
+			var ts *int64
+			if r.TutorialSessionID != 0 {
+				ts = &r.TutorialSessionID
+			}
+			b.Queue(`INSERT INTO adm.sessions (event_id, tutorial_session_id, day_number, external_id, staff_done)
+				VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (event_id, day_number) DO UPDATE
+				SET external_id = EXCLUDED.external_id, tutorial_session_id = EXCLUDED.tutorial_session_id,
+				    staff_done = EXCLUDED.staff_done, updated_at = now()`,
+				c.RowID, ts, r.Day, r.ExternalID, r.StaffDone)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("store %d session bridges: %w", len(rows), err)
+		}
+		return nil
+	})
+	if err == nil {
+		for _, r := range rows {
+			c.Sessions[r.Day] = SessionDone{ExternalID: r.ExternalID, StaffDone: r.StaffDone}
+		}
+	}
+	return err
+}
+
 // Finish marks the event done and gives the claim up.
 func (s *Store) Finish(ctx context.Context, c *Claim) error {
 	err := s.fenced(ctx, c, func(tx pgx.Tx) error {

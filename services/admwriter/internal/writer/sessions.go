@@ -8,6 +8,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
+	"admsync/services/admwriter/internal/bridge"
 	"admsync/services/admwriter/internal/plan"
 )
 
@@ -53,7 +54,10 @@ func (a *attempt) writeSessions(ctx context.Context, p *plan.Plan, byDay map[int
 	errs := a.batch(ctx, ops)
 
 	sessionErrors := map[string]string{}
-	var transient error
+	var (
+		transient error
+		stored    []bridge.SessionRow
+	)
 	for _, j := range jobs {
 		day := strconv.Itoa(j.s.Day)
 		if j.update >= 0 {
@@ -85,9 +89,10 @@ func (a *attempt) writeSessions(ctx context.Context, p *plan.Plan, byDay map[int
 		if j.update < 0 && !staffDone {
 			continue // nothing new to store
 		}
-		if err := st.Session(ctx, c, j.s.TutorialSessionID, j.s.Day, j.sid, staffDone); err != nil {
-			return nil, err
-		}
+		stored = append(stored, bridge.SessionRow{TutorialSessionID: j.s.TutorialSessionID, Day: j.s.Day, ExternalID: j.sid, StaffDone: staffDone})
+	}
+	if err := st.Sessions(ctx, c, stored); err != nil {
+		return nil, err
 	}
 	var adminErr error
 	for i, admin := range p.Administrators {
