@@ -343,6 +343,8 @@ var contract = map[string]bool{
 	"ContactMutateResponse.contact":     false,
 	"ContactMutateResponse.errors":      false,
 	"Contact.isInstructor":              false,
+	"ContactField.firstName":            false,
+	"ContactField.lastName":             false,
 }
 
 // ContractItem is one schema element our operations use.

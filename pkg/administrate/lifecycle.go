@@ -278,3 +278,36 @@ func (c *Client) CreateContact(ctx context.Context, in NewContact) (Contact, boo
 	}
 	return contactFrom(r.Contact.ContactFields), r.Contact.IsInstructor, nil
 }
+
+// FindContactsByName returns the contacts with exactly this first and last name
+// (compared case-insensitively here, whatever the tenant's eq does), so a
+// contact created on an earlier request is found instead of created twice.
+func (c *Client) FindContactsByName(ctx context.Context, first, last string, opts ...ListOption) ([]Contact, error) {
+	filters := []ContactFieldGraphFilter{
+		{Field: ContactFieldFirstname, Operation: FilterOperationEq, Value: first},
+		{Field: ContactFieldLastname, Operation: FilterOperationEq, Value: last},
+	}
+	all, err := collect(ctx, c.listConfig(opts), func(ctx context.Context, fst, offset int) (Page[Contact], error) {
+		resp, err := Contacts(ctx, c, filters, fst, offset)
+		if err != nil {
+			return Page[Contact]{}, err
+		}
+		conn := resp.Contacts
+		p := Page[Contact]{HasNextPage: conn.PageInfo.HasNextPage, TotalRecords: conn.PageInfo.TotalRecords}
+		for _, e := range conn.Edges {
+			p.Items = append(p.Items, contactFrom(e.Node.ContactFields))
+		}
+		return p, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Contact
+	for _, ct := range all {
+		if strings.EqualFold(strings.TrimSpace(ct.FirstName), strings.TrimSpace(first)) &&
+			strings.EqualFold(strings.TrimSpace(ct.LastName), strings.TrimSpace(last)) {
+			out = append(out, ct)
+		}
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package admsim
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"strings"
 
@@ -149,4 +150,17 @@ func (m contactMutationsResolver) Create(ctx context.Context, obj *graph.Contact
 	c := &contactRec{key: st.newKey(prefixContact), firstName: first, lastName: last, email: email}
 	st.contacts[c.key] = c
 	return &graph.ContactMutateResponse{Contact: contactModel(c), Errors: errs.list()}, nil
+}
+
+// SetContactInstructor sets a contact's instructor flag, as ticking Instructor on
+// the contact in Administrate's UI does (the API offers no way to).
+func (s *Server) SetContactInstructor(id string, on bool) error {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	k, ok := keyOf(id, prefixContact)
+	if !ok || s.st.contacts[k] == nil {
+		return fmt.Errorf("contact %s not found", id)
+	}
+	s.st.contacts[k].isInstructor = on
+	return nil
 }

@@ -173,6 +173,28 @@ func (s *Source) CreateCourseTemplate(ctx context.Context, code, title string) (
 	return courseTemplate(ct), nil
 }
 
+// CreateContact implements syncer.Creator.
+func (s *Source) CreateContact(ctx context.Context, first, last string) (syncer.Contact, bool, error) {
+	c, instructor, err := s.c.CreateContact(ctx, administrate.NewContact{FirstName: first, LastName: last})
+	if err != nil {
+		return syncer.Contact{}, false, err
+	}
+	return syncer.Contact{ID: c.ID, LegacyID: c.LegacyID, FirstName: c.FirstName, LastName: c.LastName}, instructor, nil
+}
+
+// ContactsNamed implements syncer.Creator.
+func (s *Source) ContactsNamed(ctx context.Context, first, last string) ([]syncer.Contact, error) {
+	found, err := s.c.FindContactsByName(ctx, first, last)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]syncer.Contact, 0, len(found))
+	for _, c := range found {
+		out = append(out, syncer.Contact{ID: c.ID, LegacyID: c.LegacyID, FirstName: c.FirstName, LastName: c.LastName})
+	}
+	return out, nil
+}
+
 // Supports implements syncer.Creator: it runs the client's Doctor once and
 // answers from its verdict on the operation calling op ("location.create").
 func (s *Source) Supports(ctx context.Context, op string) (bool, error) {

@@ -255,13 +255,32 @@ func TestPromptDeclinedOrUnsupported(t *testing.T) {
 		t.Fatalf("output:\n%s", b.out.String())
 	}
 
-	// Instructors can never be created through the API: always instructions.
+	// Instructors (FR-003): the contact is created, once; the API cannot mark it
+	// as instructor, so the report says to tick it, and the next run links it.
 	b.out.Reset()
 	res, err = b.runner(syncer.Options{}, "yes\n").RunStage(b.ctx, syncer.StageInstructors, syncer.Options{})
-	if err != nil || len(res.Manual) != 1 || !strings.Contains(res.Manual[0].Description, `"Jane Smith"`) {
-		t.Fatalf("instructors: %v %+v", err, res.Manual)
+	if err != nil || len(res.Manual) != 1 || !strings.Contains(res.Manual[0].Description, `contact "Jane Smith" created in Administrate`) ||
+		!strings.Contains(res.Manual[0].Description, "tick Instructor") {
+		t.Fatalf("instructors: %v %+v\n%s", err, res.Manual, b.out.String())
 	}
-	if b.sim.CallCount("CreateContact") != 0 {
-		t.Fatal("a contact was created although it could not be made an instructor")
+	if b.sim.CallCount("CreateContact") != 1 {
+		t.Fatalf("CreateContact sent %d times, want 1", b.sim.CallCount("CreateContact"))
+	}
+	// Asked again before anyone ticked it: the same contact, not a second one.
+	b.out.Reset()
+	res, err = b.runner(syncer.Options{}, "y\n").RunStage(b.ctx, syncer.StageInstructors, syncer.Options{})
+	if err != nil || len(res.Manual) != 1 || !strings.Contains(res.Manual[0].Description, `contact "Jane Smith" exists in Administrate`) ||
+		b.sim.CallCount("CreateContact") != 1 {
+		t.Fatalf("instructors again: %v %+v (CreateContact %d)", err, res.Manual, b.sim.CallCount("CreateContact"))
+	}
+	id := res.Manual[0].Description[strings.Index(res.Manual[0].Description, "(id ")+4:]
+	id = id[:strings.Index(id, ")")]
+	if err := b.sim.SetContactInstructor(id, true); err != nil { // ticked in Administrate's UI
+		t.Fatal(err)
+	}
+	b.out.Reset()
+	b.mustRun(syncer.StageInstructors, syncer.Options{})
+	if n := b.count(`SELECT count(*) FROM adm.instructors WHERE external_id = $1 AND tutorial_instructor_id IS NOT NULL AND gone_at IS NULL`, id); n != 1 {
+		t.Fatalf("the ticked contact is not linked:\n%s", b.out.String())
 	}
 }

@@ -117,6 +117,7 @@ const (
 	OpCreateLocation       = "location.create"
 	OpCreateVenue          = "venue.create"
 	OpCreateCourseTemplate = "courseTemplate.create"
+	OpCreateContact        = "contact.create"
 )
 
 // Creator creates records in Administrate for the prompt phase.
@@ -127,4 +128,9 @@ type Creator interface {
 	CreateLocation(ctx context.Context, name, code string) (Location, error)
 	CreateVenue(ctx context.Context, name, description, locationID string) (Venue, error)
 	CreateCourseTemplate(ctx context.Context, code, title string) (CourseTemplate, error)
+	// CreateContact creates a contact; instructor reports whether
+	// Administrate marked it as one (its API offers no way to ask).
+	CreateContact(ctx context.Context, first, last string) (c Contact, instructor bool, err error)
+	// ContactsNamed finds existing contacts with exactly this name.
+	ContactsNamed(ctx context.Context, first, last string) ([]Contact, error)
 }

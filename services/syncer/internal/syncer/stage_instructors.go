@@ -138,20 +138,61 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 	return sp, nil
 }
 
-// create cannot use the API: Administrate can create a contact but offers no
-// way to mark it as an instructor, and an unmarked contact would never come
-// back in the instructor list. So every record gets instructions instead.
-func (s *instructorsStage) create(_ context.Context, _ pgx.Tx, _ *runContext, items []item) (*creation, error) {
+// create makes each tutorial instructor a contact in Administrate (FR-003). A
+// contact of the same name is reused, never created twice. Administrate's API
+// offers no way to mark a contact as instructor, and only instructors come
+// back in the list this stage mirrors, so a contact the tenant did not mark is
+// not linked: the report names it and says to tick Instructor on it, after
+// which the next run links it by name.
+func (s *instructorsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext, items []item) (*creation, error) {
 	cr := &creation{}
+	ok, why := rc.supports(ctx, OpCreateContact)
 	for _, it := range items {
 		t := s.tut[it.ID]
-		name := personName(t.extra["first"], t.extra["last"])
+		first, last := strings.TrimSpace(t.extra["first"]), strings.TrimSpace(t.extra["last"])
+		name := personName(first, last)
 		if name == "" {
 			name = it.Label
 		}
-		cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-			"Administrate's API cannot mark a contact as instructor: create contact %q in Administrate with Instructor ticked "+
-				"(or tick it on the existing contact), then run `syncer run instructors`", name)})
+		if !ok || first == "" || last == "" {
+			reason := why
+			if ok {
+				reason = "the tutorial instructor has no first and last name"
+			}
+			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
+				"%s; create contact %q in Administrate with Instructor ticked, then run `syncer run instructors`", reason, name)})
+			continue
+		}
+		found, err := rc.creator.ContactsNamed(ctx, first, last)
+		if err != nil {
+			cr.errors = append(cr.errors, fmt.Sprintf("look up contact %q in Administrate: %v", name, err))
+			continue
+		}
+		var c Contact
+		instructor, verb := false, "exists"
+		switch len(found) {
+		case 0:
+			if c, instructor, err = rc.creator.CreateContact(ctx, first, last); err != nil {
+				cr.errors = append(cr.errors, fmt.Sprintf("create contact %q in Administrate: %v", name, err))
+				continue
+			}
+			verb = "created"
+		case 1:
+			c = found[0]
+		default:
+			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
+				"Administrate has %d contacts named %q: tick Instructor on the right one, then run `syncer run instructors`", len(found), name)})
+			continue
+		}
+		if !instructor {
+			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
+				"contact %q %s in Administrate (id %s), but its API cannot mark a contact as instructor: tick Instructor "+
+					"on that contact in Administrate, then run `syncer run instructors` (it links by name)", name, verb, c.ID)})
+			continue
+		}
+		cr.created = append(cr.created, Record{ID: c.ID, Description: fmt.Sprintf("instructor %q (tutorial #%s)", name, it.ID)})
+		cr.rows = append(cr.rows, row{key: []string{c.ID}, label: name,
+			vals: []*string{strOrNil(c.LegacyID), strOrNil(c.FirstName), strOrNil(c.LastName), boolText(true), str(it.ID)}})
 	}
 	return cr, nil
 }
