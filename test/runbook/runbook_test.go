@@ -197,6 +197,38 @@ func TestRunbook(t *testing.T) {
 		t.Fatalf("stream info does not show the stream's subjects:\n%s", out)
 	}
 
+	// Runbook: bring changes made in Administrate back (events stage, webhook backlog).
+	var evID string
+	var tutID int64
+	if err := st.Pool.QueryRow(ctx, `SELECT external_id, tutorial_event_id FROM adm.events WHERE external_id IS NOT NULL ORDER BY id LIMIT 1`).Scan(&evID, &tutID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Sim.ChangeEvent(evID, []byte(`{"isSoldOut": true}`)); err != nil {
+		t.Fatal(err)
+	}
+	wait = r.subscribe("sync.result.events")
+	r.nats("pub", "sync.request.events", `{"conflicts": ""}`)
+	var events struct {
+		Stage  string `json:"stage"`
+		Counts struct {
+			Updated int `json:"updated"`
+		} `json:"counts"`
+	}
+	body = wait()
+	if err := json.Unmarshal(body, &events); err != nil || events.Stage != "events" || events.Counts.Updated < 1 {
+		t.Fatalf("sync.result.events: want the events stage with updates: %v\n%s", err, body)
+	}
+	var soldOut bool
+	if err := st.Pool.QueryRow(ctx, `SELECT is_soldout FROM acted.tutorial_events WHERE id = $1`, tutID).Scan(&soldOut); err != nil || !soldOut {
+		t.Fatalf("the event sold out in Administrate is not sold out locally (%v)", err)
+	}
+	if out := r.nats("stream", "info", "WEBHOOKS"); !strings.Contains(out, "webhook.administrate.>") {
+		t.Fatalf("stream info WEBHOOKS:\n%s", out)
+	}
+	if out := r.nats("consumer", "info", "WEBHOOKS", "syncer-webhooks"); !strings.Contains(out, "syncer-webhooks") {
+		t.Fatalf("consumer info WEBHOOKS syncer-webhooks:\n%s", out)
+	}
+
 	// Runbook: Administrate refuses an event; inspect the DLQ, fix the cause,
 	// replay. Here the cause is a create mutation the tenant does not offer.
 	st.Sim.UpdateFaults(func(f *admsim.Faults) {

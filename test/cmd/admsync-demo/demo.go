@@ -112,9 +112,17 @@ create and drop a database (make demo finds or starts one).
 		strings.Join(disc.AdministrateOnly, ", "), strings.Join(disc.TutorialOnly, ", "))
 
 	say("starting admwriter, importer and syncer services")
+	hookAddr, err := loopbackAddr()
+	if err != nil {
+		return err
+	}
 	procs := map[string]*harness.Proc{}
 	for _, svc := range []string{"admwriter", "importer", "syncer"} {
-		p, err := st.Spawn(svc, svc, nil, "serve")
+		var extra []string
+		if svc == "syncer" {
+			extra = demoWebhookEnv(hookAddr) // the Administrate webhook intake
+		}
+		p, err := st.Spawn(svc, svc, extra, "serve")
 		if err != nil {
 			return err
 		}
@@ -152,6 +160,11 @@ create and drop a database (make demo finds or starts one).
 	say("all %d accepted events are done or dead-lettered (%d done, %d dead-lettered)", p.Accepted, p.Done, p.Failed)
 	t, err := st.Tally(ctx)
 	if err != nil {
+		return err
+	}
+
+	fmt.Fprintln(out)
+	if err := flowBack(ctx, st, hookAddr, say); err != nil {
 		return err
 	}
 
