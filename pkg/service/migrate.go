@@ -23,15 +23,11 @@ already exist with the columns admsync reads, and none of them is altered.
 Missing columns are listed and nothing is changed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := env()
+			e, pool, err := OpenDB(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			pool, err := e.DB(cmd.Context())
-			if err != nil {
-				return err
-			}
 			res, err := database.Migrate(cmd.Context(), pool, database.MigrateOptions{Existing: existing, Logger: e.Logger})
 			if err != nil {
 				return err

@@ -162,6 +162,21 @@ func (e *Env) DB(ctx context.Context) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// OpenDB builds the environment with env and opens its database: how every
+// command that works on the database starts. The caller closes the Env.
+func OpenDB(ctx context.Context, env func() (*Env, error)) (*Env, *pgxpool.Pool, error) {
+	e, err := env()
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := e.DB(ctx)
+	if err != nil {
+		e.Close()
+		return nil, nil, err
+	}
+	return e, pool, nil
+}
+
 // natsConnectWait bounds the wait for the first NATS connection, so a
 // command run while NATS is down fails with a clear error instead of hanging.
 const natsConnectWait = 10 * time.Second

@@ -95,16 +95,12 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			if err != nil {
 				return service.UsageError{Err: err}
 			}
-			e, err := env()
+			ctx := cmd.Context()
+			e, pool, err := service.OpenDB(ctx, env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			ctx := cmd.Context()
-			pool, err := e.DB(ctx)
-			if err != nil {
-				return err
-			}
 			_, js, err := e.NATS(ctx)
 			if err != nil {
 				return err

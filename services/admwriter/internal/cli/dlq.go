@@ -366,13 +366,9 @@ kept unless --force: replaying it unchanged would fail again.`,
 			if all == (len(args) > 0) {
 				return service.Usagef("give dead-letter ids or --all (not both)")
 			}
-			var seqs []uint64
-			for _, a := range args {
-				seq, err := parseID(a)
-				if err != nil {
-					return err
-				}
-				seqs = append(seqs, seq)
+			seqs, err := parseIDs(args)
+			if err != nil {
+				return err
 			}
 			e, dlq, _, err := openDLQ(cmd, env)
 			if err != nil {
@@ -514,13 +510,9 @@ reason), --cause and --older-than. A removed letter cannot be replayed.`,
 			if err != nil {
 				return err
 			}
-			var seqs []uint64
-			for _, a := range args {
-				seq, err := parseID(a)
-				if err != nil {
-					return err
-				}
-				seqs = append(seqs, seq)
+			seqs, err := parseIDs(args)
+			if err != nil {
+				return err
 			}
 			e, dlq, _, err := openDLQ(cmd, env)
 			if err != nil {
@@ -572,6 +564,19 @@ reason), --cause and --older-than. A removed letter cannot be replayed.`,
 	cmd.Flags().BoolVar(&done, "done", false, "delete the letters whose tutorial event is done in Administrate")
 	filter.register(cmd)
 	return cmd
+}
+
+// parseIDs parses dead-letter ids given as arguments.
+func parseIDs(args []string) ([]uint64, error) {
+	seqs := make([]uint64, 0, len(args))
+	for _, a := range args {
+		seq, err := parseID(a)
+		if err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, nil
 }
 
 func parseID(s string) (uint64, error) {

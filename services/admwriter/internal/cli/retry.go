@@ -42,16 +42,12 @@ outbox (then it publishes them) or --no-flush is given.`,
 			if all == (importID != 0) {
 				return service.Usagef("give --import ID or --all")
 			}
-			e, err := env()
+			ctx := cmd.Context()
+			e, pool, err := service.OpenDB(ctx, env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			ctx := cmd.Context()
-			pool, err := e.DB(ctx)
-			if err != nil {
-				return err
-			}
 			ids, err := Retry(ctx, pool, importID)
 			if err != nil {
 				return err
@@ -147,16 +143,12 @@ not started (no bridge yet), pending, creating, created (sessions
 outstanding), done and failed (dead-lettered).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := env()
+			ctx := cmd.Context()
+			e, pool, err := service.OpenDB(ctx, env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			ctx := cmd.Context()
-			pool, err := e.DB(ctx)
-			if err != nil {
-				return err
-			}
 			counts, err := Status(ctx, pool, importID)
 			if err != nil {
 				return err

@@ -73,15 +73,11 @@ event) in one transaction with one outbox message per event. Re-importing a work
 the events already imported. Exit status: 0 when nothing was rejected, 1 otherwise, 2 for usage errors.`,
 		Args: exactArgs(1, "one workbook path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := env()
+			e, pool, err := service.OpenDB(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			pool, err := e.DB(cmd.Context())
-			if err != nil {
-				return err
-			}
 			m, err := pipeline.NewMetrics(e.Registry)
 			if err != nil {
 				return err
@@ -247,15 +243,11 @@ bridges the workbook refers to, so it can be imported at once.`,
 			if !seedDB {
 				return nil
 			}
-			e, err := env()
+			e, pool, err := service.OpenDB(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			pool, err := e.DB(cmd.Context())
-			if err != nil {
-				return err
-			}
 			ids, err := sampledata.SeedTutorial(cmd.Context(), pool, ref)
 			if err != nil {
 				return err

@@ -29,8 +29,20 @@ func baseXLSX(t testing.TB) []byte {
 	return buf.Bytes()
 }
 
-// rezip copies a package, transforming parts and adding new ones.
+// rezip copies a package, transforming parts and adding new ones, each
+// part stored with method.
 func rezip(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add map[string][]byte, method uint16) []byte {
+	t.Helper()
+	write := make(map[string]func(io.Writer), len(add))
+	for name, data := range add {
+		write[name] = func(w io.Writer) { w.Write(data) }
+	}
+	return pack(t, src, edit, write, method, nil)
+}
+
+// pack copies the parts of src through edit, then writes the parts of add;
+// compress, if not nil, replaces the Deflate compressor.
+func pack(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add map[string]func(io.Writer), method uint16, compress zip.Compressor) []byte {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
 	if err != nil {
@@ -38,14 +50,15 @@ func rezip(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add ma
 	}
 	var out bytes.Buffer
 	zw := zip.NewWriter(&out)
-	put := func(name string, data []byte) {
+	if compress != nil {
+		zw.RegisterCompressor(zip.Deflate, compress)
+	}
+	create := func(name string) io.Writer {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
+		return w
 	}
 	for _, f := range zr.File {
 		rc, err := f.Open()
@@ -57,10 +70,12 @@ func rezip(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add ma
 		if fn := edit[f.Name]; fn != nil {
 			data = fn(data)
 		}
-		put(f.Name, data)
+		if _, err := create(f.Name).Write(data); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for name, data := range add {
-		put(name, data)
+	for name, fn := range add {
+		fn(create(name))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)

@@ -26,34 +26,7 @@ import (
 // of MiB are streamed, never held.
 func repack(t testing.TB, src []byte, edit map[string]func([]byte) []byte, add map[string]func(io.Writer)) []byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) })
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(rc)
-		rc.Close()
-		if fn := edit[f.Name]; fn != nil {
-			data = fn(data)
-		}
-		w, _ := zw.Create(f.Name)
-		w.Write(data)
-	}
-	for name, fn := range add {
-		w, _ := zw.Create(name)
-		fn(w)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return pack(t, src, edit, add, zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestSpeed) })
 }
 
 // repeatedStrings writes a shared-string table of n bytes of short items.
