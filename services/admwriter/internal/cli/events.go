@@ -212,13 +212,8 @@ func eventsToggleCommand(env EnvFunc, action string) *cobra.Command {
 			}
 			req := lifecycle.Request{Action: action, On: on}
 			if action == messaging.ActionWebSale {
-				e, err := env()
+				e, pool, err := service.OpenDB(cmd.Context(), env)
 				if err != nil {
-					return err
-				}
-				pool, err := e.DB(cmd.Context())
-				if err != nil {
-					e.Close()
 					return err
 				}
 				req.WebSaleKey, err = lifecycle.WebSaleKey(cmd.Context(), pool)
