@@ -27,17 +27,29 @@ import (
 )
 
 // natsOptions loads the rendered NATS configuration the way the pod does:
-// nats.conf from the ConfigMap and auth.conf from the Secret, side by side,
-// parsed by nats-server itself.
+// nats.conf and users.conf from the ConfigMap and auth.conf from the
+// Secret, side by side, parsed by nats-server itself.
 func natsOptions(t *testing.T, r *rendered) *server.Options {
+	t.Helper()
+	sec, ok := r.find("Secret", "nats-auth")
+	if !ok {
+		t.Fatal("no nats-auth Secret")
+	}
+	dir := natsConfigDir(t, r, sec.obj.(*corev1.Secret).Data["auth.conf"])
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	if err != nil {
+		t.Fatalf("nats-server rejects the rendered config: %v", err)
+	}
+	return opts
+}
+
+// natsConfigDir writes every key of the rendered nats-config ConfigMap and
+// auth.conf into a temporary directory, as the pod's projected volume does.
+func natsConfigDir(t *testing.T, r *rendered, auth []byte) string {
 	t.Helper()
 	cm, ok := r.find("ConfigMap", "nats-config")
 	if !ok {
 		t.Fatal("no nats-config ConfigMap")
-	}
-	sec, ok := r.find("Secret", "nats-auth")
-	if !ok {
-		t.Fatal("no nats-auth Secret")
 	}
 	dir := t.TempDir()
 	write := func(name string, b []byte) {
@@ -45,13 +57,11 @@ func natsOptions(t *testing.T, r *rendered) *server.Options {
 			t.Fatal(err)
 		}
 	}
-	write("nats.conf", []byte(cm.obj.(*corev1.ConfigMap).Data["nats.conf"]))
-	write("auth.conf", sec.obj.(*corev1.Secret).Data["auth.conf"])
-	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
-	if err != nil {
-		t.Fatalf("nats-server rejects the rendered config: %v", err)
+	for k, v := range cm.obj.(*corev1.ConfigMap).Data {
+		write(k, []byte(v))
 	}
-	return opts
+	write("auth.conf", auth)
+	return dir
 }
 
 // natsUser is one service's connection, with the permission errors the
@@ -69,10 +79,10 @@ type natsUser struct {
 func connectAs(t *testing.T, r *rendered, srv *server.Server, opts *server.Options, user string) *natsUser {
 	t.Helper()
 	var u *url.URL
-	if user == "ops" {
+	if operatorUsers[user] {
 		for _, us := range opts.Users {
-			if us.Username == "ops" {
-				u = &url.URL{User: url.UserPassword("ops", us.Password)}
+			if us.Username == user {
+				u = &url.URL{User: url.UserPassword(user, us.Password)}
 			}
 		}
 	} else {
@@ -116,12 +126,19 @@ func connectAs(t *testing.T, r *rendered, srv *server.Server, opts *server.Optio
 	return nu
 }
 
+// operatorUsers are the NATS users of people, not of a workload: ops may do
+// everything in the account, readonly may only look.
+var operatorUsers = map[string]bool{"ops": true, "readonly": true}
+
 // inboxPrefix is NATS_INBOX_PREFIX of every workload that connects as user
-// (they must agree); empty for ops.
+// (they must agree); empty for ops, _INBOX_readonly for readonly.
 func inboxPrefix(t *testing.T, r *rendered, user string) string {
 	t.Helper()
-	if user == "ops" {
+	switch user {
+	case "ops":
 		return ""
+	case "readonly":
+		return "_INBOX_readonly"
 	}
 	prefix, seen := "", false
 	for name, pt := range podSpecs(r) {
@@ -389,6 +406,40 @@ func TestNATSPermissions(t *testing.T) {
 		must(admwriter, "reserve a rate budget slot", budget.Wait(ctx))
 	}
 
+	// The syncer spends the same budget (its serve and one-shot commands
+	// share it when NATS is configured).
+	syncerBudget, err := administrate.NewSharedBudget(ctx, syncer.js, administrate.SharedBudgetOptions{Rate: 50})
+	must(syncer, "open the shared rate budget", err)
+	for range 2 {
+		must(syncer, "reserve a rate budget slot", syncerBudget.Wait(ctx))
+	}
+
+	// The read-only operator sees streams, consumers and the account, and
+	// nothing else.
+	readonly := connectAs(t, r, srv, opts, "readonly")
+	_, err = readonly.js.AccountInfo(ctx)
+	must(readonly, "account info", err)
+	rs, err := readonly.js.Stream(ctx, messaging.StreamTutorialEvents)
+	must(readonly, "stream info", err)
+	_, err = rs.Consumer(ctx, messaging.AdmWriterConsumer().Durable())
+	must(readonly, "consumer info", err)
+	names := readonly.js.StreamNames(ctx)
+	for range names.Name() {
+	}
+	must(readonly, "stream names", names.Err())
+	readonly.noErrors(t)
+	for _, subj := range []string{
+		"tutorial.event.created", "sync.request.all", "$JS.API.STREAM.DELETE.DLQ", "$JS.API.STREAM.PURGE.DLQ",
+		"$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.MSG.GET.DLQ", "$JS.API.DIRECT.GET.DLQ", "$KV.ADM_RATE.tenant",
+		"$JS.API.CONSUMER.CREATE.TUTORIAL_EVENTS.spy", "$JS.API.CONSUMER.MSG.NEXT.TUTORIAL_EVENTS.admwriter",
+		"$JS.ACK.TUTORIAL_EVENTS.admwriter.1.1.1.1.1",
+	} {
+		readonly.denied(t, "pub", subj)
+	}
+	for _, subj := range []string{">", "_INBOX.>", "tutorial.event.>", "_INBOX_admwriter.>"} {
+		readonly.denied(t, "sub", subj)
+	}
+
 	// The other dead letters are where the operators expect them.
 	all, err := messaging.NewDLQ(ops.js).List(ctx, messaging.ListOptions{})
 	must(ops, "dlq list", err)
@@ -510,6 +561,8 @@ func TestNATSPermissions(t *testing.T) {
 		{importer, "sub", "tutorial.event.>"},
 		{importer, "pub", "$KV.ADM_RATE.tenant"},
 		{syncer, "pub", "$JS.API.STREAM.DELETE.KV_ADM_RATE"},
+		{syncer, "pub", "$JS.API.STREAM.UPDATE.KV_ADM_RATE"},
+		{syncer, "pub", "$JS.API.STREAM.PURGE.KV_ADM_RATE"},
 		{admwriter, "pub", "$JS.API.STREAM.DELETE.KV_ADM_RATE"},
 		{admwriter, "pub", "$JS.API.STREAM.PURGE.KV_ADM_RATE"},
 		{admwriter, "pub", "sync.request.all"},

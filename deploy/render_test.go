@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,10 +30,11 @@ import (
 const (
 	baseDir = "k8s/base"
 	devDir  = "k8s/overlays/dev"
+	prodDir = "k8s/overlays/prod"
 )
 
 // kustomizations are the deployable shapes every workload test covers.
-var kustomizations = []string{baseDir, devDir}
+var kustomizations = []string{baseDir, devDir, prodDir}
 
 // scheme knows every built-in kind the manifests may use. A kind missing
 // here fails decoding, which is the point: nothing is let through unchecked.
@@ -44,6 +46,9 @@ var scheme = func() *runtime.Scheme {
 	utilruntime.Must(rbacv1.AddToScheme(s))
 	utilruntime.Must(policyv1.AddToScheme(s))
 	utilruntime.Must(networkingv1.AddToScheme(s))
+	// CloudNativePG's Cluster and ScheduledBackup, with the operator's own
+	// Go types: the prod overlay's PostgreSQL decodes as the operator reads it.
+	utilruntime.Must(cnpgv1.AddToScheme(s))
 	return s
 }()
 
@@ -69,6 +74,36 @@ type podMonitor struct {
 	} `json:"spec"`
 }
 
+// certManagerGroup holds cert-manager's Certificate, decoded like the
+// Prometheus Operator kinds into a struct of the fields the overlay uses.
+const certManagerGroup = "cert-manager.io"
+
+type certificate struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		SecretName  string `json:"secretName"`
+		Duration    string `json:"duration,omitempty"`
+		RenewBefore string `json:"renewBefore,omitempty"`
+		PrivateKey  *struct {
+			Algorithm      string `json:"algorithm,omitempty"`
+			Size           int    `json:"size,omitempty"`
+			RotationPolicy string `json:"rotationPolicy,omitempty"`
+		} `json:"privateKey,omitempty"`
+		Usages    []string `json:"usages,omitempty"`
+		DNSNames  []string `json:"dnsNames,omitempty"`
+		IssuerRef struct {
+			Group string `json:"group,omitempty"`
+			Kind  string `json:"kind,omitempty"`
+			Name  string `json:"name"`
+		} `json:"issuerRef"`
+	} `json:"spec"`
+}
+
+type certificateObject struct{ certificate }
+
+func (c *certificateObject) DeepCopyObject() runtime.Object { d := *c; return &d }
+
 type prometheusRule struct {
 	metav1.TypeMeta `json:",inline"`
 	Metadata        metav1.ObjectMeta `json:"metadata"`
@@ -92,9 +127,10 @@ type rule struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// decodeStrict decodes one manifest into its typed object: a k8s.io/api type
-// through the strict universal deserializer, a monitoring.coreos.com kind
-// through json.Decoder.DisallowUnknownFields.
+// decodeStrict decodes one manifest into its typed object: a k8s.io/api or
+// CloudNativePG type through the strict universal deserializer, a
+// monitoring.coreos.com or cert-manager.io kind through
+// json.Decoder.DisallowUnknownFields.
 func decodeStrict(doc []byte) (runtime.Object, error) {
 	var tm metav1.TypeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
@@ -123,6 +159,20 @@ func decodeStrict(doc []byte) (runtime.Object, error) {
 			return nil, fmt.Errorf("%s: apiVersion %q, want %s/v1", tm.Kind, tm.APIVersion, monitoringGroup)
 		}
 		return obj, nil
+	}
+	if group, _, _ := strings.Cut(tm.APIVersion, "/"); group == certManagerGroup {
+		if tm.Kind != "Certificate" || tm.APIVersion != certManagerGroup+"/v1" {
+			return nil, fmt.Errorf("%s %s: no Go type in this test; add one", tm.APIVersion, tm.Kind)
+		}
+		js, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		c := &certificateObject{}
+		if err := strictJSON(js, &c.certificate); err != nil {
+			return nil, fmt.Errorf("%s: %w", tm.Kind, err)
+		}
+		return c, nil
 	}
 	obj, _, err := strictDecoder.Decode(doc, nil, nil)
 	if err != nil {

@@ -44,6 +44,9 @@ func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)
 type Config struct {
 	DatabaseURL Secret // DATABASE_URL (may embed a password, hence secret)
 	NATSURL     string // NATS_URL
+	// NATSConfigured: NATS_URL (or NATS_URL_FILE) was given, not defaulted.
+	// One-shot commands that may run without NATS use it only then.
+	NATSConfigured bool
 	// NATSReplicas is NATS_REPLICAS, the replicas of every stream;
 	// messaging.DefaultTopology reads the same variable.
 	NATSReplicas int
@@ -51,6 +54,10 @@ type Config struct {
 	// subjects of requests and JetStream calls, so that a NATS user can be
 	// allowed to subscribe to its own replies only (_INBOX_<user>.>).
 	NATSInboxPrefix string
+	// NATSTLSCA (NATS_TLS_CA) is a PEM file of the CA that signed the NATS
+	// servers' certificate; set, the connection requires TLS and verifies
+	// the server against it instead of the system's roots.
+	NATSTLSCA string
 
 	AdministrateAPIURL       string  // ADMINISTRATE_API_URL
 	AdministrateTokenURL     string  // ADMINISTRATE_TOKEN_URL
@@ -87,6 +94,7 @@ var Vars = []Var{
 	// from a mounted file like the other secrets.
 	{Name: "NATS_URL", Default: "nats://127.0.0.1:4222", Help: "NATS server URL(s), comma separated; may embed user:password", Secret: true},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of every JetStream stream and bucket: 1, or 3 on a production cluster"},
+	{Name: "NATS_TLS_CA", Default: "", Help: "PEM file of the CA of the NATS servers' certificate (TLS to NATS, e.g. the prod overlay's cert-manager CA); empty: plain or system-trusted TLS"},
 	{Name: "NATS_INBOX_PREFIX", Default: "", Help: "prefix of this process's reply subjects instead of _INBOX (the deploy gives each NATS user its own, _INBOX_<user>)"},
 	{Name: "ADMINISTRATE_API_URL", Default: "", Help: "Administrate GraphQL endpoint, e.g. https://api.getadministrate.com/graphql"},
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
@@ -129,6 +137,7 @@ func LoadWith(look Lookuper) (*Config, error) {
 		DatabaseURL:              NewSecret(get("DATABASE_URL")),
 		NATSURL:                  get("NATS_URL"),
 		NATSInboxPrefix:          get("NATS_INBOX_PREFIX"),
+		NATSTLSCA:                get("NATS_TLS_CA"),
 		AdministrateAPIURL:       get("ADMINISTRATE_API_URL"),
 		AdministrateTokenURL:     get("ADMINISTRATE_TOKEN_URL"),
 		AdministrateClientID:     get("ADMINISTRATE_CLIENT_ID"),
@@ -138,6 +147,11 @@ func LoadWith(look Lookuper) (*Config, error) {
 		WebhookToken:             NewSecret(get("WEBHOOK_ROUTE_TOKEN")),
 		WebhookSecret:            NewSecret(get("WEBHOOK_SECRET")),
 		LogFormat:                strings.ToLower(get("LOG_FORMAT")),
+	}
+	for _, name := range []string{"NATS_URL", "NATS_URL_FILE"} {
+		if v, ok := look(name); ok && strings.TrimSpace(v) != "" {
+			c.NATSConfigured = true
+		}
 	}
 	replicas, err := messaging.ParseReplicas(get("NATS_REPLICAS"))
 	if err != nil {

@@ -192,7 +192,11 @@ func (e *Env) NATS(ctx context.Context) (*nats.Conn, jetstream.JetStream, error)
 	}
 	cctx, cancel := context.WithTimeout(ctx, natsConnectWait)
 	defer cancel()
-	nc, err := messaging.Connect(cctx, e.Config.NATSURL, "admsync-"+e.Name, e.Logger, messaging.InboxPrefix(e.Config.NATSInboxPrefix))
+	opts := []nats.Option{messaging.InboxPrefix(e.Config.NATSInboxPrefix)}
+	if ca := e.Config.NATSTLSCA; ca != "" {
+		opts = append(opts, nats.RootCAs(ca))
+	}
+	nc, err := messaging.Connect(cctx, e.Config.NATSURL, "admsync-"+e.Name, e.Logger, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", redact.Text(e.Config.NATSURL, e.Config.NATSURL), redact.Error(err, e.Config.NATSURL))
 	}
@@ -233,6 +237,46 @@ func (e *Env) ShareAdministrateBudget(b administrate.Budget) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.admBudget = b
+}
+
+// ShareAdministrateBudgetThroughNATS makes the Administrate client wait on
+// the tenant's rate budget shared through NATS (key-value bucket ADM_RATE,
+// administrate.SharedBudget): ADMINISTRATE_RATE_LIMIT is then the budget of
+// every process that shares it, not this process's own. The bucket gets
+// NATS_REPLICAS replicas when this process creates it. Call it before the
+// first Administrate.
+func (e *Env) ShareAdministrateBudgetThroughNATS(ctx context.Context) error {
+	_, js, err := e.NATS(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{
+		Rate: e.Config.AdministrateRateLimit, Replicas: e.Config.NATSReplicas,
+	})
+	if err != nil {
+		return err
+	}
+	e.ShareAdministrateBudget(b)
+	return nil
+}
+
+// ShareAdministrateBudgetIfNATS is ShareAdministrateBudgetThroughNATS for
+// one-shot commands, which also run where there is no NATS: it shares the
+// budget when NATS_URL is configured and reports whether it did. When NATS
+// is configured but cannot be reached, the command keeps its own
+// per-process limit and logs a warning: failing would stop a nightly sync
+// for a NATS outage, and the processes that share the budget cannot
+// reserve from it either while NATS is down.
+func (e *Env) ShareAdministrateBudgetIfNATS(ctx context.Context) bool {
+	if !e.Config.NATSConfigured {
+		return false
+	}
+	if err := e.ShareAdministrateBudgetThroughNATS(ctx); err != nil {
+		e.Logger.Warn("the shared Administrate rate budget is unavailable; this command keeps its own limit",
+			"rate_limit", e.Config.AdministrateRateLimit, "error", err)
+		return false
+	}
+	return true
 }
 
 // Administrate builds (once) the process's Administrate client: one per

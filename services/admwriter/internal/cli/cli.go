@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"admsync/pkg/administrate"
 	"admsync/pkg/config"
 	"admsync/pkg/messaging"
 	"admsync/pkg/service"
@@ -106,12 +105,10 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 				return err
 			}
 			// ADMINISTRATE_RATE_LIMIT is the tenant's budget, shared by every
-			// replica through NATS, not a per-process allowance.
-			budget, err := administrate.NewSharedBudget(ctx, js, administrate.SharedBudgetOptions{Rate: e.Config.AdministrateRateLimit})
-			if err != nil {
+			// replica (and the syncer) through NATS, not a per-process allowance.
+			if err := e.ShareAdministrateBudgetThroughNATS(ctx); err != nil {
 				return err
 			}
-			e.ShareAdministrateBudget(budget)
 			adm, err := e.Administrate()
 			if err != nil {
 				return err

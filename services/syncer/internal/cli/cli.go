@@ -281,6 +281,9 @@ func execRun(cmd *cobra.Command, d Deps, name string, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	// With NATS configured (the nightly CronJob), spend the tenant's shared
+	// Administrate budget rather than a budget of its own.
+	env.ShareAdministrateBudgetIfNATS(ctx)
 	src, err := d.Administrate(env)
 	if err != nil {
 		return err

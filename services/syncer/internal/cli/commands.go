@@ -42,6 +42,7 @@ Exit codes:
 				return err
 			}
 			defer env.Close()
+			env.ShareAdministrateBudgetIfNATS(cmd.Context())
 			c, err := env.Administrate()
 			if err != nil {
 				return err
@@ -105,6 +106,8 @@ admsync_webhook_received_total{outcome}, admsync_webhook_applied_total{outcome},
 admsync_webhook_intake_lag_seconds.
 
 Prerequisites: DATABASE_URL (migrated), NATS_URL, the ADMINISTRATE_* settings.
+ADMINISTRATE_RATE_LIMIT is the tenant's budget, spent together with the
+admwriter and every other replica through the NATS key-value bucket ADM_RATE.
 
 Exit codes:
   0  stopped cleanly (SIGTERM / SIGINT)
@@ -118,6 +121,11 @@ Exit codes:
 				return err
 			}
 			defer env.Close()
+			// ADMINISTRATE_RATE_LIMIT is the tenant's budget, spent together
+			// with the admwriter's replicas through NATS.
+			if err := env.ShareAdministrateBudgetThroughNATS(ctx); err != nil {
+				return err
+			}
 			adm, err := env.Administrate()
 			if err != nil {
 				return err
