@@ -134,8 +134,9 @@ func TestContainersBoundMemoryAndDisk(t *testing.T) {
 	}
 }
 
-// prodNATSPasswords are the variables the operator's auth.conf (Secret
-// nats-auth) must define for the prod nats.conf.
+// prodNATSPasswords are the variables the operator's Secret nats-auth must
+// define for the prod nats.conf: SYS_PASSWORD in its key sys.conf, the
+// others in auth.conf.
 var prodNATSPasswords = []string{"SYNCER_PASSWORD", "IMPORTER_PASSWORD", "ADMWRITER_PASSWORD", "OPS_PASSWORD", "READONLY_PASSWORD", "SYS_PASSWORD"}
 
 // natsUserOf maps a password variable to its NATS user.
@@ -147,13 +148,20 @@ func natsUserOf(v string) string { return strings.ToLower(strings.TrimSuffix(v, 
 func prodNATSConfig(t *testing.T, r *rendered, tlsDir string) (dir string, passwords map[string]string) {
 	t.Helper()
 	passwords = map[string]string{}
-	var auth strings.Builder
+	var auth, sys strings.Builder
 	for _, v := range prodNATSPasswords {
 		pw := "test-" + strings.ToLower(v)
 		passwords[natsUserOf(v)] = pw
-		fmt.Fprintf(&auth, "%s: %q\n", v, pw)
+		if v == "SYS_PASSWORD" {
+			fmt.Fprintf(&sys, "%s: %q\n", v, pw)
+		} else {
+			fmt.Fprintf(&auth, "%s: %q\n", v, pw)
+		}
 	}
 	dir = natsConfigDir(t, r, []byte(auth.String()))
+	if err := os.WriteFile(filepath.Join(dir, "sys.conf"), []byte(sys.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	conf, err := os.ReadFile(filepath.Join(dir, "nats.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -171,15 +179,23 @@ func prodNATSConfig(t *testing.T, r *rendered, tlsDir string) (dir string, passw
 // natsTLSMount is where the StatefulSet mounts cert-manager's Secrets.
 const natsTLSMount = "/etc/nats-tls"
 
-// nodeOptions parses the configuration as pod nats-<i> does: POD_NAME is
-// the pod's name.
+// nodeOptions parses the configuration as pod nats-<i> does. There
+// nats-server takes $POD_NAME from the environment; here, where tests run
+// in parallel, the variable is defined at the top of the node's copy of
+// nats.conf (a variable is visible only in its own file).
 func nodeOptions(t *testing.T, dir string, i int) *server.Options {
 	t.Helper()
-	node := filepath.Join(dir, fmt.Sprintf("node-%d.conf", i))
-	if err := os.WriteFile(node, fmt.Appendf(nil, "POD_NAME: \"nats-%d\"\ninclude ./nats.conf\n", i), 0o600); err != nil {
+	nodeDir := t.TempDir()
+	copyTree(t, dir, nodeDir)
+	conf := filepath.Join(nodeDir, "nats.conf")
+	b, err := os.ReadFile(conf)
+	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := server.ProcessConfigFile(node)
+	if err := os.WriteFile(conf, append(fmt.Appendf(nil, "POD_NAME: \"nats-%d\"\n", i), b...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
 	if err != nil {
 		t.Fatalf("nats-server rejects the rendered prod config: %v", err)
 	}
@@ -625,7 +641,7 @@ func TestProdNATSClusterRuns(t *testing.T) {
 func TestProdPostgresCluster(t *testing.T) {
 	t.Parallel()
 	r := render(t, prodDir)
-	c := r.get(t, "Cluster", "postgres").(*cnpgv1.Cluster)
+	c := r.get(t, "Cluster", pgCluster).(*cnpgv1.Cluster)
 	if c.Spec.Instances != 3 {
 		t.Errorf("instances %d, want 3", c.Spec.Instances)
 	}
@@ -666,10 +682,10 @@ func TestProdPostgresCluster(t *testing.T) {
 	if store.Wal == nil || store.Wal.Compression == "" {
 		t.Error("WAL archive is not compressed")
 	}
-	if !c.Spec.Affinity.EnablePodAntiAffinity.IsTrue() || c.Spec.Affinity.PodAntiAffinityType != "required" {
+	if a := c.Spec.Affinity.EnablePodAntiAffinity; a == nil || !*a || c.Spec.Affinity.PodAntiAffinityType != "required" {
 		t.Error("instances may share a node")
 	}
-	sb := r.get(t, "ScheduledBackup", "postgres-nightly").(*cnpgv1.ScheduledBackup)
+	sb := r.get(t, "ScheduledBackup", pgCluster+"-nightly").(*cnpgv1.ScheduledBackup)
 	if sb.Spec.Cluster.Name != c.Name || sb.Spec.Method != cnpgv1.BackupMethodBarmanObjectStore {
 		t.Errorf("ScheduledBackup backs up %q by %q", sb.Spec.Cluster.Name, sb.Spec.Method)
 	}
@@ -743,12 +759,13 @@ func TestProdServices(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
-				covering = append(covering, pdb)
+			if !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+				continue
 			}
+			covering = append(covering, pdb)
 			for w, pt := range pods {
-				if w != "Deployment/"+name && sel.Matches(labels.Set(pt.Labels)) && strings.HasPrefix(w, "Deployment/") {
-					t.Errorf("PDB %s also selects %s", pdb.Name, w)
+				if w != "Deployment/"+name && sel.Matches(labels.Set(pt.Labels)) {
+					t.Errorf("PDB %s also selects the pods of %s", pdb.Name, w)
 				}
 			}
 		}
@@ -794,8 +811,9 @@ func TestProdMigrationHook(t *testing.T) {
 		if j.Name != wantName {
 			t.Errorf("Job %s, want %s", j.Name, wantName)
 		}
-		if errs := validation.IsDNS1123Label(j.Name); len(errs) > 0 {
-			t.Errorf("Job name %q: %v (its pods' job-name label)", j.Name, errs)
+		// A Job's name is a DNS subdomain and also a label value of its pods (job-name).
+		if errs := append(validation.IsDNS1123Subdomain(j.Name), validation.IsValidLabelValue(j.Name)...); len(errs) > 0 {
+			t.Errorf("Job name %q: %v", j.Name, errs)
 		}
 		if j.Annotations["argocd.argoproj.io/hook"] != "PreSync" || j.Annotations["argocd.argoproj.io/hook-delete-policy"] != "BeforeHookCreation" {
 			t.Errorf("annotations %v: want an Argo CD PreSync hook replaced before the next", j.Annotations)
@@ -854,6 +872,10 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
+// pgCluster is the CloudNativePG Cluster of prod; its Services are
+// <name>-rw/-ro/-r and its CA Secret <name>-ca.
+const pgCluster = "admsync-pg"
+
 // prodProvidedSecrets are the Secrets the prod overlay uses but does not
 // create, and who makes each. "operator" ones are listed in deploy/README.md.
 var prodProvidedSecrets = map[string]string{
@@ -869,7 +891,7 @@ var prodProvidedSecrets = map[string]string{
 	"postgres-backup-s3":    "operator",
 	"nats-tls":              "cert-manager",
 	"nats-routes-tls":       "cert-manager",
-	"postgres-ca":           "CloudNativePG",
+	pgCluster + "-ca":       "CloudNativePG",
 }
 
 // Every Secret prod refers to is either made by a Certificate, by
@@ -893,7 +915,7 @@ func TestProdSecretsAreProvided(t *testing.T) {
 			}
 		}
 	}
-	c := r.get(t, "Cluster", "postgres").(*cnpgv1.Cluster)
+	c := r.get(t, "Cluster", pgCluster).(*cnpgv1.Cluster)
 	used[c.Spec.Bootstrap.InitDB.Secret.Name] = "Cluster"
 	for _, role := range c.Spec.Managed.Roles {
 		used[role.PasswordSecret.Name] = "Cluster role " + role.Name
@@ -1096,7 +1118,7 @@ func TestProdNetworkPolicies(t *testing.T) {
 	}
 	local := func(l map[string]string) peer { return peer{ns: namespace, pod: l} }
 	natsPod := podLabels("StatefulSet/nats")
-	pgPod := map[string]string{"cnpg.io/cluster": "postgres", "cnpg.io/instanceRole": "replica", "cnpg.io/podRole": "instance"}
+	pgPod := map[string]string{"cnpg.io/cluster": pgCluster, "cnpg.io/instanceRole": "replica", "cnpg.io/podRole": "instance"}
 	dns := peer{ns: "kube-system", pod: map[string]string{"k8s-app": "kube-dns"}}
 	prometheus := peer{ns: "monitoring", pod: map[string]string{"app.kubernetes.io/name": "prometheus"}}
 	cnpgOperator := peer{ns: "cnpg-system", pod: map[string]string{"app.kubernetes.io/name": "cloudnative-pg"}}
