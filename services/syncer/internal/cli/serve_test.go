@@ -101,6 +101,12 @@ func TestServeAnswersSyncRequests(t *testing.T) {
 		t.Fatalf("all = %+v", all)
 	}
 
+	// Every request serve sent to Administrate reserved a slot in the
+	// tenant's budget, which it shares with the admwriter (ADM_RATE).
+	if sent, got := len(w.sim.Requests()), budgetReservations(t, ns); sent == 0 || got != uint64(sent) {
+		t.Errorf("%d slots reserved in the shared budget for %d requests sent; want one per request", got, sent)
+	}
+
 	// A request that can never succeed is dead-lettered, not retried.
 	if _, err := js.Publish(tctx, "sync.request.locations", []byte(`{"page_sise": 5}`)); err != nil {
 		t.Fatal(err)
