@@ -100,7 +100,7 @@ var Vars = []Var{
 	{Name: "ADMINISTRATE_TOKEN_URL", Default: "", Help: "OAuth2 token endpoint, e.g. https://auth.getadministrate.com/oauth/token"},
 	{Name: "ADMINISTRATE_CLIENT_ID", Default: "", Help: "OAuth2 client id"},
 	{Name: "ADMINISTRATE_CLIENT_SECRET", Default: "", Help: "OAuth2 client secret", Secret: true},
-	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second to Administrate (it allows 20/s per IP); for admwriter serve, the budget of all its replicas together, shared through NATS"},
+	{Name: "ADMINISTRATE_RATE_LIMIT", Default: "15", Help: "requests per second to Administrate (it allows 20/s per IP); for admwriter serve, syncer serve and, with NATS_URL set, syncer run, the tenant's budget for all of them together, shared through NATS (KV bucket ADM_RATE)"},
 	{Name: "ADMINISTRATE_BATCH", Default: "32", Help: "most writes sent as aliased fields of one request (a blended event's session updates and staff); 1 sends each write on its own"},
 	{Name: "ADMINISTRATE_TIMEOUT", Default: "30s", Help: "timeout of one Administrate request"},
 	{Name: "METRICS_ADDR", Default: ":9090", Help: "listen address of /metrics, /livez and /readyz (empty disables)"},
