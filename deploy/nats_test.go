@@ -406,6 +406,23 @@ func TestNATSPermissions(t *testing.T) {
 		must(admwriter, "reserve a rate budget slot", budget.Wait(ctx))
 	}
 
+	// admwriter events: a command in and acked (serve), its result out, read
+	// back by the CLI's ordered consumer; the commands' capture declared.
+	publish(admwriter, messaging.SubjectEventCommandPrefix+"publish")
+	if s := handleOne(admwriter, messaging.EventCommandsConsumer(), nil); s != messaging.SubjectEventCommandPrefix+"publish" {
+		t.Errorf("admwriter handled %s", s)
+	}
+	publish(admwriter, messaging.SubjectEventResultPrefix+"run1")
+	results, err := admwriter.js.OrderedConsumer(ctx, messaging.StreamEventResults, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{messaging.SubjectEventResultPrefix + "run1"}})
+	must(admwriter, "ordered consumer of event results", err)
+	res, err := results.Next(jetstream.FetchMaxWait(5 * time.Second))
+	must(admwriter, "read an event result", err)
+	if res.Subject() != messaging.SubjectEventResultPrefix+"run1" {
+		t.Errorf("admwriter read %s", res.Subject())
+	}
+	monitor(admwriter, messaging.EventCommandsConsumer())
+
 	// The syncer spends the same budget (its serve and one-shot commands
 	// share it when NATS is configured).
 	syncerBudget, err := administrate.NewSharedBudget(ctx, syncer.js, administrate.SharedBudgetOptions{Rate: 50})
@@ -596,6 +613,10 @@ var streamOwners = map[string]string{
 	messaging.MaxDeliveriesStreamName(messaging.StreamTutorialEvents): "admwriter",
 	// The tenant's shared Administrate rate budget (key-value bucket).
 	"KV_" + administrate.DefaultBudgetBucket: "admwriter",
+	// Event lifecycle commands and their results ("admwriter events").
+	messaging.StreamEventCommands:                                    "admwriter",
+	messaging.StreamEventResults:                                     "admwriter",
+	messaging.MaxDeliveriesStreamName(messaging.StreamEventCommands): "admwriter",
 }
 
 // servicesTopology is the part of messaging.DefaultTopology each service
@@ -606,7 +627,7 @@ var streamOwners = map[string]string{
 var servicesTopology = map[string][]string{
 	"syncer":    {messaging.StreamSyncRequests, messaging.StreamSyncResults, messaging.StreamDLQ},
 	"importer":  {messaging.StreamImportRequests, messaging.StreamImportResults, messaging.StreamDLQ, messaging.BucketWorkbooks},
-	"admwriter": {messaging.StreamTutorialEvents, messaging.StreamAdmResults, messaging.StreamDLQ},
+	"admwriter": {messaging.StreamTutorialEvents, messaging.StreamAdmResults, messaging.StreamDLQ, messaging.StreamEventCommands, messaging.StreamEventResults},
 }
 
 // The full topology (every stream and every consumer) needs more than any
