@@ -14,9 +14,9 @@ import (
 )
 
 // DefaultBatchMax is the default cap on root fields per batched request. A blended
-// event of the real season has at most 12 sessions, each an update and a staff
-// addition, plus its administrators: 32 keeps every event of that season in one
-// request with headroom. Administrate documents no limit on fields or complexity
+// event of the real season has at most 10 sessions, each an update and a staff
+// addition (20 fields), and no administrators: 32 keeps every event of that season
+// in one request with headroom for more sessions or a few administrators. Administrate documents no limit on fields or complexity
 // (only requests per IP); a tenant that refuses a document for its size is answered
 // by splitting it (see Batch), and ADMINISTRATE_BATCH lowers the cap.
 const DefaultBatchMax = 32
