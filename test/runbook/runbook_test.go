@@ -303,6 +303,58 @@ func TestRunbook(t *testing.T) {
 	if out, err := st.Run(ctx, "admwriter", "retry", "--all"); err != nil || !strings.Contains(out, "queued 0 tutorial events") {
 		t.Fatalf("admwriter retry --all: %v\n%s", err, out)
 	}
+
+	// Runbook: publish, price and tidy imported events, by the CLI and over NATS.
+	out, err = st.Run(ctx, "admwriter", "events", "list", "--json")
+	var listed []struct {
+		EventID    int64  `json:"event_id"`
+		AdmEventID string `json:"adm_event_id"`
+		Code       string `json:"code"`
+		State      string `json:"state"`
+		SoldOut    bool   `json:"sold_out"`
+	}
+	jsonLine := "" // the command's logs share the output
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "[") {
+			jsonLine = line
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(jsonLine), &listed) != nil || len(listed) != p.Accepted || listed[0].State != "draft" {
+		t.Fatalf("admwriter events list --json: %v\n%s", err, out)
+	}
+	first := listed[0]
+	wait = r.subscribe("event.result.ops-1")
+	r.nats("pub", "event.command.soldout", fmt.Sprintf(`{"run_id": "ops-1", "action": "soldout", "event_id": %d, "adm_event_id": %q, "on": true}`,
+		first.EventID, first.AdmEventID))
+	var answer struct {
+		Outcome string `json:"outcome"`
+		EventID int64  `json:"event_id"`
+	}
+	body = wait()
+	if err := json.Unmarshal(body, &answer); err != nil || answer.Outcome != "changed" || answer.EventID != first.EventID {
+		t.Fatalf("event.result.ops-1: %v\n%s", err, body)
+	}
+	if ev, ok := st.Sim.Event(first.AdmEventID); !ok || !ev.IsSoldOut {
+		t.Fatalf("event %s is not sold out in Administrate", first.AdmEventID)
+	}
+	if out, err := st.Run(ctx, "admwriter", "events", "soldout", "on", "--code", first.Code, "--yes"); err != nil || !strings.Contains(out, "nothing to change") {
+		t.Fatalf("admwriter events soldout on a second time: %v\n%s", err, out)
+	}
+	if out, err := st.Run(ctx, "admwriter", "events", "publish", "--plan"); err != nil ||
+		!strings.Contains(out, fmt.Sprintf("plan: %d events would change", p.Accepted)) {
+		t.Fatalf("admwriter events publish --plan: %v\n%s", err, out)
+	}
+	if out, err := st.Run(ctx, "admwriter", "events", "publish", "--yes"); err != nil ||
+		!strings.Contains(out, fmt.Sprintf("publish: %d changed, 0 unchanged", p.Accepted)) {
+		t.Fatalf("admwriter events publish: %v\n%s", err, out)
+	}
+	if out := r.nats("stream", "info", "EVENT_COMMANDS"); !strings.Contains(out, "event.command.>") {
+		t.Fatalf("stream info EVENT_COMMANDS:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(r.nats("consumer", "info", "EVENT_COMMANDS", "admwriter-commands", "--json")), &info); err != nil ||
+		info.NumPending != 0 || info.NumAckPending != 0 {
+		t.Fatalf("consumer admwriter-commands: %+v (%v)", info, err)
+	}
 }
 
 // waitStreams waits until the services have declared their streams.

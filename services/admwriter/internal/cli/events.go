@@ -424,7 +424,7 @@ func runLifecycleWith(cmd *cobra.Command, env EnvFunc, o *eventsOpts, req *lifec
 		return err
 	}
 	if counts[messaging.OutcomeFailed] > 0 {
-		return fmt.Errorf("%s failed: see admwriter dlq list", plural(counts[messaging.OutcomeFailed], "event", "events"))
+		return fmt.Errorf("%s failed (each line says why; dead letters on dlq.event.command.*): fix the cause and run the command again, it plans afresh", plural(counts[messaging.OutcomeFailed], "event", "events"))
 	}
 	return nil
 }

@@ -185,7 +185,7 @@ func (h *Handler) OnDeadLetter(ctx context.Context, msg jetstream.Msg, reason st
 	if herr != nil {
 		detail = herr.Error()
 	}
-	if err := h.publish(ctx, c, messaging.OutcomeFailed, detail+" (dead letter: admwriter dlq list)"); err != nil && h.Logger != nil {
+	if err := h.publish(ctx, c, messaging.OutcomeFailed, detail+" (dead letter on "+messaging.DLQSubjectPrefix+msg.Subject()+")"); err != nil && h.Logger != nil {
 		h.Logger.Error("could not publish the failed result", "error", err)
 	}
 }
@@ -204,5 +204,15 @@ func (h *Handler) Run(ctx context.Context, workers int, reg prometheus.Registere
 	if err != nil {
 		return err
 	}
+	// The monitor exports the backlog and moves commands that ran out of
+	// deliveries without an answer (a crash on each) to the DLQ.
+	mon, err := messaging.NewMonitor(h.JS, messaging.MonitorOptions{Consumers: []messaging.ConsumerSpec{spec},
+		Registerer: reg, Logger: h.Logger})
+	if err != nil {
+		return err
+	}
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go mon.Run(mctx)
 	return r.Run(ctx)
 }
