@@ -264,7 +264,7 @@ func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, 
 			_ = cmd.Process.Signal(syscall.SIGCONT)
 		}
 		_ = cmd.Wait()
-		var sum importSummary
+		var sum harness.ImportSummary
 		if err := json.Unmarshal(out.Bytes(), &sum); err == nil {
 			return r.checkImport(path, &sum, out.Bytes(), valid, invalid)
 		}
@@ -284,7 +284,7 @@ func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, 
 	}
 	var last string
 	for attempt := 0; attempt < 30; attempt++ {
-		sum, out, err := r.importOnce(ctx, path)
+		sum, out, err := r.st.Import(ctx, path)
 		if err != nil {
 			// No summary: PostgreSQL restarting, say. Try again.
 			last = err.Error()
@@ -294,20 +294,6 @@ func (r *run) roundImport(ctx context.Context, path string, valid, invalid int, 
 		return r.checkImport(path, sum, out, valid, invalid)
 	}
 	return fmt.Errorf("import of %s never completed: %s", filepath.Base(path), last)
-}
-
-// importOnce runs `importer import PATH --json` and returns its summary;
-// an error means it printed none.
-func (r *run) importOnce(ctx context.Context, path string) (*importSummary, []byte, error) {
-	cmd := r.st.Command(ctx, []string{"LOG_LEVEL=warn"}, "importer", "import", path, "--json")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	runErr := cmd.Run()
-	var sum importSummary
-	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
-		return nil, nil, fmt.Errorf("importer import %s: no summary (%v): %s", filepath.Base(path), runErr, firstLine(errOut.String()))
-	}
-	return &sum, out.Bytes(), nil
 }
 
 // problemsOf lists the first few problem texts of an import summary.
@@ -438,7 +424,7 @@ func RoundSeed(name string) (uint64, bool) {
 }
 
 // checkImport compares an import's summary with what the part holds.
-func (r *run) checkImport(path string, sum *importSummary, out []byte, valid, invalid int) error {
+func (r *run) checkImport(path string, sum *harness.ImportSummary, out []byte, valid, invalid int) error {
 	if sum.Rejected != invalid {
 		r.res.problemf("%s: rejected %d events, want %d: %s", filepath.Base(path), sum.Rejected, invalid, problemsOf(out))
 	}

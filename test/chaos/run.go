@@ -1,9 +1,7 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -156,39 +154,26 @@ func (r *run) services(writers int) (relay *harness.Proc, ws []*harness.Proc, er
 	return relay, ws, nil
 }
 
-// importSummary is the part of `importer import --json` the scenarios read.
-type importSummary struct {
-	Imported   int   `json:"imported_events"`
-	Sessions   int   `json:"imported_sessions"`
-	Rejected   int   `json:"rejected_events"`
-	Duplicates int   `json:"duplicate_events"`
-	RunID      int64 `json:"import_run_id"`
-}
-
 // writeBook stores a workbook in the scenario directory.
 func (r *run) writeBook(b *sampledata.Book, name string) (string, error) {
 	path := filepath.Join(r.dir, name+".xlsx")
 	return path, b.WriteFile(path)
 }
 
-// importFile runs `importer import PATH --json` to completion.
-func (r *run) importFile(ctx context.Context, path string) (*importSummary, error) {
-	cmd := r.st.Command(ctx, []string{"LOG_LEVEL=warn"}, "importer", "import", path, "--json")
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	runErr := cmd.Run()
-	var sum importSummary
-	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
-		return nil, fmt.Errorf("importer import %s: no summary (%v): %s %s", filepath.Base(path), runErr, out.String(), errOut.String())
+// importFile imports a workbook the scenarios expect to be accepted whole.
+func (r *run) importFile(ctx context.Context, path string) (*harness.ImportSummary, error) {
+	sum, out, err := r.st.Import(ctx, path)
+	if err != nil {
+		return nil, err
 	}
 	if sum.Rejected > 0 {
-		return &sum, fmt.Errorf("importer import %s rejected %d events: %s", filepath.Base(path), sum.Rejected, out.String())
+		return sum, fmt.Errorf("importer import %s rejected %d events: %s", filepath.Base(path), sum.Rejected, out)
 	}
-	return &sum, nil
+	return sum, nil
 }
 
 // importBook writes and imports a workbook.
-func (r *run) importBook(ctx context.Context, b *sampledata.Book, name string) (*importSummary, error) {
+func (r *run) importBook(ctx context.Context, b *sampledata.Book, name string) (*harness.ImportSummary, error) {
 	path, err := r.writeBook(b, name)
 	if err != nil {
 		return nil, err
