@@ -9,14 +9,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
+	"admsync/pkg/observability/spantest"
 	"admsync/pkg/outbox"
 	"admsync/pkg/sampledata"
 	"admsync/pkg/testwait"
@@ -30,13 +28,7 @@ import (
 // lines carry the import run, the tutorial event, the Administrate event
 // and the trace id. Not parallel: the tracer provider is process-wide.
 func TestOneEventOneTraceAcrossRelayWriterAndAdministrate(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	observability.Install(tp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(noop.NewTracerProvider())
-		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
-	})
+	rec := spantest.Record(t)
 
 	b := setup(t)
 	ct := b.template(sampledata.Blended, 2)

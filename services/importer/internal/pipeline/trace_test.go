@@ -4,14 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
-	"admsync/pkg/observability"
+	"admsync/pkg/observability/spantest"
 	"admsync/services/importer/internal/pipeline"
 )
 
@@ -20,13 +17,7 @@ import (
 // `importer serve` request id is stored with the run. Not parallel: the
 // tracer provider is process-wide.
 func TestImportTraceTravelsWithTheOutboxRows(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	observability.Install(tp)
-	t.Cleanup(func() {
-		otel.SetTracerProvider(noop.NewTracerProvider())
-		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
-	})
+	rec := spantest.Record(t)
 
 	b := setup(t)
 	out, err := pipeline.Import(context.Background(), b.db.Pool, b.write(book(7)), pipeline.Options{RequestID: "req-trace-1"})
