@@ -97,6 +97,16 @@ type hooks struct {
 	wg     sync.WaitGroup
 	stop   chan struct{}
 	once   sync.Once
+	delays []time.Duration // nil: Options.WebhookRetryDelays
+}
+
+// SetWebhookRetryDelays changes the waits before each retry of a delivery (a
+// chaos run shortens Administrate's minutes to seconds).
+func (s *Server) SetWebhookRetryDelays(d []time.Duration) {
+	h := s.hookState()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.delays = append([]time.Duration{}, d...)
 }
 
 // hookState returns the server's webhook state, made on first use.
@@ -454,7 +464,12 @@ func (s *Server) deliver(w webhookRec, f firing) {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		delays := s.opts.WebhookRetryDelays
+		h.mu.Lock()
+		delays := h.delays
+		h.mu.Unlock()
+		if delays == nil {
+			delays = s.opts.WebhookRetryDelays
+		}
 		for attempt := 1; ; attempt++ {
 			env := map[string]any{
 				"metadata": map[string]any{

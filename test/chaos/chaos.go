@@ -159,6 +159,7 @@ func Scenarios() []Scenario {
 		{"nats-quorum-loss", "3-node JetStream cluster, R3: kill -9 two nodes; publishes refused, outbox keeps rows, not ready; nodes back, no loss", natsQuorumLoss, 60},
 		{"crash-loop", "the syncer is killed -9 on every delivery of a sync request until MaxDeliver: the request lands in the DLQ (\"max deliveries reached without an answer\")", crashLoop, 420},
 		{"adm-batch", "batched session writes refused above 4 fields (split) and failing part-way (first k fields applied, then 500 or a dropped connection); every session written once", admBatch, 60},
+		{"webhook-burst", "60 changes made in Administrate fire webhooks while the syncer (intake and consumer) and nats-server are killed -9 twice each; every delivery answered 200 applied once, tutorial rows as in Administrate", webhookBurst, 60},
 		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison, 40},
 	}
 }
