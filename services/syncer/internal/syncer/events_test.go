@@ -201,3 +201,19 @@ func TestEventsStageUnmatchedAdoptAndGone(t *testing.T) {
 		t.Fatal("adopted event and its session not linked")
 	}
 }
+
+// `run all` leaves the events stage out unless asked; --with-events runs it last.
+func TestRunAllWithEvents(t *testing.T) {
+	w := newEventWorld(t)
+	all, _ := w.runner(syncer.Options{NoPrompt: true}, "").RunAll(w.ctx, syncer.Options{NoPrompt: true})
+	for _, s := range all.Stages {
+		if s.Stage == syncer.StageEvents {
+			t.Fatal("run all ran the events stage without --with-events")
+		}
+	}
+	all, _ = w.runner(syncer.Options{NoPrompt: true}, "").RunAll(w.ctx, syncer.Options{NoPrompt: true, WithEvents: true, Sitting: "26A"})
+	last := all.Stages[len(all.Stages)-1]
+	if last.Stage != syncer.StageEvents || !last.OK() || last.Fetched != 1 {
+		t.Fatalf("last stage of run all --with-events = %s %s fetched %d\n%s", last.Stage, last.Outcome, last.Fetched, w.out.String())
+	}
+}
