@@ -64,6 +64,18 @@ func ApplyDelivery(ctx context.Context, pool *pgxpool.Pool, src EventSource, d D
 		return ApplyResult{}, err
 	}
 	res := ApplyResult{EventID: eventID}
+	if eventID != "" {
+		// Reads and writes of one event are serialised: deliveries of it
+		// applied side by side could otherwise commit in the opposite order
+		// of their reads, and Administrate's updatedAt (whole seconds) cannot
+		// always tell two reads apart. A session lock, so no transaction is
+		// open while Administrate answers; PostgreSQL drops it with a dead process.
+		unlock, err := lockEvent(ctx, pool, eventID)
+		if err != nil {
+			return res, err
+		}
+		defer unlock()
+	}
 	var ev AdmEvent
 	if !gone && eventID != "" {
 		ev, err = src.SyncedEvent(ctx, eventID)
@@ -173,4 +185,24 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t
+}
+
+const eventLockSQL = `hashtextextended('admsync.events.' || $1, 0)`
+
+func lockEvent(ctx context.Context, pool *pgxpool.Pool, eventID string) (func(), error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock event %s: %w", eventID, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+eventLockSQL+`)`, eventID); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock event %s: %w", eventID, err)
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+eventLockSQL+`)`, eventID); err != nil {
+			// An unknown lock state must not go back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
 }
