@@ -34,6 +34,14 @@ func seedEvent(t *testing.T, pool *pgxpool.Pool) int64 {
 	return ev
 }
 
+// setup gives a test its own database holding one tutorial event with two
+// sessions, and a store with a one-minute lease.
+func setup(t *testing.T) (*Store, int64) {
+	t.Helper()
+	db := dbtest.New(t)
+	return &Store{Pool: db.Pool, Lease: time.Minute}, seedEvent(t, db.Pool)
+}
+
 func state(t *testing.T, pool *pgxpool.Pool, ev int64) (State, string, int) {
 	t.Helper()
 	r, err := Get(context.Background(), pool, ev)
@@ -45,10 +53,8 @@ func state(t *testing.T, pool *pgxpool.Pool, ev int64) (State, string, int) {
 
 func TestHappyPathStates(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
+	s, ev := setup(t)
 	ctx := context.Background()
-	ev := seedEvent(t, db.Pool)
-	s := &Store{Pool: db.Pool, Lease: time.Minute}
 
 	c, err := s.Claim(ctx, ev)
 	if err != nil {
@@ -60,14 +66,14 @@ func TestHappyPathStates(t *testing.T) {
 	if err := s.BeginCreate(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _ := state(t, db.Pool, ev); st != Creating {
+	if st, _, _ := state(t, s.Pool, ev); st != Creating {
 		t.Fatalf("after BeginCreate: %s", st)
 	}
 	if err := s.Created(ctx, c, "Q291cnNlOjE="); err != nil {
 		t.Fatal(err)
 	}
 	var sid int64
-	if err := db.Pool.QueryRow(ctx, `SELECT id FROM acted.tutorial_sessions WHERE tutorial_event_id = $1 AND sequence = 1`, ev).Scan(&sid); err != nil {
+	if err := s.Pool.QueryRow(ctx, `SELECT id FROM acted.tutorial_sessions WHERE tutorial_event_id = $1 AND sequence = 1`, ev).Scan(&sid); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Session(ctx, c, sid, 1, "U2Vzc2lvbjox", false); err != nil {
@@ -79,13 +85,13 @@ func TestHappyPathStates(t *testing.T) {
 	if err := s.Finish(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	st, ext, _ := state(t, db.Pool, ev)
+	st, ext, _ := state(t, s.Pool, ev)
 	if st != Done || ext != "Q291cnNlOjE=" {
 		t.Fatalf("finished row %s %s", st, ext)
 	}
 	var n int
 	var staff bool
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*), bool_and(staff_done) FROM adm.sessions`).Scan(&n, &staff); err != nil || n != 1 || !staff {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*), bool_and(staff_done) FROM adm.sessions`).Scan(&n, &staff); err != nil || n != 1 || !staff {
 		t.Fatalf("sessions: %d %v %v", n, staff, err)
 	}
 	// A done event is skipped: no token, nothing to do.
@@ -97,10 +103,8 @@ func TestHappyPathStates(t *testing.T) {
 
 func TestLiveClaimIsBusyAndStaleClaimIsFenced(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
+	s, ev := setup(t)
 	ctx := context.Background()
-	ev := seedEvent(t, db.Pool)
-	s := &Store{Pool: db.Pool, Lease: time.Minute}
 
 	a, err := s.Claim(ctx, ev)
 	if err != nil {
@@ -113,7 +117,7 @@ func TestLiveClaimIsBusyAndStaleClaimIsFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Worker A stalls past its lease; B takes over.
-	if _, err := db.Pool.Exec(ctx, `UPDATE adm.events SET claimed_at = now() - interval '2 minutes'`); err != nil {
+	if _, err := s.Pool.Exec(ctx, `UPDATE adm.events SET claimed_at = now() - interval '2 minutes'`); err != nil {
 		t.Fatal(err)
 	}
 	b, err := s.Claim(ctx, ev)
@@ -133,16 +137,14 @@ func TestLiveClaimIsBusyAndStaleClaimIsFenced(t *testing.T) {
 	if err := s.Created(ctx, b, "Q291cnNlOjE="); err != nil {
 		t.Fatal(err)
 	}
-	if _, ext, _ := state(t, db.Pool, ev); ext != "Q291cnNlOjE=" {
+	if _, ext, _ := state(t, s.Pool, ev); ext != "Q291cnNlOjE=" {
 		t.Fatalf("external id %q", ext)
 	}
 }
 
 func TestConcurrentClaimsOneWins(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
-	ev := seedEvent(t, db.Pool)
-	s := &Store{Pool: db.Pool, Lease: time.Minute}
+	s, ev := setup(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won, busy := 0, 0
@@ -171,10 +173,8 @@ func TestConcurrentClaimsOneWins(t *testing.T) {
 
 func TestReleaseKeepsStateAndFailedReopens(t *testing.T) {
 	t.Parallel()
-	db := dbtest.New(t)
+	s, ev := setup(t)
 	ctx := context.Background()
-	ev := seedEvent(t, db.Pool)
-	s := &Store{Pool: db.Pool, Lease: time.Minute}
 
 	c, _ := s.Claim(ctx, ev)
 	_ = s.BeginCreate(ctx, c)
@@ -191,7 +191,7 @@ func TestReleaseKeepsStateAndFailedReopens(t *testing.T) {
 	if err := s.Fail(ctx, c2, "validation: title taken"); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := Get(ctx, db.Pool, ev)
+	r, _ := Get(ctx, s.Pool, ev)
 	if r.State != Failed || r.LastError != "validation: title taken" {
 		t.Fatalf("failed row %+v", r)
 	}
