@@ -63,21 +63,16 @@ func MaxDeliveriesStream(stream string) jetstream.StreamConfig {
 // an advisory is only ever retried because NATS itself is failing.
 func MaxDeliveriesConsumer(work ConsumerSpec) ConsumerSpec {
 	const ackWait = 30 * time.Second
-	return ConsumerSpec{
-		Stream: MaxDeliveriesStreamName(work.Stream),
-		Config: jetstream.ConsumerConfig{
-			Durable:       work.Durable() + "-max-deliveries",
-			Description:   "moves messages " + work.Durable() + " gave up on without an answer to the DLQ",
-			FilterSubject: SubjectMaxDeliveriesAdvisoryPrefix + work.Stream + "." + work.Durable(),
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       ackWait,
-			MaxDeliver:    200,
-			BackOff:       []time.Duration{ackWait},
-			MaxAckPending: 16,
-		},
-		RetryBackoff: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute},
-	}
+	return consumerDef{
+		stream:        MaxDeliveriesStreamName(work.Stream),
+		durable:       work.Durable() + "-max-deliveries",
+		description:   "moves messages " + work.Durable() + " gave up on without an answer to the DLQ",
+		filter:        SubjectMaxDeliveriesAdvisoryPrefix + work.Stream + "." + work.Durable(),
+		ackWait:       ackWait,
+		maxDeliver:    200,
+		maxAckPending: 16,
+		retry:         []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute},
+	}.spec()
 }
 
 // maxDeliveriesAdvisory is the part of nats-server's

@@ -326,69 +326,82 @@ func (c ConsumerSpec) Validate() error {
 	return nil
 }
 
+// consumerDef is what sets one consumer apart from another; spec fills in
+// what every admsync consumer shares (Validate's rules): all messages,
+// explicit acks, and BackOff of one step equal to ackWait.
+type consumerDef struct {
+	stream, durable, description, filter string
+	ackWait                              time.Duration
+	maxDeliver, maxAckPending            int
+	retry                                []time.Duration // the runner's RetryBackoff
+}
+
+func (d consumerDef) spec() ConsumerSpec {
+	return ConsumerSpec{
+		Stream: d.stream,
+		Config: jetstream.ConsumerConfig{
+			Durable:       d.durable,
+			Description:   d.description,
+			FilterSubject: d.filter,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       d.ackWait,
+			MaxDeliver:    d.maxDeliver,
+			BackOff:       []time.Duration{d.ackWait},
+			MaxAckPending: d.maxAckPending,
+		},
+		RetryBackoff: d.retry,
+	}
+}
+
 // AdmWriterConsumer feeds tutorial.event.created to the admwriter.
 // MaxAckPending 64 caps in-flight events across all replicas; MaxDeliver 20
 // with RetryBackoff 10s..5m spans roughly an hour and a half of transient
 // failures before a dead letter (an outage longer than that should open the
 // caller's breaker, which stops fetching without burning deliveries).
 func AdmWriterConsumer() ConsumerSpec {
-	return ConsumerSpec{
-		Stream: StreamTutorialEvents,
-		Config: jetstream.ConsumerConfig{
-			Durable:       ConsumerAdmWriter,
-			Description:   "admwriter: create events in Administrate",
-			FilterSubject: SubjectTutorialEventCreated,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			// Short, because it is how soon the events of a killed admwriter
-			// are redelivered; a live handler keeps its message with InProgress
-			// every AckWait/3, and its claim in PostgreSQL with a lease as long.
-			AckWait:       10 * time.Second,
-			MaxDeliver:    20,
-			BackOff:       []time.Duration{10 * time.Second},
-			MaxAckPending: 64,
-		},
-		RetryBackoff: []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute},
-	}
+	return consumerDef{
+		stream:      StreamTutorialEvents,
+		durable:     ConsumerAdmWriter,
+		description: "admwriter: create events in Administrate",
+		filter:      SubjectTutorialEventCreated,
+		// Short, because it is how soon the events of a killed admwriter
+		// are redelivered; a live handler keeps its message with InProgress
+		// every AckWait/3, and its claim in PostgreSQL with a lease as long.
+		ackWait:       10 * time.Second,
+		maxDeliver:    20,
+		maxAckPending: 64,
+		retry:         []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute},
+	}.spec()
 }
 
 // SyncerConsumer feeds sync requests to the syncer, one run at a time
 // across all replicas (MaxAckPending 1).
 func SyncerConsumer() ConsumerSpec {
-	return ConsumerSpec{
-		Stream: StreamSyncRequests,
-		Config: jetstream.ConsumerConfig{
-			Durable:       ConsumerSyncer,
-			Description:   "syncer: one sync run at a time",
-			FilterSubject: SubjectSyncRequests,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       2 * time.Minute,
-			MaxDeliver:    3,
-			BackOff:       []time.Duration{2 * time.Minute},
-			MaxAckPending: 1,
-		},
-		RetryBackoff: []time.Duration{30 * time.Second, 2 * time.Minute},
-	}
+	return consumerDef{
+		stream:        StreamSyncRequests,
+		durable:       ConsumerSyncer,
+		description:   "syncer: one sync run at a time",
+		filter:        SubjectSyncRequests,
+		ackWait:       2 * time.Minute,
+		maxDeliver:    3,
+		maxAckPending: 1,
+		retry:         []time.Duration{30 * time.Second, 2 * time.Minute},
+	}.spec()
 }
 
 // ImporterConsumer feeds import requests to the importer, one workbook at a time.
 func ImporterConsumer() ConsumerSpec {
-	return ConsumerSpec{
-		Stream: StreamImportRequests,
-		Config: jetstream.ConsumerConfig{
-			Durable:       ConsumerImporter,
-			Description:   "importer: one workbook at a time",
-			FilterSubject: SubjectImportRequests,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       5 * time.Minute,
-			MaxDeliver:    3,
-			BackOff:       []time.Duration{5 * time.Minute},
-			MaxAckPending: 1,
-		},
-		RetryBackoff: []time.Duration{30 * time.Second, 2 * time.Minute},
-	}
+	return consumerDef{
+		stream:        StreamImportRequests,
+		durable:       ConsumerImporter,
+		description:   "importer: one workbook at a time",
+		filter:        SubjectImportRequests,
+		ackWait:       5 * time.Minute,
+		maxDeliver:    3,
+		maxAckPending: 1,
+		retry:         []time.Duration{30 * time.Second, 2 * time.Minute},
+	}.spec()
 }
 
 // EventCommandsConsumer feeds event.command.<action> to the admwriter. Each
@@ -396,21 +409,16 @@ func ImporterConsumer() ConsumerSpec {
 // writer's (short AckWait so a killed admwriter's commands come back soon,
 // RetryBackoff up to 5m, then a dead letter).
 func EventCommandsConsumer() ConsumerSpec {
-	return ConsumerSpec{
-		Stream: StreamEventCommands,
-		Config: jetstream.ConsumerConfig{
-			Durable:       ConsumerAdmWriterCommands,
-			Description:   "admwriter: lifecycle commands per event",
-			FilterSubject: SubjectEventCommands,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       10 * time.Second,
-			MaxDeliver:    10,
-			BackOff:       []time.Duration{10 * time.Second},
-			MaxAckPending: 64,
-		},
-		RetryBackoff: []time.Duration{5 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute},
-	}
+	return consumerDef{
+		stream:        StreamEventCommands,
+		durable:       ConsumerAdmWriterCommands,
+		description:   "admwriter: lifecycle commands per event",
+		filter:        SubjectEventCommands,
+		ackWait:       10 * time.Second,
+		maxDeliver:    10,
+		maxAckPending: 64,
+		retry:         []time.Duration{5 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute},
+	}.spec()
 }
 
 // Topology is a set of streams, consumers and object stores to declare.

@@ -39,19 +39,14 @@ func WebhooksStream() jetstream.StreamConfig { return streamConfig(StreamWebhook
 // event from Administrate and writes one transaction), MaxDeliver 10 with
 // RetryBackoff up to 5 minutes before a dead letter.
 func WebhooksConsumer() ConsumerSpec {
-	return ConsumerSpec{
-		Stream: StreamWebhooks,
-		Config: jetstream.ConsumerConfig{
-			Durable:       ConsumerSyncerWebhooks,
-			Description:   "syncer: apply Administrate webhook deliveries",
-			FilterSubject: SubjectWebhooks,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       30 * time.Second,
-			MaxDeliver:    10,
-			BackOff:       []time.Duration{30 * time.Second},
-			MaxAckPending: 8,
-		},
-		RetryBackoff: []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute},
-	}
+	return consumerDef{
+		stream:        StreamWebhooks,
+		durable:       ConsumerSyncerWebhooks,
+		description:   "syncer: apply Administrate webhook deliveries",
+		filter:        SubjectWebhooks,
+		ackWait:       30 * time.Second,
+		maxDeliver:    10,
+		maxAckPending: 8,
+		retry:         []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute},
+	}.spec()
 }
