@@ -234,9 +234,13 @@ const linkedSessionsSQL = `SELECT s.event_id, s.id, coalesce(s.external_id, ''),
 	WHERE s.event_id = ANY($1) ORDER BY s.event_id, s.day_number`
 
 // loadLinked reads the linked events (where: extra SQL condition on ae/te with
-// args) and their sessions, locking the bridge rows.
-func loadLinked(ctx context.Context, tx pgx.Tx, where string, args ...any) (map[string]*linkedEvent, error) {
-	rows, err := tx.Query(ctx, linkedEventsSQL+" AND "+where+" FOR UPDATE OF ae", args...)
+// args) and their sessions, locking the bridge rows when lock is set.
+func loadLinked(ctx context.Context, tx pgx.Tx, lock bool, where string, args ...any) (map[string]*linkedEvent, error) {
+	q := linkedEventsSQL + " AND " + where
+	if lock { // a plan reads a read-only snapshot
+		q += " FOR UPDATE OF ae"
+	}
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load linked events: %w", err)
 	}

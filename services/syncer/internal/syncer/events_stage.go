@@ -154,7 +154,7 @@ func (r *Runner) planEvents(ctx context.Context, tx pgx.Tx, rc *runContext, even
 	for _, e := range events {
 		ids = append(ids, e.ID)
 	}
-	linked, err := loadLinked(ctx, tx, sittingScope, rc.opts.Sitting, ids)
+	linked, err := loadLinked(ctx, tx, !rc.opts.Plan, sittingScope, rc.opts.Sitting, ids)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (r *Runner) adoptOrReport(ctx context.Context, tx pgx.Tx, rc *runContext, e
 		res.Skipped = append(res.Skipped, Record{ID: code, Description: fmt.Sprintf("adopted, but its %d session(s) were not linked: Administrate has %d",
 			len(sessIDs), len(e.Sessions))})
 	}
-	linked, err := loadLinked(ctx, tx, "ae.id = $1", bridgeID)
+	linked, err := loadLinked(ctx, tx, true, "ae.id = $1", bridgeID)
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,16 @@ func TestEventsStageBringsAdministrateChangesBack(t *testing.T) {
 
 	w.change("event", w.eventID, map[string]any{"lifecycleState": "cancelled", "isSoldOut": true})
 	w.change("session", w.sessionIDs[1], map[string]any{"locationId": w.leeds, "venueId": w.annex, "instructors": []string{w.bob}})
+	// --plan shows the changes and writes nothing.
+	plan := opts
+	plan.Plan = true
+	res = w.mustRun(syncer.StageEvents, plan)
+	if res.Counts.Updated != 1 || len(res.Changes) != 1 || !strings.Contains(w.out.String(), "is_soldout") {
+		t.Fatalf("plan: %+v %+v\n%s", res.Counts, res.Changes, w.out.String())
+	}
+	if got := w.str(`SELECT is_soldout::text FROM acted.tutorial_events WHERE id = $1`, w.tutEvent); got != "false" {
+		t.Fatal("--plan wrote")
+	}
 	res = w.mustRun(syncer.StageEvents, opts)
 	wantCounts(t, res, syncer.Counts{Updated: 1})
 	if got := w.str(`SELECT is_soldout::text || '/' || remain_space FROM acted.tutorial_events WHERE id = $1`, w.tutEvent); got != "true/0" {

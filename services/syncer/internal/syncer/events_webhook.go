@@ -92,7 +92,7 @@ func ApplyDelivery(ctx context.Context, pool *pgxpool.Pool, src EventSource, d D
 		}
 		res.Outcome = DeliveryUnlinked
 		if eventID != "" {
-			linked, err := loadLinked(ctx, tx, "ae.external_id = $1", eventID)
+			linked, err := loadLinked(ctx, tx, true, "ae.external_id = $1", eventID)
 			if err != nil {
 				return err
 			}
