@@ -160,6 +160,7 @@ func Scenarios() []Scenario {
 		{"crash-loop", "the syncer is killed -9 on every delivery of a sync request until MaxDeliver: the request lands in the DLQ (\"max deliveries reached without an answer\")", crashLoop, 420},
 		{"adm-batch", "batched session writes refused above 4 fields (split) and failing part-way (first k fields applied, then 500 or a dropped connection); every session written once", admBatch, 60},
 		{"webhook-burst", "60 changes made in Administrate fire webhooks while the syncer (intake and consumer) and nats-server are killed -9 twice each; every delivery answered 200 applied once, tutorial rows as in Administrate", webhookBurst, 60},
+		{"lifecycle-kill", "admwriter killed during each lifecycle command (prices add, websale, soldout, delete-drafts, publish): a failpoint right after Administrate answered, then kill -9 twice; every change made exactly once", lifecycleKill, 150},
 		{"poison", "1 % of the events refer to a course template Administrate no longer has, plus malformed messages: exactly those dead-lettered", poison, 40},
 	}
 }
