@@ -3,7 +3,10 @@
 package security
 
 import (
+	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/sampledata"
+	"admsync/pkg/testwait"
 	"admsync/test/harness"
 )
 
@@ -78,6 +82,38 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 	if _, err := st.WaitDrained(ctx, 2*time.Minute, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The webhook intake at debug: registration, a change flowing back, a
+	// delivery with a wrong secret and one with a wrong route token.
+	const hookToken, hookSecret = "route-token-never-logged-0123", "webhook-secret-never-logged"
+	hookAddr := freeLoopback(t)
+	hookEnv := append(append([]string{}, debug...), "WEBHOOK_ADDR="+hookAddr, "WEBHOOK_ROUTE_TOKEN="+hookToken, "WEBHOOK_SECRET="+hookSecret)
+	if _, err := st.Spawn("syncer", "syncer", hookEnv, "serve"); err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, hookAddr)
+	out, err := st.RunEnv(ctx, hookEnv, "syncer", "webhooks", "register", "--public-url", "http://"+hookAddr)
+	if err != nil {
+		t.Fatalf("webhooks register: %v\n%s", err, out)
+	}
+	outputs = append(outputs, out)
+	run(hookEnv, "syncer", "webhooks", "list")
+	var evID string
+	var tut int64
+	if err := st.Pool.QueryRow(ctx, `SELECT external_id, tutorial_event_id FROM adm.events WHERE external_id IS NOT NULL LIMIT 1`).Scan(&evID, &tut); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Sim.ChangeEvent(evID, []byte(`{"isSoldOut": true}`)); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the sold-out event to flow back", func() bool {
+		var sold bool
+		_ = st.Pool.QueryRow(ctx, `SELECT is_soldout FROM acted.tutorial_events WHERE id = $1`, tut).Scan(&sold)
+		return sold
+	})
+	ds := st.Sim.WebhookDeliveries()
+	body := ds[len(ds)-1].Body
+	post(t, "http://"+hookAddr+"/webhooks/administrate/"+hookToken, bytes.Replace(body, []byte(hookSecret), []byte("wrong-"+hookSecret), 1))
+	post(t, "http://"+hookAddr+"/webhooks/administrate/wrong-"+hookToken, body)
 	// Failures are where secrets tend to leak: a refused credential and an
 	// unreachable database.
 	const wrongSecret = "wrong-client-secret-must-not-show"
@@ -105,6 +141,8 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 	forbidden := map[string]*regexp.Regexp{
 		"client secret":     regexp.MustCompile(regexp.QuoteMeta(clientSecret)),
 		"wrong secret":      regexp.MustCompile(regexp.QuoteMeta(wrongSecret)),
+		"webhook secret":    regexp.MustCompile(regexp.QuoteMeta(hookSecret)),
+		"route token":       regexp.MustCompile(regexp.QuoteMeta(hookToken)),
 		"database password": regexp.MustCompile(regexp.QuoteMeta(dbPassword)),
 		"bearer header":     regexp.MustCompile(`(?i)bearer [A-Za-z0-9._-]{8,}`),
 		"token field":       regexp.MustCompile(`access_token|client_secret=`),
@@ -115,5 +153,37 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 			from, to := max(0, loc[0]-120), min(len(all), loc[1]+120)
 			t.Errorf("%s leaked: …%s…", what, all[from:to])
 		}
+	}
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListening(t *testing.T, addr string) {
+	testwait.For(t, "the webhook intake to listen", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+func post(t *testing.T, url string, body []byte) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("POST with a wrong secret or token: %d", resp.StatusCode)
 	}
 }
