@@ -87,3 +87,50 @@ type EventResult struct {
 	Outcome    string `json:"outcome"`
 	Detail     string `json:"detail,omitempty"`
 }
+
+// TutorialEventChanged is the body of tutorial.event.changed (stream
+// TUTORIAL_EVENTS): a re-import corrected an event imported earlier. The
+// importer writes it through the outbox in the transaction that updates the
+// tutorial rows; the admwriter converges the Administrate event on those
+// rows, touching only what the message names (so a change made in
+// Administrate by other means, a web sale switched on for example, is left
+// alone unless the workbook corrects that very field).
+type TutorialEventChanged struct {
+	TutorialEventID int64 `json:"tutorial_event_id"`
+	ImportRunID     int64 `json:"import_run_id,omitempty"`
+	// Revision counts the corrections of the event (1 for the first); the
+	// admwriter applies each revision once.
+	Revision int `json:"revision"`
+	// EventFields names the event fields to converge (ChangedField* values).
+	EventFields []string `json:"event_fields,omitempty"`
+	// SessionDays are the Days whose session.update must be sent again
+	// (title, times, URL, or the event's location or venue).
+	SessionDays []int `json:"session_days,omitempty"`
+	// StaffDays are the Days whose instructors changed.
+	StaffDays []int `json:"staff_days,omitempty"`
+	// Administrators is set when the event administrators changed.
+	Administrators bool `json:"administrators,omitempty"`
+	// Changes lists every corrected field, old and new, for logs and audits.
+	Changes []FieldChange `json:"changes"`
+}
+
+// FieldChange is one corrected field of TutorialEventChanged.
+type FieldChange struct {
+	Day   int    `json:"day,omitempty"`
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// The event fields TutorialEventChanged.EventFields may name.
+const (
+	ChangedFieldTitle            = "title"
+	ChangedFieldMaxPlaces        = "max_places"
+	ChangedFieldLocation         = "location"
+	ChangedFieldVenue            = "venue"
+	ChangedFieldSitting          = "sitting"
+	ChangedFieldWebSale          = "web_sale"
+	ChangedFieldURL              = "url"
+	ChangedFieldOCRMoodleCode    = "ocr_moodle_code"
+	ChangedFieldFinalisationDate = "finalisation_date"
+)

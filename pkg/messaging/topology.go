@@ -31,6 +31,7 @@ const (
 const (
 	SubjectTutorialEvents       = "tutorial.event.>"
 	SubjectTutorialEventCreated = "tutorial.event.created"
+	SubjectTutorialEventChanged = "tutorial.event.changed"
 
 	SubjectAdmEvents      = "adm.event.>"
 	SubjectAdmEventLinked = "adm.event.linked"

@@ -70,7 +70,12 @@ func importCmd(env EnvFunc, stdio IO) *cobra.Command {
 		Short: "Validate a workbook and import its valid events",
 		Long: `Validates every row first, then writes the valid events (an invalid row rejects its whole
 event) in one transaction with one outbox message per event. Re-importing a workbook skips
-the events already imported. Exit status: 0 when nothing was rejected, 1 otherwise, 2 for usage errors.`,
+the events already imported unchanged, and corrects those whose rows changed: each changed
+field is listed (old → new), the tutorial rows are updated in the same transaction and one
+tutorial.event.changed message per event tells the admwriter to apply the correction in
+Administrate. Changes Administrate cannot make in place (another number of Days, another
+course template, learning mode, time zone or LMS window) are refused for that event. Events
+imported earlier in the file's sittings that the file no longer has are listed, never deleted. Exit status: 0 when nothing was rejected, 1 otherwise, 2 for usage errors.`,
 		Args: exactArgs(1, "one workbook path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, pool, err := service.OpenDB(cmd.Context(), env)
@@ -91,7 +96,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 			}
 			sum := out.Summary
 			if reportPath != "" {
-				if err := report.Write(reportPath, args[0], lim, out.Events); err != nil {
+				if err := report.WriteWithMissing(reportPath, args[0], lim, out.Events, sum.Missing); err != nil {
 					return fmt.Errorf("report: %w", err)
 				}
 			}
@@ -103,6 +108,7 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 				}
 			} else {
 				printProblems(stdio.Out, sum, reportPath)
+				printCorrections(stdio.Out, sum)
 				fmt.Fprintln(stdio.Out, sum.Line())
 				if reportPath != "" {
 					fmt.Fprintf(stdio.Out, "report written to %s\n", reportPath)
@@ -127,6 +133,22 @@ the events already imported. Exit status: 0 when nothing was rejected, 1 otherwi
 }
 
 const maxPrinted = 50
+
+// printCorrections lists every corrected field (old → new) and every event
+// of the file's sittings that the file no longer has.
+func printCorrections(w io.Writer, sum *pipeline.Summary) {
+	verb := "changed"
+	if sum.DryRun {
+		verb = "would change"
+	}
+	for _, c := range sum.Changes {
+		fmt.Fprintf(w, "%s %s\n", verb, c.Text)
+	}
+	for _, m := range sum.Missing {
+		fmt.Fprintf(w, "not in this file: %s (sitting %s, tutorial event %d, import run %d row %d); left as it is, nothing is deleted\n",
+			m.Title, m.Sitting, m.TutorialEventID, m.ImportRunID, m.ExcelRow)
+	}
+}
 
 func printProblems(w io.Writer, sum *pipeline.Summary, reportPath string) {
 	for i, p := range sum.Problems {

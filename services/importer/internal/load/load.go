@@ -22,6 +22,7 @@ import (
 
 	"admsync/pkg/messaging"
 	"admsync/pkg/outbox"
+	"admsync/services/importer/internal/correct"
 	"admsync/services/importer/internal/validate"
 	"admsync/services/importer/internal/workbook"
 )
@@ -48,6 +49,13 @@ type Result struct {
 	Sessions int
 	// EventIDs are the tutorial event ids of the accepted events, in file order.
 	EventIDs []int64
+	// Changed counts the events an earlier import made that the file
+	// corrects; ChangedIDs are their tutorial event ids.
+	Changed    int
+	ChangedIDs []int64
+	// Missing are the events imported earlier in the file's sittings that
+	// the file no longer has (reported, never deleted).
+	Missing []validate.Missing
 }
 
 // Write stores the outcome of a validated file in one transaction; see
@@ -74,8 +82,9 @@ type Writer struct {
 	done   chan error
 	cancel context.CancelFunc
 
-	res                                 Result
-	accepted, rejected, dups, nSessions int
+	res                                          Result
+	accepted, rejected, dups, changed, nSessions int
+	all                                          []*validate.Event
 }
 
 // Begin opens the transaction, takes the import lock and records the run.
@@ -125,6 +134,10 @@ func (w *Writer) write(ctx context.Context, events []*validate.Event) error {
 	if err := validate.CheckExisting(ctx, w.tx, w.lay, events); err != nil {
 		return err
 	}
+	if err := correct.Compare(ctx, w.tx, w.lay, events); err != nil {
+		return err
+	}
+	w.all = append(w.all, events...)
 	var accepted []*validate.Event
 	n := 0
 	for _, e := range events {
@@ -136,6 +149,8 @@ func (w *Writer) write(ctx context.Context, events []*validate.Event) error {
 			w.rejected++
 		case validate.Duplicate:
 			w.dups++
+		case validate.Changed:
+			w.changed++
 		}
 	}
 	if len(accepted) > 0 {
@@ -145,6 +160,12 @@ func (w *Writer) write(ctx context.Context, events []*validate.Event) error {
 		w.accepted += len(accepted)
 		w.nSessions += n
 	}
+	ids, err := correct.Apply(ctx, w.tx, w.runID, events)
+	if err != nil {
+		return err
+	}
+	w.res.ChangedIDs = append(w.res.ChangedIDs, ids...)
+	w.res.Changed += len(ids)
 	return writeRows(ctx, w.tx, w.runID, events)
 }
 
@@ -168,14 +189,19 @@ func (w *Writer) Finish(ctx context.Context, rowsTotal int) (*Result, error) {
 		rollback()
 		return nil, err
 	}
-	if w.accepted == 0 && w.rejected == 0 {
+	missing, err := correct.Missing(ctx, w.tx, w.all)
+	if err != nil {
 		rollback()
-		return &Result{}, nil
+		return nil, err
+	}
+	if w.accepted == 0 && w.rejected == 0 && w.changed == 0 {
+		rollback()
+		return &Result{Missing: missing}, nil
 	}
 	if _, err := w.tx.Exec(ctx, `
 		UPDATE admsync.import_runs SET finished_at = now(), rows_total = $2, accepted_events = $3,
-		    accepted_sessions = $4, rejected_events = $5, duplicate_events = $6 WHERE id = $1`,
-		w.runID, rowsTotal, w.accepted, w.nSessions, w.rejected, w.dups); err != nil {
+		    accepted_sessions = $4, rejected_events = $5, duplicate_events = $6, changed_events = $7 WHERE id = $1`,
+		w.runID, rowsTotal, w.accepted, w.nSessions, w.rejected, w.dups, w.changed); err != nil {
 		rollback()
 		return nil, fmt.Errorf("finish import run: %w", err)
 	}
@@ -184,6 +210,7 @@ func (w *Writer) Finish(ctx context.Context, rowsTotal int) (*Result, error) {
 	}
 	res := w.res
 	res.RunID = w.runID
+	res.Missing = missing
 	return &res, nil
 }
 
@@ -416,6 +443,15 @@ func RowMessages(e *validate.Event, r validate.RowResult) []string {
 		}
 	case validate.Duplicate:
 		msgs = append(msgs, e.Note)
+	case validate.Changed:
+		if r.Row == e.Row {
+			msgs = append(msgs, e.Note)
+		}
+		for _, c := range e.Changes {
+			if c.Row == r.Row {
+				msgs = append(msgs, "changed "+c.Text())
+			}
+		}
 	}
 	return msgs
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"admsync/services/importer/internal/correct"
 	"admsync/services/importer/internal/load"
 	"admsync/services/importer/internal/validate"
 	"admsync/services/importer/internal/workbook"
@@ -37,18 +38,23 @@ type Options struct {
 
 // Summary is the outcome of an import, as printed and published.
 type Summary struct {
-	File       string            `json:"file"`
-	Sheet      string            `json:"sheet"`
-	SHA256     string            `json:"sha256"`
-	DryRun     bool              `json:"dry_run"`
-	RunID      int64             `json:"import_run_id,omitempty"`
-	Rows       int               `json:"rows"`
-	Imported   int               `json:"imported_events"`
-	Sessions   int               `json:"imported_sessions"`
-	Rejected   int               `json:"rejected_events"`
-	Duplicates int               `json:"duplicate_events"`
-	Problems   []ReportedProblem `json:"problems,omitempty"`
-	Durations  map[string]string `json:"durations"`
+	File       string `json:"file"`
+	Sheet      string `json:"sheet"`
+	SHA256     string `json:"sha256"`
+	DryRun     bool   `json:"dry_run"`
+	RunID      int64  `json:"import_run_id,omitempty"`
+	Rows       int    `json:"rows"`
+	Imported   int    `json:"imported_events"`
+	Sessions   int    `json:"imported_sessions"`
+	Rejected   int    `json:"rejected_events"`
+	Duplicates int    `json:"duplicate_events"`
+	// Changed counts events imported earlier that this file corrects;
+	// Changes lists each corrected field.
+	Changed   int                `json:"changed_events"`
+	Changes   []ReportedChange   `json:"changes,omitempty"`
+	Missing   []validate.Missing `json:"missing_events,omitempty"`
+	Problems  []ReportedProblem  `json:"problems,omitempty"`
+	Durations map[string]string  `json:"durations"`
 }
 
 // ReportedProblem is a problem with its rendering.
@@ -57,13 +63,28 @@ type ReportedProblem struct {
 	Text string `json:"text"`
 }
 
+// ReportedChange is one corrected field with its rendering.
+type ReportedChange struct {
+	validate.Change
+	TutorialEventID int64  `json:"tutorial_event_id"`
+	Event           string `json:"event"`
+	Text            string `json:"text"`
+}
+
 // Line is the one-line summary.
 func (s *Summary) Line() string {
-	verb := "imported"
+	verb, changed := "imported", "changed"
 	if s.DryRun {
-		verb = "would import"
+		verb, changed = "would import", "would change"
 	}
-	return fmt.Sprintf("%s %d events (%d sessions), rejected %d events, skipped %d duplicates", verb, s.Imported, s.Sessions, s.Rejected, s.Duplicates)
+	line := fmt.Sprintf("%s %d events (%d sessions), rejected %d events, skipped %d duplicates", verb, s.Imported, s.Sessions, s.Rejected, s.Duplicates)
+	if s.Changed > 0 {
+		line += fmt.Sprintf(", %s %d events imported earlier (%d fields)", changed, s.Changed, len(s.Changes))
+	}
+	if len(s.Missing) > 0 {
+		line += fmt.Sprintf("; %d events imported earlier in these sittings are not in this file (not deleted)", len(s.Missing))
+	}
+	return line
 }
 
 // Failed reports whether anything was rejected.
@@ -174,6 +195,12 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 		if err := v.CheckExisting(ctx, pool); err != nil {
 			return nil, err
 		}
+		if err := correct.Compare(ctx, pool, r.Layout, v.Events); err != nil {
+			return nil, err
+		}
+		if sum.Missing, err = correct.Missing(ctx, pool, v.Events); err != nil {
+			return nil, err
+		}
 	}
 	validateTime += time.Since(t1)
 	sum.Rows = v.Rows()
@@ -190,6 +217,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 		sum.RunID = res.RunID
+		sum.Missing = res.Missing
 		span.SetAttributes(attribute.Int64("admsync.import_run_id", res.RunID), attribute.Int("admsync.events", res.Events))
 		observe(opts.Metrics, "write", time.Since(tw))
 		sum.Durations["write"] = time.Since(tw).Round(time.Millisecond).String()
@@ -219,6 +247,13 @@ func tally(sum *Summary, events []*validate.Event, lay *workbook.Layout, m *Metr
 			}
 		case validate.Duplicate:
 			sum.Duplicates++
+		case validate.Changed:
+			sum.Changed++
+			for _, c := range e.Changes {
+				rc := ReportedChange{Change: c, TutorialEventID: e.Existing, Event: e.Title}
+				rc.Text = fmt.Sprintf("%s, sheet %q, row %d, event %s: %s", sum.File, sum.Sheet, c.Row, e.Title, c.Text())
+				sum.Changes = append(sum.Changes, rc)
+			}
 		}
 		if m != nil {
 			m.Events.WithLabelValues(string(e.Status)).Inc()

@@ -39,7 +39,15 @@ type rowInfo struct {
 
 // Write re-reads the source workbook (streaming; nothing of it was kept in
 // memory) and writes out with each data row's outcome.
-func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err error) {
+func Write(out, src string, lim workbook.Limits, events []*validate.Event) error {
+	return WriteWithMissing(out, src, lim, events, nil)
+}
+
+// WriteWithMissing is Write with a second sheet, "Missing", listing the
+// events imported earlier in the file's sittings that the file no longer
+// has (when there are any). A corrected row's status is "changed" and its
+// messages list each field, old → new.
+func WriteWithMissing(out, src string, lim workbook.Limits, events []*validate.Event, missing []validate.Missing) (err error) {
 	info := map[int]rowInfo{}
 	for _, e := range events {
 		for _, r := range e.Rows {
@@ -112,6 +120,9 @@ func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err 
 	if err := sw.Flush(); err != nil {
 		return err
 	}
+	if err := writeMissing(f, bold, missing); err != nil {
+		return err
+	}
 	// Write beside the target and rename, so a failed run never leaves a
 	// half-written report behind.
 	tmp, err := os.CreateTemp(dirOf(out), ".report-*.xlsx")
@@ -134,6 +145,35 @@ func Write(out, src string, lim workbook.Limits, events []*validate.Event) (err 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func writeMissing(f *excelize.File, bold int, missing []validate.Missing) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	const sheet = "Missing"
+	if _, err := f.NewSheet(sheet); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	header := []any{}
+	for _, h := range []string{"Tutorial event", "Title", "Sitting", "Import run", "Excel row then", "Status"} {
+		header = append(header, excelize.Cell{StyleID: bold, Value: h})
+	}
+	if err := sw.SetRow("A1", header); err != nil {
+		return err
+	}
+	for i, m := range missing {
+		row := []any{m.TutorialEventID, Neutralise(m.Title), Neutralise(m.Sitting), m.ImportRunID, m.ExcelRow,
+			"not in this file: left as it is, nothing is deleted"}
+		if err := sw.SetRow(fmt.Sprintf("A%d", i+2), row); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
+}
 
 // maxReportText bounds the text of one report cell: the report is for
 // reading, and a hostile file's huge cells must not make it huge.

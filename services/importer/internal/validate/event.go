@@ -21,7 +21,35 @@ const (
 	Accepted  Status = "accepted"
 	Rejected  Status = "rejected"
 	Duplicate Status = "duplicate"
+	// Changed is an event imported earlier whose rows the workbook corrects:
+	// the import updates its tutorial rows and queues tutorial.event.changed.
+	Changed Status = "changed"
 )
+
+// Change is one field of an earlier import that the workbook corrects,
+// reported on the row that carries it.
+type Change struct {
+	Row   int    `json:"row"`
+	Day   int    `json:"day,omitempty"` // the session's Day; 0 for an event field
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// Text renders a change as the summary and the report show it.
+func (c Change) Text() string {
+	return c.Field + ": " + c.Old + " → " + c.New
+}
+
+// Missing is an event imported earlier, in a sitting this workbook covers,
+// that the workbook no longer has. It is reported, never deleted.
+type Missing struct {
+	TutorialEventID int64  `json:"tutorial_event_id"`
+	ImportRunID     int64  `json:"import_run_id"`
+	ExcelRow        int    `json:"excel_row"`
+	Title           string `json:"title"`
+	Sitting         string `json:"sitting"`
+}
 
 // RowResult is one data row's own problems.
 type RowResult struct {
@@ -69,6 +97,12 @@ type Event struct {
 	Status     Status
 	Note       string // why a duplicate was skipped
 	NaturalKey string
+
+	// Existing is the tutorial event an earlier import made of this event
+	// (same natural key, or same title): 0 for a new event.
+	Existing int64
+	// Changes are what the workbook corrects in Existing (status Changed).
+	Changes []Change
 }
 
 // Problems counts the problems of every row of the event.

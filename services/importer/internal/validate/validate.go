@@ -137,14 +137,19 @@ func (v *Validator) settle(e *Event) {
 // OnEvent registers a callback run as each event group completes.
 func (v *Validator) OnEvent(fn func(*Event)) { v.eventFn = fn }
 
-// CheckExisting marks as duplicates the accepted events already imported
-// earlier, and rejects those whose title is already a tutorial event code
-// created some other way. Run it again inside the write transaction.
+// CheckExisting is CheckExisting for the validator's events.
 func (v *Validator) CheckExisting(ctx context.Context, q Querier) error {
 	return CheckExisting(ctx, q, v.lay, v.Events)
 }
 
-// CheckExisting is Validator.CheckExisting for a list of events.
+// CheckExisting marks as duplicates the accepted events already imported
+// earlier, and rejects those whose title is already a tutorial event code
+// created some other way. An event is the same as an earlier import when it
+// has the same natural key, or the same title (the tutorial event code):
+// a corrected Day 1 start changes the natural key, not the event. Such
+// events get Existing set; the corrections package then tells an unchanged
+// one (skipped) from a changed one. Run it again inside the write
+// transaction.
 func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events []*Event) error {
 	var keys, titles []string
 	for _, e := range events {
@@ -174,19 +179,23 @@ func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("check earlier imports: %w", err)
 	}
-	codes := map[string]int64{}
-	rows, err = q.Query(ctx, `SELECT code, id FROM acted.tutorial_events WHERE code = ANY($1)`, titles)
+	type code struct {
+		id, run int64 // run 0: not made by an import
+	}
+	codes := map[string]code{}
+	rows, err = q.Query(ctx, `SELECT te.code, te.id, coalesce(ie.import_run_id, 0) FROM acted.tutorial_events te
+		LEFT JOIN admsync.import_events ie ON ie.tutorial_event_id = te.id WHERE te.code = ANY($1)`, titles)
 	if err != nil {
 		return fmt.Errorf("check existing tutorial events: %w", err)
 	}
 	for rows.Next() {
 		var c string
-		var id int64
-		if err := rows.Scan(&c, &id); err != nil {
+		var x code
+		if err := rows.Scan(&c, &x.id, &x.run); err != nil {
 			rows.Close()
 			return fmt.Errorf("check existing tutorial events: %w", err)
 		}
-		codes[c] = id
+		codes[c] = x
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -197,14 +206,19 @@ func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events 
 			continue
 		}
 		if got, ok := imported[e.NaturalKey]; ok {
-			e.Status = Duplicate
+			e.Status, e.Existing = Duplicate, got[1]
 			e.Note = fmt.Sprintf("already imported (import run %d, tutorial event %d); skipped", got[0], got[1])
 			continue
 		}
-		if id, ok := codes[e.Title]; ok {
+		if x, ok := codes[e.Title]; ok {
+			if x.run != 0 {
+				e.Status, e.Existing = Duplicate, x.id
+				e.Note = fmt.Sprintf("already imported (import run %d, tutorial event %d); skipped", x.run, x.id)
+				continue
+			}
 			e.Status = Rejected
 			e.Rows[0].Problems = append(e.Rows[0].Problems, lay.Problem(e.Row, workbook.ColEventTitle, e.Title,
-				fmt.Sprintf("a tutorial event with this code already exists (id %d) with a different course template or start", id),
+				fmt.Sprintf("a tutorial event with this code already exists (id %d) and was not made by an import", x.id),
 				"rename the event, or delete the old tutorial event if it is a mistake"))
 		}
 	}
