@@ -260,6 +260,13 @@ func diff(lay *workbook.Layout, st *stored, e *validate.Event, n names) ([]valid
 		p := lay.Problem(row, col, value, fmt.Sprintf("tutorial event %d was imported (run %d) %s; Administrate cannot change that in place, so this correction is refused and nothing of the event is written", st.id, st.runID, msg), deleteHint)
 		return nil, &p
 	}
+	if len(e.Sessions) != len(st.sessions) {
+		row := e.Row
+		if k := len(e.Sessions); k > 0 {
+			row = e.Sessions[k-1].Row
+		}
+		return refuse(row, workbook.ColDay, strconv.Itoa(len(e.Sessions)), fmt.Sprintf("with %d Day(s) (course template %s), and the workbook now has %d (course template %s); Administrate makes an event's sessions from its course template and cannot add or remove them", len(st.sessions), st.code, len(e.Sessions), e.Code))
+	}
 	if match.Key(e.Code) != match.Key(st.code) {
 		return refuse(e.Row, workbook.ColCode, e.Code, fmt.Sprintf("with course template %s, and the workbook now says %s", st.code, e.Code))
 	}
@@ -268,13 +275,6 @@ func diff(lay *workbook.Layout, st *stored, e *validate.Event, n names) ([]valid
 	}
 	if e.ZoneName != st.zone {
 		return refuse(e.Row, workbook.ColTimeZone, e.ZoneName, fmt.Sprintf("in time zone %s, and the workbook now says %s", st.zone, e.ZoneName))
-	}
-	if len(e.Sessions) != len(st.sessions) {
-		row := e.Row
-		if k := len(e.Sessions); k > 0 {
-			row = e.Sessions[k-1].Row
-		}
-		return refuse(row, workbook.ColDay, strconv.Itoa(len(e.Sessions)), fmt.Sprintf("with %d Day(s), and the workbook now has %d (Administrate makes an event's sessions from its course template)", len(st.sessions), len(e.Sessions)))
 	}
 	if !sameWall(wallOf(e.LMSStart), st.lmsStart) || !sameWall(wallOf(e.LMSEnd), st.lmsEnd) {
 		return refuse(e.Row, workbook.ColLMSStartDate, wallText(wallOf(e.LMSStart)), fmt.Sprintf("with the LMS window %s – %s, and the workbook now says %s – %s",
