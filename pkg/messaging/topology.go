@@ -355,7 +355,8 @@ func (d consumerDef) spec() ConsumerSpec {
 	}
 }
 
-// AdmWriterConsumer feeds tutorial.event.created to the admwriter.
+// AdmWriterConsumer feeds tutorial.event.created and tutorial.event.changed
+// to the admwriter (one consumer: the change handler waits for the create).
 // MaxAckPending 64 caps in-flight events across all replicas; MaxDeliver 20
 // with RetryBackoff 10s..5m spans roughly an hour and a half of transient
 // failures before a dead letter (an outage longer than that should open the
@@ -364,8 +365,8 @@ func AdmWriterConsumer() ConsumerSpec {
 	return consumerDef{
 		stream:      StreamTutorialEvents,
 		durable:     ConsumerAdmWriter,
-		description: "admwriter: create events in Administrate",
-		filter:      SubjectTutorialEventCreated,
+		description: "admwriter: create and correct events in Administrate",
+		filter:      SubjectTutorialEvents,
 		// Short, because it is how soon the events of a killed admwriter
 		// are redelivered; a live handler keeps its message with InProgress
 		// every AckWait/3, and its claim in PostgreSQL with a lease as long.

@@ -94,6 +94,7 @@ func Poison(dl messaging.DeadLetter) bool {
 	}
 	for _, mark := range []string{
 		"decode " + messaging.SubjectTutorialEventCreated + " payload",
+		"decode " + messaging.SubjectTutorialEventChanged + " payload",
 		bridge.ErrNoEvent.Error(),
 		writer.ErrNotImported.Error(),
 		" rejected: ",             // administrate.MutationError: a validation or business error
@@ -122,7 +123,7 @@ func openDLQ(cmd *cobra.Command, env EnvFunc) (*service.Env, *messaging.DLQ, jet
 func listDeadLetters(cmd *cobra.Command, dlq *messaging.DLQ, opts messaging.ListOptions) ([]messaging.DeadLetter, error) {
 	ctx, cancel := withTimeout(cmd.Context())
 	defer cancel()
-	opts.OriginalSubject = messaging.SubjectTutorialEventCreated
+	opts.OriginalSubject = messaging.SubjectTutorialEvents // creations and corrections
 	dls, err := dlq.List(ctx, opts)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil // nothing was ever dead-lettered here

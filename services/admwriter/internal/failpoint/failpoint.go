@@ -25,6 +25,10 @@ const (
 	// AfterLifecycleWrite is right after Administrate answered a lifecycle
 	// command's write (admwriter events …), before its outcome is recorded.
 	AfterLifecycleWrite = "after_lifecycle_write"
+	// AfterChangeCall is right after each write of a correction
+	// (tutorial.event.changed) was answered, before the next one: the
+	// correction is then partly applied, and recorded nowhere.
+	AfterChangeCall = "after_change_call"
 )
 
 // Func is called at every point; a non-nil error aborts the handler as a
@@ -36,7 +40,7 @@ type Func func(point string) error
 func Valid(v string) bool {
 	for _, p := range strings.Split(v, ",") {
 		switch strings.TrimSpace(p) {
-		case AfterCreate, BeforeBridgeCommit, BeforeAck, AfterLifecycleWrite:
+		case AfterCreate, BeforeBridgeCommit, BeforeAck, AfterLifecycleWrite, AfterChangeCall:
 		default:
 			return false
 		}

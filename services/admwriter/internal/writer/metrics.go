@@ -42,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 		}),
 	}
-	for _, o := range []string{"linked", "failed", "skipped"} {
+	for _, o := range []string{"linked", "changed", "failed", "skipped"} {
 		m.Events.WithLabelValues(o)
 	}
 	if reg != nil {

@@ -95,8 +95,12 @@ func (e *sessionsError) Unwrap() error { return e.err }
 // if the process had died (no bridge write, no release).
 var errCrashed = errors.New("failpoint: simulated crash")
 
-// Handle is the messaging.Handler for tutorial.event.created.
+// Handle is the messaging.Handler for tutorial.event.created and, through
+// handleChange (change.go), tutorial.event.changed.
 func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
+	if msg.Subject() == messaging.SubjectTutorialEventChanged {
+		return w.handleChange(ctx, msg)
+	}
 	// The relay's span (from the traceparent header) is this one's parent,
 	// so the import, the relay and the Administrate calls share a trace.
 	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "handle "+msg.Subject(),
@@ -235,6 +239,10 @@ func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 // reason and adm.event.failed is published. A message whose payload cannot
 // be read names no event; the dead letter alone records it.
 func (w *Writer) OnDeadLetter(ctx context.Context, msg jetstream.Msg, reason string, herr error) {
+	if msg.Subject() == messaging.SubjectTutorialEventChanged {
+		w.changeDeadLetter(ctx, msg, reason)
+		return
+	}
 	var p Payload
 	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
 		return

@@ -257,7 +257,7 @@ func orNone(s string) string {
 // apply in place.
 func diff(lay *workbook.Layout, st *stored, e *validate.Event, n names) ([]validate.Change, *workbook.Problem) {
 	refuse := func(row int, col workbook.Col, value, msg string) ([]validate.Change, *workbook.Problem) {
-		p := lay.Problem(row, col, value, fmt.Sprintf("tutorial event %d was imported (run %d) %s; Administrate cannot change that in place, so this correction is refused and nothing of the event is written", st.id, st.runID, msg), deleteHint)
+		p := lay.Problem(row, col, value, fmt.Sprintf("event %s (tutorial event %d) was imported by run %d %s: Administrate cannot change that in place, so this correction is refused and nothing of the event is written", st.title, st.id, st.runID, msg), deleteHint)
 		return nil, &p
 	}
 	if len(e.Sessions) != len(st.sessions) {
@@ -265,7 +265,7 @@ func diff(lay *workbook.Layout, st *stored, e *validate.Event, n names) ([]valid
 		if k := len(e.Sessions); k > 0 {
 			row = e.Sessions[k-1].Row
 		}
-		return refuse(row, workbook.ColDay, strconv.Itoa(len(e.Sessions)), fmt.Sprintf("with %d Day(s) (course template %s), and the workbook now has %d (course template %s); Administrate makes an event's sessions from its course template and cannot add or remove them", len(st.sessions), st.code, len(e.Sessions), e.Code))
+		return refuse(row, workbook.ColDay, strconv.Itoa(len(e.Sessions)), fmt.Sprintf("with %d Day(s) (course template %s), and the workbook now has %d (course template %s), and Administrate makes an event's sessions from its course template (it cannot add or remove them)", len(st.sessions), st.code, len(e.Sessions), e.Code))
 	}
 	if match.Key(e.Code) != match.Key(st.code) {
 		return refuse(e.Row, workbook.ColCode, e.Code, fmt.Sprintf("with course template %s, and the workbook now says %s", st.code, e.Code))

@@ -37,6 +37,10 @@ GRANT SELECT, INSERT, UPDATE ON admsync.sync_runs, admsync.sync_discrepancies TO
 GRANT INSERT ON acted.tutorial_events, acted.tutorial_sessions, acted.tutorial_session_instructors TO admsync_importer;
 GRANT SELECT, INSERT, UPDATE ON admsync.import_runs TO admsync_importer;
 GRANT SELECT, INSERT ON admsync.import_rows, admsync.import_events TO admsync_importer;
+-- Corrections by re-import update what an earlier import wrote (event and
+-- session fields, a session's instructors, the import details).
+GRANT UPDATE ON acted.tutorial_events, acted.tutorial_sessions, admsync.import_events TO admsync_importer;
+GRANT DELETE ON acted.tutorial_session_instructors TO admsync_importer;
 GRANT SELECT, INSERT, DELETE ON admsync.outbox TO admsync_importer;
 GRANT UPDATE (published_at, attempts, last_error) ON admsync.outbox TO admsync_importer;
 
@@ -48,6 +52,8 @@ GRANT SELECT ON admsync.import_events TO admsync_admwriter;
 GRANT SELECT, INSERT ON admsync.outbox TO admsync_admwriter;
 GRANT UPDATE (published_at, attempts, last_error) ON admsync.outbox TO admsync_admwriter;
 GRANT SELECT, INSERT ON admsync.dlq_replays TO admsync_admwriter;
+-- Each correction applied in Administrate, so a redelivery applies it once.
+GRANT INSERT ON adm.event_changes TO admsync_admwriter;
 
 -- Identity columns draw from their sequences without a privilege on them.
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA acted, adm, admsync FROM admsync_syncer, admsync_importer, admsync_admwriter;

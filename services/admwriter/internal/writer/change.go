@@ -1,0 +1,420 @@
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"admsync/pkg/administrate"
+	"admsync/pkg/messaging"
+	"admsync/pkg/observability"
+	"admsync/pkg/outbox"
+	"admsync/services/admwriter/internal/bridge"
+	"admsync/services/admwriter/internal/failpoint"
+	"admsync/services/admwriter/internal/plan"
+)
+
+// Changed is the body of tutorial.event.changed.
+type Changed = messaging.TutorialEventChanged
+
+// ChangeAPI is the part of Administrate a correction needs beyond creation.
+// Client implements it; the writer asks its API for it, so a test double of
+// API that cannot correct fails a correction permanently instead of
+// pretending.
+type ChangeAPI interface {
+	// EventState reads the event's correctable fields and its event and session staff.
+	EventState(ctx context.Context, eventID string) (administrate.EventSnapshot, error)
+	// UpdateEvent sends event.update with only the fields set.
+	UpdateEvent(ctx context.Context, eventID string, in administrate.EventUpdateInput) error
+	// RemoveStaff removes one staff member (of the event or one of its sessions).
+	RemoveStaff(ctx context.Context, staffID string) error
+}
+
+// changeWait is how soon a correction looks again when the event's creation
+// is not done yet: creation is minutes at most, and the consumer's
+// MaxDeliver bounds how long it waits.
+const changeWait = 5 * time.Second
+
+// handleChange is the messaging handler for tutorial.event.changed.
+//
+// A correction converges the Administrate event on the tutorial rows as
+// they are now, limited to what the message names: the event fields it
+// lists are read back and updated only where they differ; the sessions of
+// its Days are updated again (Administrate cannot show session times, and
+// session.update sets the same values when repeated); the instructors of
+// its Days, and the administrators when named, are read back, the missing
+// ones added and those the workbook dropped removed (only contacts our
+// bridges know, so staff added in Administrate by hand stay). A lost answer
+// is therefore harmless: the next attempt reads what is there and sends
+// only what is still missing. It runs under the event's claim once its
+// creation is done, and each revision is recorded as applied once.
+func (w *Writer) handleChange(ctx context.Context, msg jetstream.Msg) error {
+	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "handle "+msg.Subject(),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject())))
+	defer span.End()
+	var p Changed
+	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 || p.Revision <= 0 {
+		if err == nil {
+			err = errors.New("tutorial_event_id or revision missing")
+		}
+		span.SetStatus(codes.Error, "malformed payload")
+		return messaging.Malformed(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
+	}
+	span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int("admsync.revision", p.Revision))
+	delivered := uint64(1)
+	if meta, err := msg.Metadata(); err == nil {
+		delivered = meta.NumDelivered
+	}
+	err := w.ProcessChange(ctx, p, delivered)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+// ProcessChange applies one correction; the error follows the messaging
+// package's policy.
+func (w *Writer) ProcessChange(ctx context.Context, p Changed, delivered uint64) error {
+	start := time.Now()
+	log := w.logger().With("tutorial_event_id", p.TutorialEventID, "revision", p.Revision, "delivery", delivered)
+	if p.ImportRunID != 0 {
+		log = log.With("import_run_id", p.ImportRunID)
+	}
+	log = log.With(observability.TraceAttrs(ctx)...)
+	st := w.store()
+	claim, err := st.ClaimChange(ctx, p.TutorialEventID, p.Revision)
+	var nc *bridge.NotCreatedError
+	var busy *bridge.BusyError
+	switch {
+	case errors.Is(err, bridge.ErrNoEvent):
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
+	case errors.Is(err, bridge.ErrChangeApplied):
+		log.Info("correction already applied; skipping")
+		w.Metrics.Events.WithLabelValues("skipped").Inc()
+		return nil
+	case errors.As(err, &nc) && nc.State == bridge.Failed:
+		// The creation was dead-lettered: its replay reads the corrected
+		// rows, and this correction is replayed after it.
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: its creation failed; replay the creation first (admwriter dlq replay), then this correction: %w", p.TutorialEventID, err))
+	case errors.As(err, &nc):
+		log.Info("event not created yet; the correction waits for it", "bridge", string(nc.State), "retry_in", changeWait)
+		return messaging.RetryAfter(err, changeWait)
+	case errors.As(err, &busy):
+		return messaging.RetryAfter(err, busy.Left+250*time.Millisecond)
+	case err != nil:
+		return fmt.Errorf("claim tutorial event %d for a correction: %w", p.TutorialEventID, err)
+	}
+	log = log.With("adm_event_id", claim.ExternalID)
+
+	workCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(max(st.Lease/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-workCtx.Done():
+				return
+			case <-t.C:
+				if err := st.Heartbeat(workCtx, claim); errors.Is(err, bridge.ErrFenced) {
+					cancel(bridge.ErrFenced)
+					return
+				}
+			}
+		}
+	}()
+	a := &attempt{w: w, st: st, claim: claim, log: log, start: start,
+		payload: Payload{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID}}
+	err = a.applyChange(workCtx, p)
+	cancel(nil)
+	<-hbDone
+	if cause := context.Cause(workCtx); errors.Is(cause, bridge.ErrFenced) && err != nil {
+		err = fmt.Errorf("%w: %w", bridge.ErrFenced, err)
+	}
+	w.Metrics.Duration.Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+		w.Metrics.Events.WithLabelValues("changed").Inc()
+		log.Info("correction applied", "calls", a.calls, "took", time.Since(start))
+		return nil
+	case errors.Is(err, errCrashed):
+		return messaging.RetryAfter(err, 0)
+	case errors.Is(err, bridge.ErrFenced):
+		log.Warn("claim lost to another worker; stopping", "error", err)
+		return messaging.RetryAfter(err, st.Lease/2)
+	}
+	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer bcancel()
+	if rerr := st.Release(bctx, claim, "correction "+strconv.Itoa(p.Revision)+": "+err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
+		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
+	}
+	if messaging.IsPermanent(err) {
+		log.Error("correction failed permanently", "error", err)
+	} else {
+		log.Warn("transient failure applying a correction", "error", err, "outcome_unknown", outcomeUnknown(err))
+	}
+	return err
+}
+
+// changeDeadLetter is OnDeadLetter for a correction: the event itself stays
+// done (it exists in Administrate); the dead letter records the correction
+// for `admwriter dlq replay`.
+func (w *Writer) changeDeadLetter(ctx context.Context, msg jetstream.Msg, reason string) {
+	var p Changed
+	_ = json.Unmarshal(msg.Data(), &p)
+	w.logger().Error("correction dead-lettered; the event keeps its earlier values in Administrate until it is replayed",
+		"tutorial_event_id", p.TutorialEventID, "revision", p.Revision, "reason", reason)
+	w.Metrics.Events.WithLabelValues("failed").Inc()
+}
+
+// applyChange converges the event on its rows for what p names.
+func (a *attempt) applyChange(ctx context.Context, p Changed) error {
+	w, c := a.w, a.claim
+	api, ok := w.API.(ChangeAPI)
+	if !ok {
+		return messaging.Permanent(errors.New("this Administrate client cannot apply corrections"))
+	}
+	ev, err := Load(ctx, w.Pool, c.TutorialEventID)
+	if errors.Is(err, ErrNotImported) {
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err))
+	}
+	if err != nil {
+		return fmt.Errorf("load tutorial event %d: %w", c.TutorialEventID, err)
+	}
+	pl, err := plan.Build(ev, w.Options)
+	if err != nil {
+		return messaging.Permanent(err)
+	}
+	var snap administrate.EventSnapshot
+	if err := a.call(func() (err error) { snap, err = api.EventState(ctx, c.ExternalID); return err }); err != nil {
+		return a.classify(err, "read the event's state")
+	}
+
+	// 1. Event fields: only those named, only where Administrate differs.
+	if in, names := eventUpdate(ev, snap, p.EventFields); len(names) > 0 {
+		a.log.Info("updating event fields", "fields", strings.Join(names, ","))
+		if err := a.call(func() error { return api.UpdateEvent(ctx, c.ExternalID, in) }); err != nil {
+			return a.classify(err, "update event fields "+strings.Join(names, ","))
+		}
+		if err := a.crash(failpoint.AfterChangeCall); err != nil {
+			return err
+		}
+	}
+
+	byDay := map[int]plan.SessionCall{}
+	for _, s := range pl.Sessions {
+		byDay[s.Day] = s
+	}
+	sessionID := func(day int) (string, error) {
+		if id := c.Sessions[day].ExternalID; id != "" {
+			return id, nil
+		}
+		if day >= 1 && day <= len(snap.Sessions) {
+			return snap.Sessions[day-1].ID, nil
+		}
+		return "", messaging.Permanent(fmt.Errorf("event %s has no session for Day %d", c.ExternalID, day))
+	}
+
+	// 2. Sessions of the named Days: sent again whole (times cannot be read back).
+	for _, day := range p.SessionDays {
+		s, ok := byDay[day]
+		if !ok {
+			return messaging.Permanent(fmt.Errorf("the correction names Day %d, which the event does not have", day))
+		}
+		sid, err := sessionID(day)
+		if err != nil {
+			return err
+		}
+		if err := a.call(func() error { return w.API.UpdateSession(ctx, sid, s.Update) }); err != nil {
+			return a.classify(err, fmt.Sprintf("update session of Day %d", day))
+		}
+		w.Metrics.SessionUpdates.Inc()
+		if err := a.crash(failpoint.AfterChangeCall); err != nil {
+			return err
+		}
+	}
+
+	// 3. Instructors of the named Days, converged on the rows.
+	current := map[string][]administrate.StaffMember{}
+	for _, s := range snap.Sessions {
+		current[s.ID] = s.Staff
+	}
+	for _, day := range p.StaffDays {
+		s, ok := byDay[day]
+		if !ok {
+			return messaging.Permanent(fmt.Errorf("the correction names Day %d, which the event does not have", day))
+		}
+		sid, err := sessionID(day)
+		if err != nil {
+			return err
+		}
+		if err := a.converge(ctx, api, fmt.Sprintf("Day %d", day), current[sid], s.InstructorIDs, administrate.StaffTypeInstructor,
+			func(missing []string) error { return w.API.AddSessionStaff(ctx, sid, missing) }); err != nil {
+			return err
+		}
+	}
+
+	// 4. Event administrators.
+	if p.Administrators {
+		err := a.converge(ctx, api, "the event", snap.Staff, pl.Administrators, administrate.StaffTypeAdministrator,
+			func(missing []string) error {
+				for _, id := range missing {
+					if err := w.API.AddEventStaff(ctx, c.ExternalID, id); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.crash(failpoint.BeforeBridgeCommit); err != nil {
+		return err
+	}
+	return a.st.FinishChange(ctx, c, p.Revision, p.ImportRunID, a.calls)
+}
+
+// converge adds the wanted contacts a staff list lacks and removes those of
+// typ that are not wanted, when our bridges know them (adm.instructors or
+// adm.administrators): someone added in Administrate by hand is left alone.
+func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, have []administrate.StaffMember, want []string,
+	typ administrate.StaffType, add func(missing []string) error) error {
+	present := map[string]bool{}
+	var extra []administrate.StaffMember
+	for _, s := range have {
+		if s.Type != typ && s.Type != "" {
+			continue
+		}
+		present[s.ContactID] = true
+		if !slices.Contains(want, s.ContactID) {
+			extra = append(extra, s)
+		}
+	}
+	var missing []string
+	for _, id := range want {
+		if !present[id] && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		a.log.Info("adding staff", "where", where, "contacts", strings.Join(missing, ","))
+		if err := a.call(func() error { return add(missing) }); err != nil {
+			return a.classify(err, "add staff to "+where)
+		}
+		a.w.Metrics.StaffAdded.Inc()
+		if err := a.crash(failpoint.AfterChangeCall); err != nil {
+			return err
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	table := "adm.instructors"
+	if typ == administrate.StaffTypeAdministrator {
+		table = "adm.administrators"
+	}
+	ids := make([]string, 0, len(extra))
+	for _, s := range extra {
+		ids = append(ids, s.ContactID)
+	}
+	rows, err := a.w.Pool.Query(ctx, `SELECT DISTINCT external_id FROM `+table+` WHERE external_id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", table, err)
+	}
+	ours := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("read %s: %w", table, err)
+		}
+		ours[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", table, err)
+	}
+	for _, s := range extra {
+		if !ours[s.ContactID] {
+			a.log.Info("leaving staff our bridges do not know", "where", where, "contact", s.ContactID)
+			continue
+		}
+		a.log.Info("removing staff the workbook no longer names", "where", where, "contact", s.ContactID, "staff_id", s.ID)
+		if err := a.call(func() error { return api.RemoveStaff(ctx, s.ID) }); err != nil {
+			return a.classify(err, "remove staff from "+where)
+		}
+		if err := a.crash(failpoint.AfterChangeCall); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventUpdate is the event.update input for the named fields whose value in
+// Administrate differs from the rows, and the names it sets.
+func eventUpdate(ev plan.Event, snap administrate.EventSnapshot, fields []string) (administrate.EventUpdateInput, []string) {
+	var in administrate.EventUpdateInput
+	var names []string
+	cf := map[string]string{}
+	for _, v := range snap.CustomFieldValues {
+		cf[v.DefinitionKey] = v.Value
+	}
+	field := func(label, want, name string) {
+		key := ev.EventFields[label]
+		if key == "" || cf[key] == want {
+			return
+		}
+		in.CustomFieldValues = append(in.CustomFieldValues, administrate.CustomFieldValueInput{DefinitionKey: key, Value: want})
+		names = append(names, name)
+	}
+	for _, f := range fields {
+		switch f {
+		case messaging.ChangedFieldTitle:
+			if snap.Title != ev.Title {
+				in.Title, names = ev.Title, append(names, f)
+			}
+		case messaging.ChangedFieldMaxPlaces:
+			if ev.MaxPlaces > 0 && snap.MaxPlaces != ev.MaxPlaces {
+				in.MaxPlaces, names = ev.MaxPlaces, append(names, f)
+			}
+		case messaging.ChangedFieldLocation:
+			if id := ev.Location.ExternalID; id != "" && snap.LocationID != id {
+				in.LocationId, names = id, append(names, f)
+			}
+		case messaging.ChangedFieldVenue:
+			if id := ev.Venue.ExternalID; id != "" && snap.VenueID != id {
+				in.VenueId, names = id, append(names, f)
+			}
+		case messaging.ChangedFieldSitting:
+			field(plan.LabelSitting, ev.Sitting, f)
+		case messaging.ChangedFieldWebSale:
+			field(plan.LabelWebSale, strconv.FormatBool(ev.WebSale), f)
+		case messaging.ChangedFieldURL:
+			field(plan.LabelURL, ev.EventURL, f)
+		case messaging.ChangedFieldOCRMoodleCode:
+			field(plan.LabelOCRMoodleCode, ev.OCRMoodleCode, f)
+		case messaging.ChangedFieldFinalisationDate:
+			want := ""
+			if !ev.FinalisationDate.IsZero() {
+				want = ev.FinalisationDate.Format("2006-01-02")
+			}
+			field(plan.LabelFinalisationDate, want, f)
+		}
+	}
+	return in, names
+}
