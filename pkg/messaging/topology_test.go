@@ -56,7 +56,7 @@ func TestEnsureTopologyIsIdempotent(t *testing.T) {
 		ackWait                 time.Duration
 		maxDeliver, maxAck      int
 	}{
-		{messaging.StreamTutorialEvents, "admwriter", "tutorial.event.created", 10 * time.Second, 20, 64},
+		{messaging.StreamTutorialEvents, "admwriter", "tutorial.event.>", 10 * time.Second, 20, 64},
 		{messaging.StreamSyncRequests, "syncer", "sync.request.>", 2 * time.Minute, 3, 1},
 		{messaging.StreamImportRequests, "importer", "import.request.>", 5 * time.Minute, 3, 1},
 	}
