@@ -39,6 +39,16 @@ func (b *Book) events() []span {
 // later), and the Day 1 instructor of the next one whose course template
 // approves someone else.
 func Correct(b *Book, ref *ReferenceData) ([]Correction, error) {
+	out, err := CorrectN(b, ref, 3)
+	if err == nil && len(out) < 3 {
+		err = errors.New("sampledata: the workbook has too few multi-day events to correct three")
+	}
+	return out, err
+}
+
+// CorrectN is Correct over up to n multi-day events, the three kinds of
+// correction in turn.
+func CorrectN(b *Book, ref *ReferenceData, n int) ([]Correction, error) {
 	byCode := map[string]CourseTemplate{}
 	for _, ct := range ref.CourseTemplates {
 		byCode[ct.Code] = ct
@@ -46,12 +56,12 @@ func Correct(b *Book, ref *ReferenceData) ([]Correction, error) {
 	var out []Correction
 	step := 0
 	for _, s := range b.events() {
-		if s.n < 2 || step > 2 {
+		if s.n < 2 || step >= n {
 			continue
 		}
 		ev := &b.Rows[s.first]
 		title := ev.Get("B").Text
-		switch step {
+		switch step % 3 {
 		case 0:
 			old := int(ev.Get("P").Num)
 			ev.Set("P", Num(float64(old+6)))
@@ -78,9 +88,6 @@ func Correct(b *Book, ref *ReferenceData) ([]Correction, error) {
 			out = append(out, Correction{Title: title, Day: 1, Field: "Day 1 instructors", Old: cur, New: ct.Approved[i]})
 		}
 		step++
-	}
-	if len(out) < 3 {
-		return nil, errors.New("sampledata: the workbook has too few multi-day events to correct three")
 	}
 	return out, nil
 }

@@ -149,6 +149,7 @@ func Scenarios() []Scenario {
 		{"importer-kill", "kill -9 `importer import` inside its write transaction, file after file; each file all or nothing; re-import", importerKill, 25},
 		{"relay-kill", "kill -9 `importer serve` (the outbox relay) 20 times at random 0.2-1 s while imports keep adding outbox rows", relayKill, 35},
 		{"admwriter-kill", "kill -9 `admwriter serve` 20 times at random, plus one run each of the failpoints after_create, before_bridge_commit, before_ack", admwriterKill, 180},
+		{"admwriter-kill-corrections", "import a season, then its corrections (places, a session time, an instructor); kill -9 the admwriter 6 times while it applies them, plus one run of the failpoint after_change_call; every correction once", admwriterKillCorrections, 120},
 		{"admwriter-pause", "SIGSTOP an admwriter about to send a create, past AckWait and its claim lease; a second admwriter takes over; SIGCONT", admwriterPause, 200},
 		{"nats-restart", "restart the embedded nats-server (graceful) 3 times while events flow", natsRestart, 30},
 		{"nats-kill", "kill -9 nats-server (a child process) 3 times while events flow, restart on the same store", natsKill, 35},
