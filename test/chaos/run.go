@@ -294,7 +294,7 @@ func (r *run) checkStream(ctx context.Context) error {
 		return fmt.Errorf("stream info: %w", err)
 	}
 	var rows uint64
-	if err := r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM admsync.outbox WHERE subject = 'tutorial.event.created'`).Scan(&rows); err != nil {
+	if err := r.st.Pool.QueryRow(ctx, `SELECT count(*) FROM admsync.outbox WHERE subject LIKE 'tutorial.event.%'`).Scan(&rows); err != nil {
 		return err
 	}
 	switch want := rows + r.extraPublished; {
