@@ -25,6 +25,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
+	"admsync/pkg/testwait"
 
 	cnpgv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/nats-io/nats-server/v2/server"
@@ -545,18 +546,12 @@ func TestProdNATSClusterRuns(t *testing.T) {
 
 	// Wait for the JetStream meta group to elect a leader.
 	_, opsJS := connect("ops", srvs[0], "")
-	for {
+	testwait.For(t, "the JetStream cluster to elect a meta leader", func() bool {
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		defer acancel()
 		_, err := opsJS.AccountInfo(actx)
-		acancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("JetStream cluster never became ready: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err == nil
+	})
 
 	topo := messaging.NewTopology(messaging.TopologyOptions{Replicas: 3})
 	for i, user := range []string{"syncer", "importer", "admwriter"} {

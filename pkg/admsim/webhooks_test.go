@@ -2,12 +2,15 @@ package admsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"admsync/pkg/testwait"
 )
 
 // A change made through the control endpoint fires the registered webhook
@@ -48,15 +51,7 @@ func TestWebhooksFireAndRetryLikeAdministrate(t *testing.T) {
 	}
 	wait := func(n int) {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			if len(h.sim.WebhookDeliveries()) >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d deliveries, want %d", len(h.sim.WebhookDeliveries()), n)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		testwait.For(t, fmt.Sprintf("%d webhook deliveries", n), func() bool { return len(h.sim.WebhookDeliveries()) >= n })
 	}
 	wait(3)
 	mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/messaging"
 	"admsync/pkg/messaging/natstest"
+	"admsync/pkg/metricstest"
 	"admsync/pkg/service"
 	"admsync/pkg/testwait"
 	"admsync/services/syncer/internal/cli"
@@ -289,24 +290,12 @@ func TestWebhooksBringAdministrateChangesBack(t *testing.T) {
 
 func webhookPath(token string) string { return "/webhooks/administrate/" + token }
 
+// received reads admsync_webhook_received_total by outcome.
 func received(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "admsync_webhook_received_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" {
-					out[l.GetValue()] = m.GetCounter().GetValue()
-				}
-			}
-		}
+	for _, o := range []string{"wrong_token", "wrong_secret", "too_large", "duplicate", "accepted"} {
+		out[o] = metricstest.Value(t, reg, "admsync_webhook_received_total", map[string]string{"outcome": o})
 	}
 	return out
 }
