@@ -23,6 +23,9 @@ var (
 	ErrChangeApplied = errors.New("correction already applied")
 	// ErrNotCreated is wrapped by NotCreatedError.
 	ErrNotCreated = errors.New("event is not created in Administrate yet")
+	// ErrDeleted means the event was deleted in Administrate (admwriter
+	// events delete-drafts): there is nothing left to correct.
+	ErrDeleted = errors.New("event was deleted in Administrate")
 )
 
 // NotCreatedError says the event's creation is not done: State is its
@@ -56,18 +59,22 @@ func (s *Store) ClaimChange(ctx context.Context, tutorialEventID int64, revision
 			token     *uuid.UUID
 			leaseLeft bool
 			leftSecs  float64
+			deleted   bool
 		)
-		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts,
+		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts, deleted_at IS NOT NULL,
 				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2),
 				coalesce(extract(epoch FROM claimed_at + make_interval(secs => $2) - now()), 0)::float8
 			FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
 			tutorialEventID, s.Lease.Seconds()).
-			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &leaseLeft, &leftSecs)
+			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &deleted, &leaseLeft, &leftSecs)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &NotCreatedError{}
 		}
 		if err != nil {
 			return fmt.Errorf("lock bridge row: %w", err)
+		}
+		if deleted {
+			return ErrDeleted
 		}
 		if c.State != Done || ext == nil {
 			return &NotCreatedError{State: c.State}

@@ -100,6 +100,8 @@ func (w *Writer) ProcessChange(ctx context.Context, p Changed, delivered uint64)
 	switch {
 	case errors.Is(err, bridge.ErrNoEvent):
 		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
+	case errors.Is(err, bridge.ErrDeleted):
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w; import it again as a new event (under a new title) if it is still wanted", p.TutorialEventID, err))
 	case errors.Is(err, bridge.ErrChangeApplied):
 		log.Info("correction already applied; skipping")
 		w.Metrics.Events.WithLabelValues("skipped").Inc()
