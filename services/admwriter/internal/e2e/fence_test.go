@@ -36,7 +36,13 @@ func TestStaleWorkerDoesNotSendCreate(t *testing.T) {
 
 	go func() {
 		// While the create waits for the budget, another worker takes over.
-		testwait.For(t, "the create to begin", func() bool { _, state := b.bridge(ev); return state == "creating" })
+		// The bridge row appears only when the worker claims the event, so
+		// "no row yet" is waited through here rather than failed on.
+		testwait.For(t, "the create to begin", func() bool {
+			var state string
+			err := b.db.Pool.QueryRow(b.ctx, `SELECT state FROM adm.events WHERE tutorial_event_id = $1`, ev).Scan(&state)
+			return err == nil && state == "creating"
+		})
 		if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.events SET attempt_token = gen_random_uuid() WHERE tutorial_event_id = $1`, ev); err != nil {
 			t.Error(err)
 		}
