@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"admsync/pkg/config"
 )
 
 const namespace = "admsync"
@@ -431,8 +436,17 @@ func TestServiceDeployments(t *testing.T) {
 			if !slices.Equal(c.Args, []string{"serve"}) {
 				t.Errorf("args %q, want [serve]", c.Args)
 			}
-			if len(c.Ports) != 1 || c.Ports[0].Name != "metrics" || c.Ports[0].ContainerPort != 9090 {
-				t.Errorf("ports %+v, want one named metrics on 9090", c.Ports)
+			// The syncer also receives Administrate's webhooks (TestSyncerWebhookIntake).
+			wantPorts := map[string]int32{"metrics": 9090}
+			if name == "syncer" {
+				wantPorts["webhooks"] = webhookPort
+			}
+			gotPorts := map[string]int32{}
+			for _, p := range c.Ports {
+				gotPorts[p.Name] = p.ContainerPort
+			}
+			if !maps.Equal(gotPorts, wantPorts) || len(c.Ports) != len(wantPorts) {
+				t.Errorf("ports %+v, want %v", c.Ports, wantPorts)
 			}
 			probe := func(kind string, pr *corev1.Probe, path string) {
 				if pr == nil || pr.HTTPGet == nil {
@@ -494,7 +508,7 @@ func mountsEmptyDir(p corev1.PodSpec, c corev1.Container, at string) bool {
 
 // secretEnv are variables that hold a credential: they may only arrive as a
 // mounted file (NAME_FILE).
-var secretEnv = []string{"DATABASE_URL", "ADMINISTRATE_CLIENT_SECRET", "NATS_URL"}
+var secretEnv = []string{"DATABASE_URL", "ADMINISTRATE_CLIENT_SECRET", "NATS_URL", "WEBHOOK_ROUTE_TOKEN", "WEBHOOK_SECRET"}
 
 // envFromSecretAllowed are the exceptions that may come from a Secret as a
 // variable; none today (NATS_URL, which carries the NATS password, is read
@@ -550,6 +564,9 @@ func TestSecretsAreFiles(t *testing.T) {
 		want := []string{"DATABASE_URL_FILE"}
 		if administrateClients[name] {
 			want = append(want, "ADMINISTRATE_CLIENT_SECRET_FILE")
+		}
+		if name == "syncer" {
+			want = append(want, "WEBHOOK_ROUTE_TOKEN_FILE", "WEBHOOK_SECRET_FILE")
 		}
 		for _, v := range want {
 			if envValue(c, v) == "" {
@@ -952,4 +969,121 @@ func relTo(t *testing.T, dir, target string) string {
 		t.Fatal(err)
 	}
 	return filepath.ToSlash(rel)
+}
+
+// webhookPort is the syncer's webhook intake port (container port
+// "webhooks", WEBHOOK_ADDR).
+const webhookPort = 8080
+
+// webhookPathPrefix is where Administrate posts: the intake's
+// webhook.PathPrefix (internal to the syncer), followed by the route token.
+const webhookPathPrefix = "/webhooks/administrate/"
+
+// syncerWebhookService returns the Service in front of the syncer's webhook
+// intake and its port, checking that it selects exactly the syncer
+// Deployment's pods and that the port reaches the container's webhooks port.
+func syncerWebhookService(t *testing.T, r *rendered) (*corev1.Service, corev1.ServicePort) {
+	t.Helper()
+	d := r.get(t, "Deployment", "syncer").(*appsv1.Deployment)
+	for _, o := range r.all("Service") {
+		svc := o.obj.(*corev1.Service)
+		if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
+			continue
+		}
+		for w, tpl := range podSpecs(r) {
+			if w != "Deployment/syncer" && labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(tpl.Labels)) {
+				t.Errorf("Service %s also selects the pods of %s", svc.Name, w)
+			}
+		}
+		for _, sp := range svc.Spec.Ports {
+			tp := sp.TargetPort
+			if (tp.Type == intstr.String && tp.StrVal == "webhooks") || (tp.Type == intstr.Int && tp.IntVal == webhookPort) {
+				return svc, sp
+			}
+		}
+	}
+	t.Fatalf("no Service selects the syncer pods with a port targeting webhooks (%d)", webhookPort)
+	return nil, corev1.ServicePort{}
+}
+
+// The syncer Deployment runs the Administrate webhook intake: a named port
+// that WEBHOOK_ADDR listens on and no probe uses (a delivery problem never
+// makes a pod unready or restarts it), the route token and the secret as
+// files from the syncer's credentials, a Service in front of it; with the
+// dev Secret the rendered environment loads into a configuration whose
+// intake is on.
+func TestSyncerWebhookIntake(t *testing.T) {
+	t.Parallel()
+	for _, dir := range kustomizations {
+		t.Run(dir, func(t *testing.T) {
+			t.Parallel()
+			r := render(t, dir)
+			d := r.get(t, "Deployment", "syncer").(*appsv1.Deployment)
+			p := &d.Spec.Template.Spec
+			c := p.Containers[0]
+			found := false
+			for _, cp := range c.Ports {
+				if cp.Name == "webhooks" {
+					found = cp.ContainerPort == webhookPort && (cp.Protocol == "" || cp.Protocol == corev1.ProtocolTCP)
+				}
+			}
+			if !found {
+				t.Errorf("no TCP container port webhooks on %d: %+v", webhookPort, c.Ports)
+			}
+			addr := envValue(c, "WEBHOOK_ADDR")
+			if _, port, err := net.SplitHostPort(addr); err != nil || port != fmt.Sprint(webhookPort) {
+				t.Errorf("WEBHOOK_ADDR=%q, want it to listen on the webhooks port %d", addr, webhookPort)
+			}
+			for kind, pr := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+				if pr == nil || pr.HTTPGet == nil {
+					continue
+				}
+				if port := pr.HTTPGet.Port; port.String() == "webhooks" || port.IntValue() == webhookPort {
+					t.Errorf("%s probe on the webhook port: a refused delivery must not change the pod's state", kind)
+				}
+			}
+			for _, v := range []string{"WEBHOOK_ROUTE_TOKEN_FILE", "WEBHOOK_SECRET_FILE"} {
+				key, ok := mountedSecretKey(p, c, envValue(c, v))
+				if sec := key.secret; !ok || (sec != "syncer-credentials" && !(strings.HasPrefix(sec, "syncer-credentials-") && len(sec) == len("syncer-credentials")+11)) {
+					t.Errorf("%s=%q is not a key of the mounted syncer-credentials (%+v)", v, envValue(c, v), key)
+				}
+			}
+			syncerWebhookService(t, r)
+
+			// The rendered environment, with the dev Secret's values as the
+			// mounted files, is what `syncer serve` reads.
+			sec, ok := r.find("Secret", "syncer-credentials")
+			if !ok {
+				return // base and prod: the operator provides the Secret
+			}
+			data := sec.obj.(*corev1.Secret).Data
+			env := map[string]string{}
+			dirTmp := t.TempDir()
+			for _, e := range c.Env {
+				if e.ValueFrom != nil {
+					continue
+				}
+				env[e.Name] = e.Value
+				if strings.HasSuffix(e.Name, "_FILE") {
+					key, ok := mountedSecretKey(p, c, e.Value)
+					if !ok {
+						t.Fatalf("%s=%s is not mounted", e.Name, e.Value)
+					}
+					f := filepath.Join(dirTmp, key.key)
+					if err := os.WriteFile(f, data[key.key], 0o600); err != nil {
+						t.Fatal(err)
+					}
+					env[e.Name] = f
+				}
+			}
+			cfg, err := config.LoadWith(func(name string) (string, bool) { v, ok := env[name]; return v, ok })
+			if err != nil {
+				t.Fatalf("the syncer's environment does not load: %v", err)
+			}
+			if cfg.WebhookAddr != addr || len(cfg.WebhookToken.Reveal()) < 16 || !cfg.WebhookSecret.IsSet() {
+				t.Errorf("intake not configured: addr %q, token %d characters (want at least 16), secret set %v",
+					cfg.WebhookAddr, len(cfg.WebhookToken.Reveal()), cfg.WebhookSecret.IsSet())
+			}
+		})
+	}
 }

@@ -51,7 +51,7 @@ func TestProdOverlayRenders(t *testing.T) {
 	want := map[string]int{
 		"Namespace": 1, "StatefulSet": 1, "Deployment": 3, "CronJob": 1, "Job": 1,
 		"Cluster": 1, "ScheduledBackup": 1, "Certificate": 2, "PodDisruptionBudget": 4,
-		"NetworkPolicy": 6, "PodMonitor": 5, "PrometheusRule": 1, "Secret": 0,
+		"NetworkPolicy": 7, "PodMonitor": 5, "PrometheusRule": 1, "Secret": 0, "Ingress": 1,
 	}
 	for kind, n := range want {
 		if got := len(r.all(kind)); got != n {
@@ -788,6 +788,48 @@ func TestProdServices(t *testing.T) {
 	if _, err := fmt.Sscan(first, &f); err != nil || f <= 0 || f >= 20 {
 		t.Errorf("tenant budget %q, want below Administrate's 20 requests/s", first)
 	}
+
+	// Administrate reaches the webhook intake over HTTPS: an Ingress with a
+	// cert-manager certificate routes the intake's path, and only it, to
+	// the syncer Service's port for the pods' webhooks port.
+	svc, sp := syncerWebhookService(t, r)
+	ings := r.all("Ingress")
+	if len(ings) != 1 {
+		t.Fatalf("%d Ingresses, want 1 (the webhook intake)", len(ings))
+	}
+	ing := ings[0].obj.(*networkingv1.Ingress)
+	if ing.Annotations["cert-manager.io/cluster-issuer"] == "" && ing.Annotations["cert-manager.io/issuer"] == "" {
+		t.Errorf("Ingress %s: no cert-manager issuer annotation", ing.Name)
+	}
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName == "" {
+		t.Errorf("Ingress %s: no ingressClassName", ing.Name)
+	}
+	if len(ing.Spec.Rules) == 0 {
+		t.Fatalf("Ingress %s has no rules", ing.Name)
+	}
+	for _, rule := range ing.Spec.Rules {
+		tls := false
+		for _, tl := range ing.Spec.TLS {
+			tls = tls || (slices.Contains(tl.Hosts, rule.Host) && tl.SecretName != "")
+		}
+		if rule.Host == "" || !tls {
+			t.Errorf("Ingress %s: host %q is not served over TLS", ing.Name, rule.Host)
+		}
+		if rule.HTTP == nil || len(rule.HTTP.Paths) == 0 {
+			t.Errorf("Ingress %s: host %q routes nothing", ing.Name, rule.Host)
+			continue
+		}
+		for _, path := range rule.HTTP.Paths {
+			prefix := strings.TrimSuffix(path.Path, "/") + "/"
+			if path.PathType == nil || *path.PathType != networkingv1.PathTypePrefix || prefix != webhookPathPrefix {
+				t.Errorf("Ingress %s: path %q (%v), want Prefix %s: the intake's path only", ing.Name, path.Path, path.PathType, strings.TrimSuffix(webhookPathPrefix, "/"))
+			}
+			b := path.Backend.Service
+			if b == nil || b.Name != svc.Name || (b.Port.Name != sp.Name && b.Port.Number != sp.Port) || (b.Port.Name == "" && b.Port.Number == 0) {
+				t.Errorf("Ingress %s: backend %+v, want Service %s port %s (%d)", ing.Name, path.Backend, svc.Name, sp.Name, sp.Port)
+			}
+		}
+	}
 }
 
 // The migration Job is a pre-deploy hook that needs no hand work: named
@@ -886,6 +928,7 @@ var prodProvidedSecrets = map[string]string{
 	"postgres-backup-s3":    "operator",
 	"nats-tls":              "cert-manager",
 	"nats-routes-tls":       "cert-manager",
+	"syncer-webhooks-tls":   "cert-manager",
 	pgCluster + "-ca":       "CloudNativePG",
 }
 
@@ -922,6 +965,31 @@ func TestProdSecretsAreProvided(t *testing.T) {
 	for _, o := range r.all("Certificate") {
 		made[o.obj.(*certificateObject).Spec.SecretName] = true
 	}
+	// cert-manager's ingress-shim makes the certificate of an annotated Ingress.
+	for _, o := range r.all("Ingress") {
+		ing := o.obj.(*networkingv1.Ingress)
+		for _, tl := range ing.Spec.TLS {
+			used[tl.SecretName] = "Ingress " + ing.Name
+			if ing.Annotations["cert-manager.io/cluster-issuer"] != "" || ing.Annotations["cert-manager.io/issuer"] != "" {
+				made[tl.SecretName] = true
+			}
+		}
+	}
+	// The keys the pods mount from each Secret, which the operator must put in.
+	keys := map[string]map[string]bool{}
+	for _, tpl := range podSpecs(r) {
+		for _, v := range tpl.Spec.Volumes {
+			if v.Secret == nil {
+				continue
+			}
+			for _, it := range v.Secret.Items {
+				if keys[v.Secret.SecretName] == nil {
+					keys[v.Secret.SecretName] = map[string]bool{}
+				}
+				keys[v.Secret.SecretName][it.Key] = true
+			}
+		}
+	}
 	for name, by := range used {
 		who, ok := prodProvidedSecrets[name]
 		switch {
@@ -947,6 +1015,20 @@ func TestProdSecretsAreProvided(t *testing.T) {
 	for name, who := range prodProvidedSecrets {
 		if who == "operator" && !strings.Contains(prodDoc, "`"+name+"`") {
 			t.Errorf("deploy/README.md (Production overlay) does not name the Secret `%s`", name)
+		}
+		for k := range keys[name] {
+			if who == "operator" && !strings.Contains(prodDoc, "`"+k+"`") {
+				t.Errorf("deploy/README.md (Production overlay) does not name the key `%s` of Secret %s", k, name)
+			}
+		}
+	}
+	// The public issuer of the webhook Ingress is the operator's to set.
+	for _, o := range r.all("Ingress") {
+		ing := o.obj.(*networkingv1.Ingress)
+		for _, a := range []string{"cert-manager.io/cluster-issuer", "cert-manager.io/issuer"} {
+			if v := ing.Annotations[a]; v != "" && !strings.Contains(prodDoc, "`"+v+"`") {
+				t.Errorf("deploy/README.md (Production overlay) does not name the issuer `%s` of Ingress %s", v, ing.Name)
+			}
 		}
 	}
 	for _, v := range prodNATSPasswords {
@@ -1180,4 +1262,22 @@ func TestProdNetworkPolicies(t *testing.T) {
 	expect("postgres -> postgres:5432 (replication)", conn(local(pgPod), local(pgPod), 5432), true)
 	expect("CloudNativePG operator -> postgres:8000", conn(cnpgOperator, local(pgPod), 8000), true)
 	expect("postgres -> object store:443", conn(local(pgPod), internet, 443), true)
+
+	// Administrate's webhooks: from the ingress controller to the syncer's
+	// intake port, and nothing else; nobody else reaches that port.
+	ingressController := peer{ns: "ingress-nginx", pod: map[string]string{"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}}
+	syncerPod := local(podLabels("Deployment/syncer"))
+	expect("ingress controller -> syncer:webhooks", conn(ingressController, syncerPod, webhookPort), true)
+	expect("ingress controller -> syncer:9090", conn(ingressController, syncerPod, 9090), false)
+	expect("ingress controller -> sync-all:webhooks", conn(ingressController, local(podLabels("CronJob/sync-all")), webhookPort), false)
+	expect("ingress controller -> admwriter:webhooks", conn(ingressController, local(podLabels("Deployment/admwriter")), webhookPort), false)
+	expect("ingress controller -> importer:webhooks", conn(ingressController, local(podLabels("Deployment/importer")), webhookPort), false)
+	expect("ingress controller -> nats:4222", conn(ingressController, local(natsPod), 4222), false)
+	expect("ingress controller -> postgres:5432", conn(ingressController, local(pgPod), 5432), false)
+	expect("other pod of the ingress namespace -> syncer:webhooks", conn(peer{ns: "ingress-nginx", pod: map[string]string{"app": "default-backend"}}, syncerPod, webhookPort), false)
+	expect("ingress-nginx-labelled pod elsewhere -> syncer:webhooks", conn(peer{ns: "tenant-x", pod: ingressController.pod}, syncerPod, webhookPort), false)
+	expect("stranger -> syncer:webhooks", conn(local(stranger), syncerPod, webhookPort), false)
+	expect("prometheus -> syncer:webhooks", conn(prometheus, syncerPod, webhookPort), false)
+	expect("admwriter -> syncer:webhooks", conn(local(podLabels("Deployment/admwriter")), syncerPod, webhookPort), false)
+	expect("internet -> syncer:webhooks (not through the Ingress)", policyAllows(t, pols, networkingv1.PolicyTypeIngress, syncerPod.pod, internet, webhookPort, tcp), false)
 }
