@@ -821,8 +821,12 @@ func TestProdServices(t *testing.T) {
 		}
 		for _, path := range rule.HTTP.Paths {
 			prefix := strings.TrimSuffix(path.Path, "/") + "/"
-			if path.PathType == nil || *path.PathType != networkingv1.PathTypePrefix || prefix != webhookPathPrefix {
-				t.Errorf("Ingress %s: path %q (%v), want Prefix %s: the intake's path only", ing.Name, path.Path, path.PathType, strings.TrimSuffix(webhookPathPrefix, "/"))
+			var pathType networkingv1.PathType
+			if path.PathType != nil {
+				pathType = *path.PathType
+			}
+			if pathType != networkingv1.PathTypePrefix || prefix != webhookPathPrefix {
+				t.Errorf("Ingress %s: path %q (%q), want Prefix %s: the intake's path only", ing.Name, path.Path, pathType, strings.TrimSuffix(webhookPathPrefix, "/"))
 			}
 			b := path.Backend.Service
 			if b == nil || b.Name != svc.Name || (b.Port.Name != sp.Name && b.Port.Number != sp.Port) || (b.Port.Name == "" && b.Port.Number == 0) {
