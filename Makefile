@@ -7,7 +7,10 @@ MODULES   := $(shell go list -f '{{.Dir}}' -m 2>/dev/null)
 SERVICES  := syncer importer admwriter
 BIN       := $(CURDIR)/bin
 NATSCLI_VERSION := v0.5.0
-GOTEST_FLAGS ?= -count=1 -timeout 9m -shuffle=on -tags failpoints
+# -parallel 4: the end-to-end tests spend most of their time waiting on ack
+# waits, leases and the simulator's rate limit, so twice GOMAXPROCS of them
+# at once keeps make test inside ten minutes on two cores.
+GOTEST_FLAGS ?= -count=1 -timeout 9m -shuffle=on -parallel 4 -tags failpoints
 # Packages whose own concurrency (runner workers, relay, rate budget,
 # breaker, claims) the race detector watches in make test, and the
 # admwriter's end-to-end package, where workers, relay and simulator meet.
