@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"admsync/pkg/admsim"
 	"admsync/pkg/sampledata"
 )
 
@@ -22,9 +21,6 @@ import (
 // on, published; the mistaken second import's events deleted, the rest kept.
 func lifecycleKill(ctx context.Context, r *run) error {
 	if err := r.up(ctx, setup{}); err != nil {
-		return err
-	}
-	if _, err := r.st.Sim.AddCurrency(admsim.CurrencySeed{Code: "GBP", Name: "Pound sterling"}); err != nil {
 		return err
 	}
 	_, ws, err := r.services(1)

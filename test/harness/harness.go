@@ -169,21 +169,26 @@ func (s *Stack) createDatabase(ctx context.Context) error {
 	return nil
 }
 
-// Env is the environment every service child gets.
-func (s *Stack) Env(metricsAddr string) []string {
+// ClientEnv is what any admsync command needs to reach this installation:
+// PostgreSQL, NATS and the simulated Administrate (URLs, credentials, rate).
+func (s *Stack) ClientEnv() []string {
 	id, secret := s.Sim.Credentials()
-	env := append(os.Environ(),
-		"DATABASE_URL="+s.DBURL,
-		"NATS_URL="+s.NATSURL,
-		"ADMINISTRATE_API_URL="+s.SimURL+admsim.GraphQLPath,
-		"ADMINISTRATE_TOKEN_URL="+s.SimURL+"/oauth/token",
-		"ADMINISTRATE_CLIENT_ID="+id,
-		"ADMINISTRATE_CLIENT_SECRET="+secret,
+	return []string{
+		"DATABASE_URL=" + s.DBURL,
+		"NATS_URL=" + s.NATSURL,
+		"ADMINISTRATE_API_URL=" + s.SimURL + admsim.GraphQLPath,
+		"ADMINISTRATE_TOKEN_URL=" + s.SimURL + "/oauth/token",
+		"ADMINISTRATE_CLIENT_ID=" + id,
+		"ADMINISTRATE_CLIENT_SECRET=" + secret,
 		fmt.Sprintf("ADMINISTRATE_RATE_LIMIT=%g", s.Opts.RateLimit),
 		"ADMINISTRATE_TIMEOUT=10s",
-		"LOG_FORMAT=json",
-		"METRICS_ADDR="+metricsAddr,
-	)
+	}
+}
+
+// Env is the environment every service child gets.
+func (s *Stack) Env(metricsAddr string) []string {
+	env := append(os.Environ(), s.ClientEnv()...)
+	env = append(env, "LOG_FORMAT=json", "METRICS_ADDR="+metricsAddr)
 	return append(env, s.Opts.Env...)
 }
 

@@ -10,9 +10,11 @@ import (
 
 // SeedReference fills the simulated tenant with the Administrate twin of
 // ref: its custom fields (and a "Notes" field on the other entity types,
-// which the sync mirrors too), Normal and Student price levels, locations,
-// venues, instructor and administrator contacts, and course templates with
-// session counts, approved instructors and prices.
+// which the sync mirrors too), one active currency (GBP, the financial unit
+// a real tenant always has, which admwriter events prices add needs), Normal
+// and Student price levels, locations, venues, instructor and administrator
+// contacts, and course templates with session counts, approved instructors
+// and prices.
 //
 // Records take the ids sampledata.SeedBridges gives their bridges
 // (ExternalID("Location", n), …), so a test may seed the bridges directly
@@ -29,6 +31,9 @@ func SeedReference(sim *admsim.Server, ref *sampledata.ReferenceData) error {
 		if _, err := sim.AddCustomField(et, admsim.CustomFieldSeed{Label: "Notes", Type: "text"}); err != nil {
 			return fmt.Errorf("custom field %s/Notes: %w", et, err)
 		}
+	}
+	if _, err := sim.AddCurrency(admsim.CurrencySeed{Code: "GBP", Name: "Pound sterling"}); err != nil {
+		return fmt.Errorf("currency GBP: %w", err)
 	}
 	normal, err := sim.AddPriceLevel(admsim.PriceLevelSeed{Name: "Normal"})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"admsync/pkg/admsim"
 	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
@@ -175,8 +176,13 @@ create and drop a database (make demo finds or starts one).
 			say("  %-9s metrics http://%s/metrics  readiness http://%s/readyz", svc, procs[svc].Metrics, procs[svc].Metrics)
 		}
 		say("  logs: %s/*.log", st.Dir)
-		say("  commands, in another shell: export DATABASE_URL='%s' NATS_URL='%s'", st.DBURL, st.NATSURL)
-		say("    syncer run all --plan | admwriter status | admwriter dlq list | admwriter retry --all | nats stream view DLQ")
+		envFile, err := writeEnv(st)
+		if err != nil {
+			return err
+		}
+		say("  Administrate simulator: %s (requests counted at %s%s)", st.SimURL, st.SimURL, admsim.ControlPath)
+		say("  commands, in another shell: . %s", envFile)
+		say("    syncer run all --plan | admwriter status | admwriter events list | admwriter dlq list | nats stream view DLQ")
 	} else {
 		say("the services have stopped and the database is dropped; run with -keep (make demo KEEP=1) to keep them for inspection")
 	}
@@ -187,6 +193,22 @@ create and drop a database (make demo finds or starts one).
 		say("interrupted: stopping the services")
 	}
 	return nil
+}
+
+// writeEnv writes, for a kept demo, the environment every command needs to
+// reach it (the simulator's credentials included) as a shell file only its
+// owner can read, so the credentials stay out of the printed report.
+func writeEnv(st *harness.Stack) (string, error) {
+	var b strings.Builder
+	for _, kv := range st.ClientEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	path := filepath.Join(st.Dir, "admsync.env")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("write the commands' environment: %w", err)
+	}
+	return path, nil
 }
 
 // spoil makes two events of a generated workbook invalid, so the demo shows

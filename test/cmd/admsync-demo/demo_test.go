@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -61,6 +62,20 @@ func TestKeepKeepsServicesRunningUntilInterrupted(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s after the report: %s", u[1], resp.Status)
 		}
+	}
+
+	// The file it names is all another shell needs: a lifecycle command
+	// reaches the database, NATS and the simulated tenant (with its
+	// currency, which prices need) and plans prices for the demo's events.
+	envFile := regexp.MustCompile(`in another shell: \. (\S+)`).FindStringSubmatch(out.String())
+	if envFile == nil {
+		t.Fatalf("want the environment file for other shells in:\n%s", out.String())
+	}
+	cmd := exec.Command("sh", "-c", `. "$1" && exec "$2" events prices add --plan`, "sh", envFile[1], filepath.Join(bin, "admwriter"))
+	cmd.Env = append(os.Environ(), "LOG_LEVEL=warn")
+	plan, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(plan), "would change") {
+		t.Errorf("admwriter events prices add --plan with %s: %v\n%s", envFile[1], err, plan)
 	}
 
 	cancel()

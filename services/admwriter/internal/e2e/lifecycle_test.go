@@ -65,7 +65,8 @@ func (b *bundle) startCommands() {
 }
 
 // seedPrices gives every course template two prices (per price level) in the
-// bridges, and the tenant the price levels and its one active currency.
+// bridges, and the tenant the price levels (its one active currency comes with
+// admsimtest.SeedReference).
 func (b *bundle) seedPrices() map[string][2]string {
 	b.t.Helper()
 	levels := []string{"Normal", "Retaker"}
@@ -77,9 +78,6 @@ func (b *bundle) seedPrices() map[string][2]string {
 		if _, err := b.db.Pool.Exec(b.ctx, `INSERT INTO adm.pricelevels (external_id, name) VALUES ($1, $2)`, id, name); err != nil {
 			b.t.Fatal(err)
 		}
-	}
-	if _, err := b.sim.AddCurrency(admsim.CurrencySeed{Code: "GBP", Name: "Pound"}); err != nil {
-		b.t.Fatal(err)
 	}
 	want := map[string][2]string{}
 	for i, ct := range b.ref.CourseTemplates {
