@@ -376,7 +376,7 @@ func runLifecycleWith(cmd *cobra.Command, env EnvFunc, o *eventsOpts, req *lifec
 		if len(todo) == 0 {
 			fmt.Fprintf(out, "nothing to change (%s selected)\n", plural(len(steps), "event", "events"))
 		} else {
-			fmt.Fprintf(out, "plan: %s would change; nothing was written (--plan)\n", plural(len(todo), "event", "events"))
+			fmt.Fprintf(out, "plan: %s would change%s; nothing was written (--plan)\n", plural(len(todo), "event", "events"), planRest(steps))
 		}
 		return nil
 	}
@@ -427,6 +427,22 @@ func runLifecycleWith(cmd *cobra.Command, env EnvFunc, o *eventsOpts, req *lifec
 		return fmt.Errorf("%s failed (each line says why; dead letters on dlq.event.command.*): fix the cause and run the command again, it plans afresh", plural(counts[messaging.OutcomeFailed], "event", "events"))
 	}
 	return nil
+}
+
+// planRest names what the plan leaves alone, so that a summary line never
+// hides refused events among the rows above it.
+func planRest(steps []lifecycle.Step) string {
+	var unchanged, refused int
+	for _, s := range steps {
+		switch {
+		case s.Command != nil:
+		case s.Outcome == messaging.OutcomeRefused:
+			refused++
+		default:
+			unchanged++
+		}
+	}
+	return fmt.Sprintf(", %d unchanged, %d refused", unchanged, refused)
 }
 
 func printPlan(w io.Writer, steps []lifecycle.Step) {

@@ -210,7 +210,8 @@ func TestEventLifecycleCommands(t *testing.T) {
 	}
 	// On the season itself only the drafts would go, never the published ones.
 	out, _ = b.events("delete-drafts", "--import-run", run, "--plan")
-	if !strings.Contains(out, "plan: 2 events would change") || strings.Count(out, "refused") != 4 {
+	// Four rows refused (the published events) and the summary counts them.
+	if !strings.Contains(out, "plan: 2 events would change, 0 unchanged, 4 refused;") || strings.Count(out, "refused") != 5 {
 		t.Fatalf("delete-drafts --plan on the season:\n%s", out)
 	}
 	if n := len(b.sim.Events()); n != len(season) {
