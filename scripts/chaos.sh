@@ -45,8 +45,11 @@ if [[ -n "$bindir" && -x "$bindir/initdb" ]]; then
   if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; then
     say "starting it on 127.0.0.1:$PG_PORT"
     "${pgctl[@]}" -w -t 60 -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+    # Only the run that started the cluster stops it: a second chaos.sh
+    # (one scenario rerun beside a full run) must not pull it from under
+    # the first one's rounds.
+    trap '"${pgctl[@]}" -m fast -w stop >/dev/null 2>&1 || true' EXIT
   fi
-  trap '"${pgctl[@]}" -m fast -w stop >/dev/null 2>&1 || true' EXIT
   # restart reuses the options the server was started with (postmaster.opts).
   pgargs=(--pg-url "postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
     --pg-restart "${pgctl[*]} restart -m immediate -w -t 60")
