@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"admsync/pkg/admsim/internal/graph"
@@ -98,6 +99,9 @@ type hooks struct {
 	stop   chan struct{}
 	once   sync.Once
 	delays []time.Duration // nil: Options.WebhookRetryDelays
+	// unsettled counts deliveries not yet answered 200 nor given up on: an
+	// attempt in flight is in no log entry until it returns.
+	unsettled atomic.Int64
 }
 
 // SetWebhookRetryDelays changes the waits before each retry of a delivery (a
@@ -130,6 +134,13 @@ func (s *Server) WebhookDeliveries() []Delivery {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Delivery(nil), h.log...)
+}
+
+// WebhooksUnsettled returns how many deliveries are still being attempted:
+// in flight, or waiting for their next retry. Zero means every delivery so
+// far was answered 200 or ran out of retries.
+func (s *Server) WebhooksUnsettled() int {
+	return int(s.hookState().unsettled.Load())
 }
 
 // WebhookSecret returns the secret in a registered webhook's configuration ("" if none).
@@ -462,8 +473,10 @@ func (s *Server) deliver(w webhookRec, f firing) {
 	}
 	h := s.hookState()
 	h.wg.Add(1)
+	h.unsettled.Add(1)
 	go func() {
 		defer h.wg.Done()
+		defer h.unsettled.Add(-1)
 		h.mu.Lock()
 		delays := h.delays
 		h.mu.Unlock()

@@ -82,3 +82,36 @@ func TestWebhooksFireAndRetryLikeAdministrate(t *testing.T) {
 		t.Errorf("%d deliveries after a no-op change, want 4", n)
 	}
 }
+
+// A delivery whose attempt has not returned yet is in no log entry, but it is
+// unsettled until the receiver answers (chaos webhook-burst waits on this).
+func TestWebhookInFlightIsUnsettled(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(recv.Close)
+	h := start(t, Options{WebhookRetryDelays: []time.Duration{10 * time.Millisecond}})
+	t.Cleanup(h.sim.Close)
+	ev, err := h.sim.AddEvent(EventSeed{Title: "CB1-02-26A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ok(`mutation($in: WebhookCreateInput!) { webhooks { create(input: $in) { webhook { id } errors { message } } } }`,
+		map[string]any{"in": map[string]any{"webhookTypeId": WebhookTypeID("event_updated"), "name": "updates",
+			"query": `query($objectid: ID!) { node(id: $objectid) { id } }`, "url": recv.URL, "config": `{"secret": "s"}`}})
+	if err := h.sim.ChangeEvent(ev, []byte(`{"isSoldOut": true}`)); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the delivery to be attempted", func() bool { return h.sim.WebhooksUnsettled() == 1 })
+	if n := len(h.sim.WebhookDeliveries()); n != 0 {
+		t.Fatalf("%d deliveries logged while the only attempt is in flight", n)
+	}
+	close(release)
+	testwait.For(t, "the delivery to settle", func() bool { return h.sim.WebhooksUnsettled() == 0 })
+	if d := h.sim.WebhookDeliveries(); len(d) != 1 || d[0].Status != http.StatusOK {
+		t.Fatalf("deliveries = %+v", d)
+	}
+}
