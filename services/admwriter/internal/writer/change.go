@@ -11,15 +11,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
 	"admsync/pkg/observability"
-	"admsync/pkg/outbox"
 	"admsync/services/admwriter/internal/bridge"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/plan"
@@ -60,28 +57,17 @@ const changeWait = 5 * time.Second
 // only what is still missing. It runs under the event's claim once its
 // creation is done, and each revision is recorded as applied once.
 func (w *Writer) handleChange(ctx context.Context, msg jetstream.Msg) error {
-	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "handle "+msg.Subject(),
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject())))
-	defer span.End()
 	var p Changed
-	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 || p.Revision <= 0 {
-		if err == nil {
-			err = errors.New("tutorial_event_id or revision missing")
+	return consume(ctx, msg, func(span trace.Span) error {
+		if err := json.Unmarshal(msg.Data(), &p); err != nil {
+			return err
 		}
-		span.SetStatus(codes.Error, "malformed payload")
-		return messaging.Malformed(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
-	}
-	span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int("admsync.revision", p.Revision))
-	delivered := uint64(1)
-	if meta, err := msg.Metadata(); err == nil {
-		delivered = meta.NumDelivered
-	}
-	err := w.ProcessChange(ctx, p, delivered)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	}
-	return err
+		if p.TutorialEventID <= 0 || p.Revision <= 0 {
+			return errors.New("tutorial_event_id or revision missing")
+		}
+		span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int("admsync.revision", p.Revision))
+		return nil
+	}, func(ctx context.Context, delivered uint64) error { return w.ProcessChange(ctx, p, delivered) })
 }
 
 // ProcessChange applies one correction; the error follows the messaging

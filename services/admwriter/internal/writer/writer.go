@@ -101,26 +101,39 @@ func (w *Writer) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if msg.Subject() == messaging.SubjectTutorialEventChanged {
 		return w.handleChange(ctx, msg)
 	}
-	// The relay's span (from the traceparent header) is this one's parent,
-	// so the import, the relay and the Administrate calls share a trace.
+	var p Payload
+	return consume(ctx, msg, func(span trace.Span) error {
+		if err := json.Unmarshal(msg.Data(), &p); err != nil {
+			return err
+		}
+		if p.TutorialEventID <= 0 {
+			return errors.New("tutorial_event_id missing")
+		}
+		span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int64("admsync.import_run_id", p.ImportRunID))
+		return nil
+	}, func(ctx context.Context, delivered uint64) error { return w.Process(ctx, p, delivered) })
+}
+
+// consume runs one message inside its handler span: decode reads the body
+// (an error makes the message malformed), then process gets the message's
+// delivery count. The relay's span (from the traceparent header) is the
+// span's parent, so the import, the relay and the Administrate calls share
+// a trace.
+func consume(ctx context.Context, msg jetstream.Msg, decode func(trace.Span) error,
+	process func(ctx context.Context, delivered uint64) error) error {
 	ctx, span := otel.Tracer("admsync/admwriter").Start(outbox.ExtractNATS(ctx, msg.Headers()), "handle "+msg.Subject(),
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", msg.Subject())))
 	defer span.End()
-	var p Payload
-	if err := json.Unmarshal(msg.Data(), &p); err != nil || p.TutorialEventID <= 0 {
-		if err == nil {
-			err = errors.New("tutorial_event_id missing")
-		}
+	if err := decode(span); err != nil {
 		span.SetStatus(codes.Error, "malformed payload")
 		return messaging.Malformed(fmt.Errorf("decode %s payload: %w", msg.Subject(), err))
 	}
-	span.SetAttributes(attribute.Int64("admsync.tutorial_event_id", p.TutorialEventID), attribute.Int64("admsync.import_run_id", p.ImportRunID))
 	delivered := uint64(1)
 	if meta, err := msg.Metadata(); err == nil {
 		delivered = meta.NumDelivered
 	}
-	err := w.Process(ctx, p, delivered)
+	err := process(ctx, delivered)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
