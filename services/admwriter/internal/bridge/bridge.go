@@ -93,6 +93,53 @@ type Store struct {
 // Administrate id it resumes as created, without one as creating, because a
 // create may have been sent before it failed and must be reconciled.
 func (s *Store) Claim(ctx context.Context, tutorialEventID int64) (*Claim, error) {
+	return s.claim(ctx, tutorialEventID, true, admitCreation)
+}
+
+// admitCreation is Claim's rule for the locked row: a done event needs no
+// claim; a failed one, or a pending one that already has an Administrate id,
+// is reopened as created or creating (see Claim); every claim counts as an
+// attempt.
+func admitCreation(_ context.Context, _ pgx.Tx, c *Claim, _ lockedRow) (bool, error) {
+	if c.State == Done {
+		return false, nil
+	}
+	if c.State == Failed || c.State == Pending && c.ExternalID != "" {
+		c.State = Creating
+		if c.ExternalID != "" {
+			c.State = Created
+		}
+	}
+	c.Attempts++
+	return true, nil
+}
+
+// lockedRow is what a claim decides on beyond the Claim fields, read from
+// the event's adm.events row under its row lock.
+type lockedRow struct {
+	deleted bool // deleted in Administrate (admwriter events delete-drafts)
+	// held: another claim's token is set and its lease has not run out;
+	// left is what remains of that lease.
+	held bool
+	left time.Duration
+}
+
+// admitFunc is the rule that differs between creation and corrections. It
+// sees the locked row (c holds its id, state, Administrate id and attempts)
+// before the live-lease check, and may set the state and attempts the claim
+// writes. An error refuses the claim; false returns c without a token
+// (nothing to do).
+type admitFunc func(ctx context.Context, tx pgx.Tx, c *Claim, r lockedRow) (bool, error)
+
+// claim is the one claim core of creation (Claim) and corrections
+// (ClaimChange), in one transaction: the tutorial event must exist; its
+// adm.events row is locked (inserted as pending first when create is set,
+// otherwise a missing row is *NotCreatedError); admit applies the caller's
+// rule; a claim whose lease is live is refused with *BusyError; then a fresh
+// attempt token and lease are written and the session bridges read.
+// Writing the token under the row lock is what leaves one valid claim at a
+// time: every later write is fenced on it.
+func (s *Store) claim(ctx context.Context, tutorialEventID int64, create bool, admit admitFunc) (*Claim, error) {
 	c := &Claim{TutorialEventID: tutorialEventID, Sessions: map[int]SessionDone{}}
 	err := database.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		var exists bool
@@ -102,71 +149,87 @@ func (s *Store) Claim(ctx context.Context, tutorialEventID int64) (*Claim, error
 		if !exists {
 			return ErrNoEvent
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO adm.events (tutorial_event_id, state) VALUES ($1, 'pending')
-			ON CONFLICT (tutorial_event_id) DO NOTHING`, tutorialEventID); err != nil {
-			return fmt.Errorf("insert bridge row: %w", err)
-		}
-		var (
-			ext       *string
-			token     *uuid.UUID
-			claimedAt *time.Time
-			leaseLeft bool
-			leftSecs  float64
-		)
-		// The row lock serialises concurrent claims of the same event. The
-		// lease is measured on the database's clock only.
-		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts, claimed_at,
-				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2),
-				coalesce(extract(epoch FROM claimed_at + make_interval(secs => $2) - now()), 0)::float8
-			FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
-			tutorialEventID, s.Lease.Seconds()).
-			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &claimedAt, &leaseLeft, &leftSecs)
-		if err != nil {
-			return fmt.Errorf("lock bridge row: %w", err)
-		}
-		if ext != nil {
-			c.ExternalID = *ext
-		}
-		if c.State == Done {
-			return nil
-		}
-		if token != nil && leaseLeft {
-			return &BusyError{Left: time.Duration(max(leftSecs, 0) * float64(time.Second))}
-		}
-		if c.State == Failed || c.State == Pending && c.ExternalID != "" {
-			c.State = Creating
-			if c.ExternalID != "" {
-				c.State = Created
+		if create {
+			if _, err := tx.Exec(ctx, `INSERT INTO adm.events (tutorial_event_id, state) VALUES ($1, 'pending')
+				ON CONFLICT (tutorial_event_id) DO NOTHING`, tutorialEventID); err != nil {
+				return fmt.Errorf("insert bridge row: %w", err)
 			}
 		}
+		r, err := s.lockRow(ctx, tx, c)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return &NotCreatedError{}
+		}
+		if err != nil {
+			return err
+		}
+		if take, err := admit(ctx, tx, c, r); err != nil || !take {
+			return err
+		}
+		if r.held {
+			return &BusyError{Left: r.left}
+		}
 		c.Token = uuid.New()
-		c.Attempts++
 		if _, err := tx.Exec(ctx, `UPDATE adm.events SET state = $2, attempt_token = $3, attempts = $4,
 				claimed_at = now(), updated_at = now() WHERE id = $1`,
 			c.RowID, c.State, c.Token, c.Attempts); err != nil {
 			return fmt.Errorf("claim bridge row: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT day_number, external_id, staff_done FROM adm.sessions WHERE event_id = $1`, c.RowID)
-		if err != nil {
-			return fmt.Errorf("read session bridges: %w", err)
-		}
-		for rows.Next() {
-			var day int
-			var ext *string
-			var staff bool
-			if err := rows.Scan(&day, &ext, &staff); err != nil {
-				return fmt.Errorf("read session bridges: %w", err)
-			}
-			if ext != nil {
-				c.Sessions[day] = SessionDone{ExternalID: *ext, StaffDone: staff}
-			}
-		}
-		return rows.Err()
+		return readSessions(ctx, tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// lockRow locks c's adm.events row, the lock that serialises concurrent
+// claims of the same event, and reads it into c and the lockedRow. The
+// lease is measured on the database's clock only.
+func (s *Store) lockRow(ctx context.Context, tx pgx.Tx, c *Claim) (lockedRow, error) {
+	var (
+		r        lockedRow
+		ext      *string
+		leftSecs float64
+	)
+	err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempts, deleted_at IS NOT NULL,
+			attempt_token IS NOT NULL AND claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2),
+			coalesce(extract(epoch FROM claimed_at + make_interval(secs => $2) - now()), 0)::float8
+		FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
+		c.TutorialEventID, s.Lease.Seconds()).
+		Scan(&c.RowID, &c.State, &ext, &c.Attempts, &r.deleted, &r.held, &leftSecs)
+	if err != nil {
+		return r, fmt.Errorf("lock bridge row: %w", err)
+	}
+	if ext != nil {
+		c.ExternalID = *ext
+	}
+	r.left = time.Duration(max(leftSecs, 0) * float64(time.Second))
+	return r, nil
+}
+
+// readSessions fills c.Sessions with the session bridges a previous attempt
+// stored.
+func readSessions(ctx context.Context, tx pgx.Tx, c *Claim) error {
+	rows, err := tx.Query(ctx, `SELECT day_number, external_id, staff_done FROM adm.sessions WHERE event_id = $1`, c.RowID)
+	if err != nil {
+		return fmt.Errorf("read session bridges: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var day int
+		var ext *string
+		var staff bool
+		if err := rows.Scan(&day, &ext, &staff); err != nil {
+			return fmt.Errorf("read session bridges: %w", err)
+		}
+		if ext != nil {
+			c.Sessions[day] = SessionDone{ExternalID: *ext, StaffDone: staff}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read session bridges: %w", err)
+	}
+	return nil
 }
 
 // fenced runs fn in a transaction after checking, under the row lock, that

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"admsync/pkg/database"
 )
 
 // Corrections (tutorial.event.changed) use the same claim as creation: the
@@ -42,81 +38,28 @@ func (e *NotCreatedError) Error() string {
 func (e *NotCreatedError) Unwrap() error { return ErrNotCreated }
 
 // ClaimChange takes a done event for applying revision: ErrNoEvent,
-// *NotCreatedError while the creation is not done, ErrChangeApplied when
-// the revision was applied, *BusyError while another worker holds it.
+// *NotCreatedError while the creation is not done, ErrDeleted once the event
+// was deleted in Administrate, ErrChangeApplied when the revision was
+// applied, *BusyError while another worker holds it. It is Claim's core with
+// the correction's admission rule and no bridge row of its own.
 func (s *Store) ClaimChange(ctx context.Context, tutorialEventID int64, revision int) (*Claim, error) {
-	c := &Claim{TutorialEventID: tutorialEventID, Sessions: map[int]SessionDone{}}
-	err := database.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM acted.tutorial_events WHERE id = $1)`, tutorialEventID).Scan(&exists); err != nil {
-			return fmt.Errorf("look up tutorial event: %w", err)
+	return s.claim(ctx, tutorialEventID, false, func(ctx context.Context, tx pgx.Tx, c *Claim, r lockedRow) (bool, error) {
+		if r.deleted {
+			return false, ErrDeleted
 		}
-		if !exists {
-			return ErrNoEvent
+		if c.State != Done || c.ExternalID == "" {
+			return false, &NotCreatedError{State: c.State}
 		}
-		var (
-			ext       *string
-			token     *uuid.UUID
-			leaseLeft bool
-			leftSecs  float64
-			deleted   bool
-		)
-		err := tx.QueryRow(ctx, `SELECT id, state, external_id, attempt_token, attempts, deleted_at IS NOT NULL,
-				claimed_at IS NOT NULL AND claimed_at > now() - make_interval(secs => $2),
-				coalesce(extract(epoch FROM claimed_at + make_interval(secs => $2) - now()), 0)::float8
-			FROM adm.events WHERE tutorial_event_id = $1 FOR UPDATE`,
-			tutorialEventID, s.Lease.Seconds()).
-			Scan(&c.RowID, &c.State, &ext, &token, &c.Attempts, &deleted, &leaseLeft, &leftSecs)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return &NotCreatedError{}
-		}
-		if err != nil {
-			return fmt.Errorf("lock bridge row: %w", err)
-		}
-		if deleted {
-			return ErrDeleted
-		}
-		if c.State != Done || ext == nil {
-			return &NotCreatedError{State: c.State}
-		}
-		c.ExternalID = *ext
 		var applied bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM adm.event_changes WHERE tutorial_event_id = $1 AND revision = $2)`,
-			tutorialEventID, revision).Scan(&applied); err != nil {
-			return fmt.Errorf("read applied corrections: %w", err)
+			c.TutorialEventID, revision).Scan(&applied); err != nil {
+			return false, fmt.Errorf("read applied corrections: %w", err)
 		}
 		if applied {
-			return ErrChangeApplied
+			return false, ErrChangeApplied
 		}
-		if token != nil && leaseLeft {
-			return &BusyError{Left: time.Duration(max(leftSecs, 0) * float64(time.Second))}
-		}
-		c.Token = uuid.New()
-		if _, err := tx.Exec(ctx, `UPDATE adm.events SET attempt_token = $2, claimed_at = now(), updated_at = now() WHERE id = $1`,
-			c.RowID, c.Token); err != nil {
-			return fmt.Errorf("claim bridge row: %w", err)
-		}
-		rows, err := tx.Query(ctx, `SELECT day_number, external_id, staff_done FROM adm.sessions WHERE event_id = $1`, c.RowID)
-		if err != nil {
-			return fmt.Errorf("read session bridges: %w", err)
-		}
-		for rows.Next() {
-			var day int
-			var ext *string
-			var staff bool
-			if err := rows.Scan(&day, &ext, &staff); err != nil {
-				return fmt.Errorf("read session bridges: %w", err)
-			}
-			if ext != nil {
-				c.Sessions[day] = SessionDone{ExternalID: *ext, StaffDone: staff}
-			}
-		}
-		return rows.Err()
+		return true, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // FinishChange records revision as applied (with the import run that made
