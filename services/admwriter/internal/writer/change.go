@@ -16,7 +16,6 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/messaging"
-	"admsync/pkg/observability"
 	"admsync/services/admwriter/internal/bridge"
 	"admsync/services/admwriter/internal/failpoint"
 	"admsync/services/admwriter/internal/plan"
@@ -74,18 +73,12 @@ func (w *Writer) handleChange(ctx context.Context, msg jetstream.Msg) error {
 // package's policy.
 func (w *Writer) ProcessChange(ctx context.Context, p Changed, delivered uint64) error {
 	start := time.Now()
-	log := w.logger().With("tutorial_event_id", p.TutorialEventID, "revision", p.Revision, "delivery", delivered)
-	if p.ImportRunID != 0 {
-		log = log.With("import_run_id", p.ImportRunID)
-	}
-	log = log.With(observability.TraceAttrs(ctx)...)
+	ids := Payload{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID}
+	log := eventLogger(ctx, w.logger(), ids).With("revision", p.Revision, "delivery", delivered)
 	st := w.store()
 	claim, err := st.ClaimChange(ctx, p.TutorialEventID, p.Revision)
 	var nc *bridge.NotCreatedError
-	var busy *bridge.BusyError
 	switch {
-	case errors.Is(err, bridge.ErrNoEvent):
-		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
 	case errors.Is(err, bridge.ErrDeleted):
 		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w; import it again as a new event (under a new title) if it is still wanted", p.TutorialEventID, err))
 	case errors.Is(err, bridge.ErrChangeApplied):
@@ -99,63 +92,19 @@ func (w *Writer) ProcessChange(ctx context.Context, p Changed, delivered uint64)
 	case errors.As(err, &nc):
 		log.Info("event not created yet; the correction waits for it", "bridge", string(nc.State), "retry_in", changeWait)
 		return messaging.RetryAfter(err, changeWait)
-	case errors.As(err, &busy):
-		return messaging.RetryAfter(err, busy.Left+250*time.Millisecond)
 	case err != nil:
-		return fmt.Errorf("claim tutorial event %d for a correction: %w", p.TutorialEventID, err)
+		return claimError(err, p.TutorialEventID, st.Lease, log, "for a correction")
 	}
-	log = log.With("adm_event_id", claim.ExternalID)
+	a := &attempt{w: w, st: st, claim: claim, payload: ids, log: log.With("adm_event_id", claim.ExternalID),
+		start: start, job: correction(p.Revision)}
+	return w.work(ctx, a, func(ctx context.Context) error { return a.applyChange(ctx, p) })
+}
 
-	workCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		t := time.NewTicker(max(st.Lease/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-workCtx.Done():
-				return
-			case <-t.C:
-				if err := st.Heartbeat(workCtx, claim); errors.Is(err, bridge.ErrFenced) {
-					cancel(bridge.ErrFenced)
-					return
-				}
-			}
-		}
-	}()
-	a := &attempt{w: w, st: st, claim: claim, log: log, start: start,
-		payload: Payload{TutorialEventID: p.TutorialEventID, ImportRunID: p.ImportRunID}}
-	err = a.applyChange(workCtx, p)
-	cancel(nil)
-	<-hbDone
-	if cause := context.Cause(workCtx); errors.Is(cause, bridge.ErrFenced) && err != nil {
-		err = fmt.Errorf("%w: %w", bridge.ErrFenced, err)
-	}
-	w.Metrics.Duration.Observe(time.Since(start).Seconds())
-	switch {
-	case err == nil:
-		w.Metrics.Events.WithLabelValues("changed").Inc()
-		log.Info("correction applied", "calls", a.calls, "took", time.Since(start))
-		return nil
-	case errors.Is(err, errCrashed):
-		return messaging.RetryAfter(err, 0)
-	case errors.Is(err, bridge.ErrFenced):
-		log.Warn("claim lost to another worker; stopping", "error", err)
-		return messaging.RetryAfter(err, st.Lease/2)
-	}
-	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer bcancel()
-	if rerr := st.Release(bctx, claim, "correction "+strconv.Itoa(p.Revision)+": "+err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
-		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
-	}
-	if messaging.IsPermanent(err) {
-		log.Error("correction failed permanently", "error", err)
-	} else {
-		log.Warn("transient failure applying a correction", "error", err, "outcome_unknown", outcomeUnknown(err))
-	}
-	return err
+// correction is the job of tutorial.event.changed at revision; its note
+// names the revision in the error the bridge row keeps.
+func correction(revision int) job {
+	return job{outcome: "changed", succeeded: "correction applied", failed: "correction failed permanently",
+		transient: "transient failure applying a correction", note: "correction " + strconv.Itoa(revision) + ": "}
 }
 
 // changeDeadLetter is OnDeadLetter for a correction: the event itself stays
@@ -176,16 +125,9 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 	if !ok {
 		return messaging.Permanent(errors.New("this Administrate client cannot apply corrections"))
 	}
-	ev, err := Load(ctx, w.Pool, c.TutorialEventID)
-	if errors.Is(err, ErrNotImported) {
-		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err))
-	}
+	ev, pl, err := a.load(ctx)
 	if err != nil {
-		return fmt.Errorf("load tutorial event %d: %w", c.TutorialEventID, err)
-	}
-	pl, err := plan.Build(ev, w.Options)
-	if err != nil {
-		return messaging.Permanent(err)
+		return err
 	}
 	var snap administrate.EventSnapshot
 	if err := a.call(func() (err error) { snap, err = api.EventState(ctx, c.ExternalID); return err }); err != nil {
@@ -207,23 +149,26 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 	for _, s := range pl.Sessions {
 		byDay[s.Day] = s
 	}
-	sessionID := func(day int) (string, error) {
+	// session is the plan of a Day the correction names and its
+	// Administrate session: the bridge's id, else the event's Day-th
+	// session as read back.
+	session := func(day int) (plan.SessionCall, string, error) {
+		s, ok := byDay[day]
+		if !ok {
+			return s, "", messaging.Permanent(fmt.Errorf("the correction names Day %d, which the event does not have", day))
+		}
 		if id := c.Sessions[day].ExternalID; id != "" {
-			return id, nil
+			return s, id, nil
 		}
 		if day >= 1 && day <= len(snap.Sessions) {
-			return snap.Sessions[day-1].ID, nil
+			return s, snap.Sessions[day-1].ID, nil
 		}
-		return "", messaging.Permanent(fmt.Errorf("event %s has no session for Day %d", c.ExternalID, day))
+		return s, "", messaging.Permanent(fmt.Errorf("event %s has no session for Day %d", c.ExternalID, day))
 	}
 
 	// 2. Sessions of the named Days: sent again whole (times cannot be read back).
 	for _, day := range p.SessionDays {
-		s, ok := byDay[day]
-		if !ok {
-			return messaging.Permanent(fmt.Errorf("the correction names Day %d, which the event does not have", day))
-		}
-		sid, err := sessionID(day)
+		s, sid, err := session(day)
 		if err != nil {
 			return err
 		}
@@ -242,11 +187,7 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 		current[s.ID] = s.Staff
 	}
 	for _, day := range p.StaffDays {
-		s, ok := byDay[day]
-		if !ok {
-			return messaging.Permanent(fmt.Errorf("the correction names Day %d, which the event does not have", day))
-		}
-		sid, err := sessionID(day)
+		s, sid, err := session(day)
 		if err != nil {
 			return err
 		}

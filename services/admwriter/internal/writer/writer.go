@@ -148,22 +148,8 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 	st := w.store()
 
 	claim, err := st.Claim(ctx, p.TutorialEventID)
-	switch {
-	case errors.Is(err, bridge.ErrNoEvent):
-		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", p.TutorialEventID, err))
-	case errors.Is(err, bridge.ErrBusy):
-		// Come back when the other worker's lease would have run out: if it
-		// died, the event is taken over then; if it lives, it renewed the
-		// lease and this delivery looks again later.
-		wait := st.Lease / 2
-		var busy *bridge.BusyError
-		if errors.As(err, &busy) {
-			wait = busy.Left + 250*time.Millisecond
-		}
-		log.Info("event claimed by another worker; retrying when its lease ends", "retry_in", wait)
-		return messaging.RetryAfter(err, wait)
-	case err != nil:
-		return fmt.Errorf("claim tutorial event %d: %w", p.TutorialEventID, err)
+	if err != nil {
+		return claimError(err, p.TutorialEventID, st.Lease, log, "")
 	}
 	if claim.State == bridge.Done {
 		log.Info("event already written; skipping", "adm_event_id", claim.ExternalID)
@@ -174,9 +160,73 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 	if claim.ExternalID != "" {
 		log = log.With("adm_event_id", claim.ExternalID)
 	}
+	a := &attempt{w: w, st: st, claim: claim, payload: p, log: log, start: start, job: creation}
+	if err := w.work(ctx, a, a.run); err != nil {
+		return err
+	}
+	if w.Failpoint != nil {
+		if ferr := w.Failpoint(failpoint.BeforeAck); ferr != nil {
+			return messaging.RetryAfter(errCrashed, 0)
+		}
+	}
+	return nil
+}
 
-	// Keep the claim alive while Administrate answers slowly; losing it
-	// cancels the work so a stale worker stops sending.
+// claimError answers a refused claim, alike for creations and corrections:
+// a missing tutorial event is permanent; a busy one is retried when the
+// other worker's lease would have run out (if it died, the event is taken
+// over then; if it lives, it renewed the lease and this delivery looks
+// again later); anything else is retried, wrapped as claiming the event
+// (purpose, if set, says what for).
+func claimError(err error, tutorialEventID int64, lease time.Duration, log *slog.Logger, purpose string) error {
+	switch {
+	case errors.Is(err, bridge.ErrNoEvent):
+		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", tutorialEventID, err))
+	case errors.Is(err, bridge.ErrBusy):
+		wait := lease / 2
+		var busy *bridge.BusyError
+		if errors.As(err, &busy) {
+			wait = busy.Left + 250*time.Millisecond
+		}
+		log.Info("event claimed by another worker; retrying when its lease ends", "retry_in", wait)
+		return messaging.RetryAfter(err, wait)
+	}
+	if purpose != "" {
+		purpose = " " + purpose
+	}
+	return fmt.Errorf("claim tutorial event %d%s: %w", tutorialEventID, purpose, err)
+}
+
+// job is what tells a creation's attempt from a correction's once they are
+// settled: the outcome counted, the log lines, and the note the bridge row
+// keeps with the error.
+type job struct {
+	outcome   string // Events label when it succeeded
+	succeeded string // log message when it succeeded
+	failed    string // log message for a permanent failure
+	transient string // log message for a transient failure
+	note      string // prefixes the error Release leaves in last_error
+}
+
+// creation is the job of tutorial.event.created; correction (change.go)
+// that of tutorial.event.changed.
+var creation = job{outcome: "linked", succeeded: "event linked", failed: "event failed permanently", transient: "transient failure"}
+
+// work runs fn, the attempt's calls, while the claim is kept alive, and
+// settles the result: the one path creations and corrections share after
+// their claim.
+func (w *Writer) work(ctx context.Context, a *attempt, fn func(context.Context) error) error {
+	err := a.keepClaim(ctx, fn)
+	w.Metrics.Duration.Observe(time.Since(a.start).Seconds())
+	return w.settle(ctx, a, err)
+}
+
+// keepClaim runs fn while a heartbeat renews the claim's lease every
+// Lease/3, so it holds however slowly Administrate answers. Losing the
+// claim cancels fn's context, so a stale worker stops sending, and fn's
+// error then wraps bridge.ErrFenced.
+func (a *attempt) keepClaim(ctx context.Context, fn func(context.Context) error) error {
+	st, claim := a.st, a.claim
 	workCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	hbDone := make(chan struct{})
@@ -196,15 +246,13 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 			}
 		}
 	}()
-	a := &attempt{w: w, st: st, claim: claim, payload: p, log: log, start: start}
-	err = a.run(workCtx)
+	err := fn(workCtx)
 	cancel(nil)
 	<-hbDone
 	if cause := context.Cause(workCtx); errors.Is(cause, bridge.ErrFenced) && err != nil {
 		err = fmt.Errorf("%w: %w", bridge.ErrFenced, err)
 	}
-	w.Metrics.Duration.Observe(time.Since(start).Seconds())
-	return w.settle(ctx, a, err)
+	return err
 }
 
 // settle applies the failure policy to an attempt's result. Whether a
@@ -212,18 +260,10 @@ func (w *Writer) Process(ctx context.Context, p Payload, delivered uint64) error
 // the consumer's MaxDeliver); a dead letter reaches OnDeadLetter.
 func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 	log, st, claim := a.log, a.st, a.claim
-	// Bookkeeping must happen even when shutdown cancelled ctx.
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	switch {
 	case err == nil:
-		w.Metrics.Events.WithLabelValues("linked").Inc()
-		log.Info("event linked", "calls", a.calls, "took", time.Since(a.start))
-		if w.Failpoint != nil {
-			if ferr := w.Failpoint(failpoint.BeforeAck); ferr != nil {
-				return messaging.RetryAfter(errCrashed, 0)
-			}
-		}
+		w.Metrics.Events.WithLabelValues(a.job.outcome).Inc()
+		log.Info(a.job.succeeded, "calls", a.calls, "took", time.Since(a.start))
 		return nil
 	case errors.Is(err, errCrashed):
 		return messaging.RetryAfter(err, 0)
@@ -234,14 +274,16 @@ func (w *Writer) settle(ctx context.Context, a *attempt, err error) error {
 	}
 	// Give the claim up, keeping the state, so the next delivery resumes
 	// where this one stopped; a dead-lettered event is marked failed by
-	// OnDeadLetter.
-	if rerr := st.Release(bctx, claim, err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
+	// OnDeadLetter. Bookkeeping must happen even when shutdown cancelled ctx.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := st.Release(bctx, claim, a.job.note+err.Error()); rerr != nil && !errors.Is(rerr, bridge.ErrFenced) {
 		log.Warn("could not release the claim; it expires with its lease", "error", rerr)
 	}
 	if messaging.IsPermanent(err) {
-		log.Error("event failed permanently", "error", err)
+		log.Error(a.job.failed, "error", err)
 	} else {
-		log.Warn("transient failure", "error", err, "outcome_unknown", outcomeUnknown(err))
+		log.Warn(a.job.transient, "error", err, "outcome_unknown", outcomeUnknown(err))
 	}
 	return err
 }
@@ -310,6 +352,7 @@ type attempt struct {
 	log     *slog.Logger
 	start   time.Time
 	calls   int
+	job     job
 }
 
 // call runs one Administrate call, feeding the breaker: an answer (even a
@@ -341,18 +384,30 @@ func (a *attempt) crash(point string) error {
 	return nil
 }
 
+// load reads the claimed event's tutorial rows and builds its call plan:
+// an event that is not imported, or whose rows make no valid plan, fails
+// permanently (a retry would read the same).
+func (a *attempt) load(ctx context.Context) (plan.Event, *plan.Plan, error) {
+	id := a.claim.TutorialEventID
+	ev, err := Load(ctx, a.w.Pool, id)
+	if errors.Is(err, ErrNotImported) {
+		return ev, nil, messaging.Permanent(fmt.Errorf("tutorial event %d: %w", id, err))
+	}
+	if err != nil {
+		return ev, nil, fmt.Errorf("load tutorial event %d: %w", id, err)
+	}
+	p, err := plan.Build(ev, a.w.Options)
+	if err != nil {
+		return ev, nil, messaging.Permanent(err)
+	}
+	return ev, p, nil
+}
+
 func (a *attempt) run(ctx context.Context) error {
 	w, st, c := a.w, a.st, a.claim
-	ev, err := Load(ctx, w.Pool, c.TutorialEventID)
-	if errors.Is(err, ErrNotImported) {
-		return messaging.Permanent(fmt.Errorf("tutorial event %d: %w", c.TutorialEventID, err))
-	}
+	_, p, err := a.load(ctx)
 	if err != nil {
-		return fmt.Errorf("load tutorial event %d: %w", c.TutorialEventID, err)
-	}
-	p, err := plan.Build(ev, w.Options)
-	if err != nil {
-		return messaging.Permanent(err)
+		return err
 	}
 
 	// 1. Find or create the Administrate event.
