@@ -107,7 +107,14 @@ func Poison(dl messaging.DeadLetter) bool {
 	return false
 }
 
-func openDLQ(cmd *cobra.Command, env EnvFunc) (*service.Env, *messaging.DLQ, jetstream.JetStream, error) {
+// openDLQ parses the dead-letter ids in args, first, so that a mistyped id
+// is a usage error whatever the environment, then opens the environment and
+// the DLQ; the caller closes the environment.
+func openDLQ(cmd *cobra.Command, env EnvFunc, args []string) (*service.Env, *messaging.DLQ, []uint64, error) {
+	seqs, err := parseIDs(args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	e, err := env()
 	if err != nil {
 		return nil, nil, nil, err
@@ -117,10 +124,13 @@ func openDLQ(cmd *cobra.Command, env EnvFunc) (*service.Env, *messaging.DLQ, jet
 		e.Close()
 		return nil, nil, nil, err
 	}
-	return e, messaging.NewDLQ(js), js, nil
+	return e, messaging.NewDLQ(js), seqs, nil
 }
 
-func listDeadLetters(cmd *cobra.Command, dlq *messaging.DLQ, opts messaging.ListOptions) ([]messaging.DeadLetter, error) {
+// deadLetterRows lists the admwriter's dead letters that opts selects, as
+// rows; with states, each row carries its event's bridge state (list shows
+// it, delete --done selects on it).
+func deadLetterRows(cmd *cobra.Command, e *service.Env, dlq *messaging.DLQ, opts messaging.ListOptions, states bool) ([]deadLetterRow, error) {
 	ctx, cancel := withTimeout(cmd.Context())
 	defer cancel()
 	opts.OriginalSubject = messaging.SubjectTutorialEvents // creations and corrections
@@ -128,7 +138,24 @@ func listDeadLetters(cmd *cobra.Command, dlq *messaging.DLQ, opts messaging.List
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil // nothing was ever dead-lettered here
 	}
-	return dls, err
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]deadLetterRow, 0, len(dls))
+	for _, dl := range dls {
+		rows = append(rows, rowOf(dl))
+	}
+	if !states || len(rows) == 0 {
+		return rows, nil
+	}
+	pool, err := e.DB(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	if err := eventStates(cmd.Context(), pool, rows); err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // eventStates reads the adm.events state of each row's tutorial event into
@@ -220,27 +247,14 @@ message itself and is skipped by replay unless --force.`,
 			if err != nil {
 				return err
 			}
-			e, dlq, _, err := openDLQ(cmd, env)
+			e, dlq, _, err := openDLQ(cmd, env, nil)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			dls, err := listDeadLetters(cmd, dlq, opts)
+			rows, err := deadLetterRows(cmd, e, dlq, opts, true)
 			if err != nil {
 				return err
-			}
-			rows := make([]deadLetterRow, 0, len(dls))
-			for _, dl := range dls {
-				rows = append(rows, rowOf(dl))
-			}
-			if len(rows) > 0 {
-				pool, err := e.DB(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if err := eventStates(cmd.Context(), pool, rows); err != nil {
-					return err
-				}
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -296,18 +310,14 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 		Short: "Show one dead letter in full (reason, deliveries, origin, payload, bridge state)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			seq, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			e, dlq, _, err := openDLQ(cmd, env)
+			e, dlq, seqs, err := openDLQ(cmd, env, args)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
 			ctx, cancel := withTimeout(cmd.Context())
 			defer cancel()
-			dl, err := dlq.Get(ctx, seq)
+			dl, err := dlq.Get(ctx, seqs[0])
 			if err != nil {
 				return err
 			}
@@ -367,11 +377,7 @@ kept unless --force: replaying it unchanged would fail again.`,
 			if all == (len(args) > 0) {
 				return service.Usagef("give dead-letter ids or --all (not both)")
 			}
-			seqs, err := parseIDs(args)
-			if err != nil {
-				return err
-			}
-			e, dlq, _, err := openDLQ(cmd, env)
+			e, dlq, seqs, err := openDLQ(cmd, env, args)
 			if err != nil {
 				return err
 			}
@@ -382,12 +388,12 @@ kept unless --force: replaying it unchanged would fail again.`,
 				return err
 			}
 			if all {
-				dls, err := listDeadLetters(cmd, dlq, messaging.ListOptions{Limit: 100000})
+				rows, err := deadLetterRows(cmd, e, dlq, messaging.ListOptions{Limit: 100000}, false)
 				if err != nil {
 					return err
 				}
-				for _, dl := range dls {
-					seqs = append(seqs, dl.Sequence)
+				for _, r := range rows {
+					seqs = append(seqs, r.ID)
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -511,11 +517,7 @@ reason), --cause and --older-than. A removed letter cannot be replayed.`,
 			if err != nil {
 				return err
 			}
-			seqs, err := parseIDs(args)
-			if err != nil {
-				return err
-			}
-			e, dlq, _, err := openDLQ(cmd, env)
+			e, dlq, seqs, err := openDLQ(cmd, env, args)
 			if err != nil {
 				return err
 			}
@@ -523,22 +525,9 @@ reason), --cause and --older-than. A removed letter cannot be replayed.`,
 			ctx := cmd.Context()
 			if len(args) == 0 {
 				opts.Limit = math.MaxInt
-				dls, err := listDeadLetters(cmd, dlq, opts)
+				rows, err := deadLetterRows(cmd, e, dlq, opts, done)
 				if err != nil {
 					return err
-				}
-				rows := make([]deadLetterRow, 0, len(dls))
-				for _, dl := range dls {
-					rows = append(rows, rowOf(dl))
-				}
-				if done {
-					pool, err := e.DB(ctx)
-					if err != nil {
-						return err
-					}
-					if err := eventStates(ctx, pool, rows); err != nil {
-						return err
-					}
 				}
 				for _, r := range rows {
 					if !done || r.EventState == string(bridge.Done) {
