@@ -27,6 +27,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"admsync/pkg/config/redact"
+	"admsync/pkg/ctxtime"
 )
 
 // Defaults for Options.
@@ -312,7 +313,7 @@ func (c *Client) MakeRequest(ctx context.Context, req *graphql.Request, resp *gr
 		}
 		c.metrics.retries.WithLabelValues(op, reason).Inc()
 		c.log.Debug("administrate retry", "operation", op, "attempt", attempt, "reason", reason, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
+		if err := ctxtime.Sleep(ctx, wait); err != nil {
 			return c.giveUp(op, last, err)
 		}
 	}
@@ -442,7 +443,7 @@ func (c *Client) tokenFailure(op string, err error) attemptResult {
 func (c *Client) waitBudget(ctx context.Context) error {
 	start := time.Now()
 	if until := c.pauseUntil.Load(); until > start.UnixNano() {
-		if err := sleep(ctx, time.Duration(until-start.UnixNano())); err != nil {
+		if err := ctxtime.Sleep(ctx, time.Duration(until-start.UnixNano())); err != nil {
 			return err
 		}
 	}
@@ -480,20 +481,6 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 func (c *Client) backoffAtLeast(attempt int, floor time.Duration) time.Duration {
 	return max(c.backoff(attempt), floor)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func isMutation(query string) bool {

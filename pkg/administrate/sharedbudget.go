@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"admsync/pkg/ctxtime"
 )
 
 // Budget is what a Client waits on before every request it sends. A
@@ -126,7 +128,7 @@ func (b *SharedBudget) Wait(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return sleep(ctx, time.Until(slot))
+	return ctxtime.Sleep(ctx, time.Until(slot))
 }
 
 func (b *SharedBudget) reserve(ctx context.Context) (time.Time, error) {
@@ -151,7 +153,7 @@ func (b *SharedBudget) reserve(ctx context.Context) (time.Time, error) {
 		// "no response from stream"): look it up, and make it again if it
 		// is gone (its store was lost with a node or a restart).
 		_ = b.open(ctx)
-		if serr := sleep(ctx, backoff); serr != nil {
+		if serr := ctxtime.Sleep(ctx, backoff); serr != nil {
 			return time.Time{}, serr
 		}
 		backoff = min(backoff*2, time.Second)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"admsync/pkg/ctxtime"
 )
 
 // Faults are the misbehaviours the simulator injects into /graphql requests, applied in
@@ -126,14 +128,7 @@ func (s *Server) sleepLatency(ctx context.Context, f Faults) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctxtime.Sleep(ctx, d)
 }
 
 // rateLimited records the request in the sliding window and reports whether it is over

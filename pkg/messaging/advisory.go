@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/pkg/ctxtime"
 )
 
 // A handler that crashes or hangs on every delivery never returns an error,
@@ -150,7 +152,7 @@ func (c *Capture) Run(ctx context.Context) error {
 			return nil
 		}
 		c.logger.Warn("cannot declare the max-deliveries capture yet; retrying", "error", err)
-		sleep(ctx, fetchBackoff(failures))
+		ctxtime.Sleep(ctx, fetchBackoff(failures))
 	}
 	r, err := NewRunner(c.js, RunnerOptions{
 		Consumer: MaxDeliveriesConsumer(c.opts.Consumer), Handler: c.Handle, Workers: 2,

@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/pkg/ctxtime"
 )
 
 // Handler processes one message. Return nil to ack, Permanent(err) to
@@ -176,7 +178,7 @@ func (r *Runner) Run(ctx context.Context) error {
 					r.logger.Warn("gate closed: not fetching", "error", err)
 					gateClosed = true
 				}
-				sleep(ctx, r.opts.GateRetry)
+				ctxtime.Sleep(ctx, r.opts.GateRetry)
 				continue
 			}
 			if gateClosed {
@@ -190,7 +192,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			release(n)
 			fetchFailures++
 			r.logger.Warn("fetch failed", "error", err, "failures", fetchFailures)
-			sleep(ctx, fetchBackoff(fetchFailures))
+			ctxtime.Sleep(ctx, fetchBackoff(fetchFailures))
 			continue
 		}
 		got := 0
@@ -214,7 +216,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			fetchFailures++
 			r.logger.Warn("fetch ended with error", "error", err, "failures", fetchFailures)
-			sleep(ctx, fetchBackoff(fetchFailures))
+			ctxtime.Sleep(ctx, fetchBackoff(fetchFailures))
 			continue
 		}
 		fetchFailures = 0
@@ -355,13 +357,4 @@ func nak(msg jetstream.Msg, delay time.Duration) error {
 func fetchBackoff(failures int) time.Duration {
 	d := 250 * time.Millisecond << min(failures, 7)
 	return min(d, 30*time.Second)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

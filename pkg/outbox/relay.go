@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/codes"
+
+	"admsync/pkg/ctxtime"
 )
 
 // DefaultLockKey is the pg_try_advisory_lock key that elects the active
@@ -160,7 +162,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		failures++
 		delay := backoff(failures, r.opts.MaxRetryDelay)
 		r.logger.Warn("outbox relay session ended; reconnecting", "error", err, "retry_in", delay)
-		sleep(ctx, delay)
+		ctxtime.Sleep(ctx, delay)
 	}
 	return nil
 }
@@ -206,7 +208,7 @@ WHERE published_at IS NULL AND created_xid < $1::text::xid8`, horizon).Scan(&lef
 			r.refreshGauges(ctx, conn)
 			return total, nil
 		}
-		sleep(ctx, r.opts.PollInterval)
+		ctxtime.Sleep(ctx, r.opts.PollInterval)
 		if ctx.Err() != nil {
 			return total, fmt.Errorf("outbox relay: flush: %d rows still wait for older transactions to end: %w", left, ctx.Err())
 		}
@@ -239,7 +241,7 @@ func (r *Relay) session(ctx context.Context) error {
 		}
 		// Standby: keep the gauges meaningful on every replica.
 		r.refreshGauges(ctx, conn)
-		sleep(ctx, r.opts.LockRetry)
+		ctxtime.Sleep(ctx, r.opts.LockRetry)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -280,7 +282,7 @@ func (r *Relay) session(ctx context.Context) error {
 			} else {
 				r.logger.Warn("outbox publish failed; retrying", "id", pe.id, "error", pe.err, "retry_in", delay)
 			}
-			sleep(ctx, delay)
+			ctxtime.Sleep(ctx, delay)
 		default:
 			return err
 		}
@@ -488,13 +490,4 @@ func closeConn(conn *pgx.Conn) {
 func backoff(failures int, limit time.Duration) time.Duration {
 	d := 250 * time.Millisecond << min(failures-1, 10)
 	return min(d, limit)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

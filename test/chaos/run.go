@@ -14,6 +14,7 @@ import (
 
 	"admsync/pkg/admsim"
 	"admsync/pkg/admsim/admsimtest"
+	"admsync/pkg/ctxtime"
 	"admsync/pkg/sampledata"
 	"admsync/test/harness"
 )
@@ -349,16 +350,8 @@ func allOrNothing(delta counts, want fileCounts) (committed bool, ok bool) {
 	return false, false
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleep waits for d and reports whether it did, false when ctx ended the wait.
+func sleep(ctx context.Context, d time.Duration) bool { return ctxtime.Sleep(ctx, d) == nil }
 
 // jitter is a random duration in [lo, hi).
 func (r *run) jitter(lo, hi time.Duration) time.Duration {

@@ -9,6 +9,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"admsync/pkg/ctxtime"
 )
 
 // State is the breaker's position; the numbers are the metric values.
@@ -78,7 +80,7 @@ func New(cfg Config) *Breaker {
 		cfg.now = time.Now
 	}
 	if cfg.sleep == nil {
-		cfg.sleep = sleepCtx
+		cfg.sleep = ctxtime.Sleep
 	}
 	return &Breaker{cfg: cfg, cooldown: cfg.Cooldown}
 }
@@ -197,16 +199,5 @@ func (b *Breaker) Wait(ctx context.Context, probe func(context.Context) error) e
 func (b *Breaker) changed(from, to State) {
 	if from != to && b.cfg.OnChange != nil {
 		b.cfg.OnChange(from, to)
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
