@@ -6,6 +6,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,12 @@ import (
 // EnvFunc builds the process environment (lazily: --help needs none).
 type EnvFunc func() (*service.Env, error)
 
+// Run runs this process's command line with the real environment: the
+// admwriter's main.
+func Run(ctx context.Context) error {
+	return Execute(ctx, os.Args[1:], service.EnvFromOS("admwriter"))
+}
+
 // Execute runs the command line args and returns the error that decides
 // the exit code (service.ExitCode).
 func Execute(ctx context.Context, args []string, env EnvFunc) error {
@@ -32,20 +39,14 @@ func Execute(ctx context.Context, args []string, env EnvFunc) error {
 
 // NewRoot returns the admwriter command tree.
 func NewRoot(env EnvFunc) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "admwriter",
-		Short: "Write imported tutorial events to Administrate, exactly once",
-		Long: `admwriter consumes tutorial.event.created, creates each tutorial event in
+	root := service.NewRoot("admwriter", "Write imported tutorial events to Administrate, exactly once",
+		`admwriter consumes tutorial.event.created, creates each tutorial event in
 Administrate (event, sessions, instructors, administrators) exactly once, and
 records the Administrate ids in adm.events and adm.sessions. Failures it cannot
 fix by retrying go to the dead-letter queue; the dlq and retry commands bring
 them back once the cause is fixed.
 
-` + config.Describe(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
+`+config.Describe())
 	root.AddCommand(
 		service.MigrateCommand(env),
 		serveCommand(env),

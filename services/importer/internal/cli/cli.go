@@ -4,10 +4,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,20 +33,14 @@ type EnvFunc func() (*service.Env, error)
 
 // Root builds the command tree.
 func Root(env EnvFunc, stdio IO) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "importer",
-		Short: "Import event workbooks into the tutorial tables and hand the events to Administrate",
-		Long: `importer reads the "Import" sheet of an event workbook, validates every row against
+	root := service.NewRoot("importer", "Import event workbooks into the tutorial tables and hand the events to Administrate",
+		`importer reads the "Import" sheet of an event workbook, validates every row against
 the tutorial catalogue and the Administrate bridges, writes the valid events in one
 transaction and queues one tutorial.event.created message per event.
 
-` + config.Describe(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+`+config.Describe())
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
 	root.AddCommand(importCmd(env, stdio), templateCmd(stdio), sampleCmd(env, stdio), serveCmd(env))
 	return root
 }
@@ -101,9 +95,7 @@ imported earlier in the file's sittings that the file no longer has are listed, 
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(stdio.Out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(sum); err != nil {
+				if err := service.WriteJSON(stdio.Out, sum); err != nil {
 					return err
 				}
 			} else {
@@ -287,6 +279,17 @@ bridges the workbook refers to, so it can be imported at once.`,
 	cmd.Flags().BoolVar(&date1904, "date1904", false, "use the 1904 date system")
 	cmd.Flags().BoolVar(&seedDB, "seed-db", false, "also seed the tutorial tables and bridges in DATABASE_URL")
 	return cmd
+}
+
+// Run runs this process's command line with the real streams and
+// environment: the importer's main.
+func Run(ctx context.Context) error {
+	// Keep a large import's heap near its live size (GC slack would
+	// otherwise double it) unless the operator set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(160 << 20)
+	}
+	return Execute(ctx, os.Args[1:], service.EnvFromOS("importer"), IO{Out: os.Stdout, Err: os.Stderr})
 }
 
 // Execute runs the command line args and returns the error that decides

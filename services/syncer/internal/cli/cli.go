@@ -6,7 +6,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"admsync/pkg/administrate"
 	"admsync/pkg/config"
 	"admsync/pkg/observability"
 	"admsync/pkg/service"
@@ -44,7 +44,7 @@ func OSDeps() Deps {
 		IsTerminal: func() bool {
 			return term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
 		},
-		Env:          func() (*service.Env, error) { return service.Setup("syncer", os.Stderr) },
+		Env:          service.EnvFromOS("syncer"),
 		Administrate: NewAdministrate,
 	}
 }
@@ -59,6 +59,27 @@ func NewAdministrate(env *service.Env) (*admsource.Source, error) {
 	return admsource.New(c), nil
 }
 
+// openAdministrate builds the environment and the process's Administrate
+// client, for a command that talks to Administrate and not to the
+// database. With sharedIfNATS the client spends the tenant's budget shared
+// through NATS when NATS_URL is set (service.Env.ShareAdministrateBudgetIfNATS).
+// The caller closes the Env.
+func (d Deps) openAdministrate(ctx context.Context, sharedIfNATS bool) (*service.Env, *administrate.Client, error) {
+	env, err := d.Env()
+	if err != nil {
+		return nil, nil, err
+	}
+	if sharedIfNATS {
+		env.ShareAdministrateBudgetIfNATS(ctx)
+	}
+	c, err := env.Administrate()
+	if err != nil {
+		env.Close()
+		return nil, nil, err
+	}
+	return env, c, nil
+}
+
 const exitCodes = `Exit codes:
   0  success
   1  failure: a stage failed or was partial, a prerequisite is not met,
@@ -67,6 +88,10 @@ const exitCodes = `Exit codes:
   3  completed with skipped records: every stage ran and applied, but some
      records were skipped (each listed under ⚠ with its reason); the bridge
      lacks them until the cause is fixed`
+
+// Run runs this process's command line with the real streams and
+// environment: the syncer's main.
+func Run(ctx context.Context) error { return Execute(ctx, os.Args[1:], OSDeps()) }
 
 // Execute runs the command line args and returns the error that decides
 // the exit code (service.ExitCode).
@@ -78,10 +103,8 @@ func Execute(ctx context.Context, args []string, d Deps) error {
 
 // Root builds the command tree.
 func Root(d Deps) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "syncer",
-		Short: "Sync Administrate reference data into the adm bridge tables",
-		Long: `syncer keeps the adm bridge tables in step with Administrate: seven stages
+	root := service.NewRoot("syncer", "Sync Administrate reference data into the adm bridge tables",
+		`syncer keeps the adm bridge tables in step with Administrate: seven stages
 (custom-fields, price-levels, locations, venues, instructors, course-templates,
 course-template-price-levels) each fetch every page from Administrate, match the
 records against the tutorial tables, apply the difference in one transaction and
@@ -92,16 +115,12 @@ Prerequisites: DATABASE_URL (migrated with "syncer migrate") and the
 ADMINISTRATE_* settings; serve also needs NATS_URL. Each stage has its own
 (see syncer run <stage> --help).
 
-` + exitCodes + `
+`+exitCodes+`
 
-` + config.Describe(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+`+config.Describe())
 	root.SetIn(d.Stdin)
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return service.UsageError{Err: err} })
 	migrate := service.MigrateCommand(d.Env)
 	migrate.Long += `
 
@@ -301,9 +320,7 @@ func execRun(cmd *cobra.Command, d Deps, name string, f *runFlags) error {
 		result, err = r.RunStage(ctx, name, opts)
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(d.Stdout)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(result); jerr != nil && err == nil {
+		if jerr := service.WriteJSON(d.Stdout, result); jerr != nil && err == nil {
 			err = fmt.Errorf("write JSON result: %w", jerr)
 		}
 	}

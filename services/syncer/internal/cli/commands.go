@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -37,21 +36,14 @@ Exit codes:
   2  usage`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := d.Env()
+			env, c, err := d.openAdministrate(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			env.ShareAdministrateBudgetIfNATS(cmd.Context())
-			c, err := env.Administrate()
-			if err != nil {
-				return err
-			}
 			rep, err := c.Doctor(cmd.Context())
 			if asJSON {
-				enc := json.NewEncoder(d.Stdout)
-				enc.SetIndent("", "  ")
-				if jerr := enc.Encode(rep); jerr != nil && err == nil {
+				if jerr := service.WriteJSON(d.Stdout, rep); jerr != nil && err == nil {
 					err = jerr
 				}
 			} else {

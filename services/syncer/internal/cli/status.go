@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -37,15 +36,11 @@ Exit codes:
 				return service.Usagef("--limit %d: want at least 1", limit)
 			}
 			ctx := cmd.Context()
-			env, err := d.Env()
+			env, pool, err := service.OpenDB(ctx, d.Env)
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			pool, err := env.DB(ctx)
-			if err != nil {
-				return err
-			}
 			abandoned, err := syncer.MarkAbandoned(ctx, pool)
 			if err != nil {
 				return err
@@ -55,9 +50,7 @@ Exit codes:
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(d.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return service.WriteJSON(d.Stdout, struct {
 					NewlyAbandoned []syncer.AbandonedRun `json:"newly_abandoned"`
 					Runs           []syncer.RunRecord    `json:"runs"`
 				}{append([]syncer.AbandonedRun{}, abandoned...), append([]syncer.RunRecord{}, runs...)})

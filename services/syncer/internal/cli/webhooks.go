@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,9 +73,7 @@ Exit codes:
 			url := strings.TrimRight(publicURL, "/") + webhook.PathPrefix + env.Config.WebhookToken.Reveal()
 			regs, err := webhook.Register(cmd.Context(), c, url, env.Config.WebhookSecret.Reveal())
 			if asJSON {
-				enc := json.NewEncoder(d.Stdout)
-				enc.SetIndent("", "  ")
-				_ = enc.Encode(regs)
+				_ = service.WriteJSON(d.Stdout, regs)
 			} else {
 				for _, r := range regs {
 					line := fmt.Sprintf("%-10s %s", r.Action, r.Name)
@@ -104,15 +101,11 @@ Exit codes:
 		Short: "List the webhooks registered in Administrate (the route token is not shown)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := d.Env()
+			env, c, err := d.openAdministrate(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			c, err := env.Administrate()
-			if err != nil {
-				return err
-			}
 			ws, err := webhook.List(cmd.Context(), c)
 			if err != nil {
 				return err
