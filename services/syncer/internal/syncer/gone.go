@@ -97,7 +97,7 @@ func describeGone(ctx context.Context, tx pgx.Tx, sp *stagePlan, noun string) ([
 	}
 	var out []Gone
 	for _, g := range tp.gone {
-		name := firstNonEmpty(sp.describe(g), g.row.label, strings.Join(g.row.key, "/"))
+		name := firstNonEmpty(sp.description(g), g.row.label, strings.Join(g.row.key, "/"))
 		desc := fmt.Sprintf("%s %q is no longer returned by Administrate (deleted or archived there)", noun, name)
 		tid, linked := link[g.row.keyString()]
 		if linked {

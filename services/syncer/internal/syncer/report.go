@@ -48,18 +48,10 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 	if res.GoneBlocked != "" {
 		rc.printf("\n⚠ %s\n", res.GoneBlocked)
 	}
-	if n := len(res.UnmatchedTutorial); n > 0 {
-		rc.printf("\n⚠ %d tutorial %s(s) had no match in Administrate:\n", n, info.Noun)
-		for _, x := range res.UnmatchedTutorial {
-			rc.printf("  - %s (tutorial #%s)\n", x.Description, x.ID)
-		}
-	}
-	if n := len(res.UnmatchedAdministrate); n > 0 {
-		rc.printf("\n⚠ %d Administrate %s(s) had no match in tutorial tables:\n", n, info.Noun)
-		for _, x := range res.UnmatchedAdministrate {
-			rc.printf("  - %s (id: %s)\n", x.Description, x.ID)
-		}
-	}
+	rc.printRecords(res.UnmatchedTutorial, "tutorial "+info.Noun+"(s) had no match in Administrate",
+		func(x Record) string { return x.Description + " (tutorial #" + x.ID + ")" })
+	rc.printRecords(res.UnmatchedAdministrate, "Administrate "+info.Noun+"(s) had no match in tutorial tables",
+		func(x Record) string { return x.Description + " (id: " + x.ID + ")" })
 	if n := len(res.Ambiguous); n > 0 {
 		rc.printf("\n⚠ %d ambiguous %s key(s), left unlinked:\n", n, info.Noun)
 		for _, a := range res.Ambiguous {
@@ -72,17 +64,25 @@ func (r *Runner) report(rc *runContext, info Info, res *StageResult, sp *stagePl
 			}
 		}
 	}
-	if n := len(res.Skipped); n > 0 {
-		rc.printf("\n⚠ %d %s(s) skipped:\n", n, info.Noun)
-		for _, x := range res.Skipped {
-			rc.printf("  - %s: %s\n", x.ID, x.Description)
-		}
-	}
+	rc.printRecords(res.Skipped, info.Noun+"(s) skipped",
+		func(x Record) string { return x.ID + ": " + x.Description })
 	if n := len(res.Errors); n > 0 {
 		rc.printf("\n✗ %d error(s):\n", n)
 		for _, e := range res.Errors {
 			rc.printf("  - %s\n", e)
 		}
+	}
+}
+
+// printRecords prints a warning section of the report: "⚠ <n> <what>:"
+// and one line per record as line spells it; nothing when recs is empty.
+func (rc *runContext) printRecords(recs []Record, what string, line func(Record) string) {
+	if len(recs) == 0 {
+		return
+	}
+	rc.printf("\n⚠ %d %s:\n", len(recs), what)
+	for _, x := range recs {
+		rc.printf("  - %s\n", line(x))
 	}
 }
 

@@ -667,7 +667,7 @@ func fillResult(res *StageResult, sp *stagePlan, opts Options) {
 			for _, group := range [][]change{t.creates, t.updates, t.gone} {
 				for _, c := range group {
 					res.Changes = append(res.Changes, Change{Action: c.action, Table: t.t.name,
-						ID: strings.Join(c.row.key, "/"), Description: sp.describe(c), Fields: c.fields})
+						ID: strings.Join(c.row.key, "/"), Description: sp.description(c), Fields: c.fields})
 				}
 			}
 		}

@@ -63,15 +63,10 @@ func (s *courseTemplatesStage) plan(ctx context.Context, tx pgx.Tx, rc *runConte
 	}
 	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
+	keep := uniqueByID(in.seen, s.records, func(ct CourseTemplate) string { return ct.ID })
 	var adm []item
-	var keep []CourseTemplate
-	for _, ct := range s.records {
-		if ct.ID == "" || in.seen[ct.ID] {
-			continue
-		}
-		in.seen[ct.ID] = true
-		keep = append(keep, ct)
+	for _, ct := range keep {
 		label := ct.Code
 		if ct.Title != "" {
 			label += ": " + ct.Title
@@ -82,8 +77,7 @@ func (s *courseTemplatesStage) plan(ctx context.Context, tx pgx.Tx, rc *runConte
 		}
 		adm = append(adm, it)
 	}
-	active, inactive := splitActive(tut)
-	m := matchRecords(active, inactive, adm)
+	m := matchTutorial(tut, adm)
 	pairs := &pairPlan{name: "approved instructors"}
 	desiredPairs := map[[2]string]bool{}
 	for _, ct := range keep {
@@ -109,11 +103,8 @@ func (s *courseTemplatesStage) plan(ctx context.Context, tx pgx.Tx, rc *runConte
 	if err := pairs.plan(ctx, tx, in.seen, desiredPairs); err != nil {
 		return nil, err
 	}
-	sp.matched = &m
-	sp.unmatchedForCreate = m.unmatchedTutorial
-	sp.tables = []*tablePlan{diff(courseTemplatesTable, existing, in)}
+	sp.link(&m, diff(courseTemplatesTable, existing, in))
 	sp.pairs = []*pairPlan{pairs}
-	sp.describe = func(c change) string { return c.row.label }
 	return sp, nil
 }
 

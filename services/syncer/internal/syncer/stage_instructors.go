@@ -91,15 +91,10 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 	}
 	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.instructors), fetchedNote: fmt.Sprintf("and %d administrators", len(s.admins))}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
+	keep := uniqueByID(in.seen, s.instructors, contactID)
 	var adm []item
-	var keep []Contact
-	for _, c := range s.instructors {
-		if c.ID == "" || in.seen[c.ID] {
-			continue
-		}
-		in.seen[c.ID] = true
-		keep = append(keep, c)
+	for _, c := range keep {
 		it := item{ID: c.ID, Label: personName(c.FirstName, c.LastName), Key: compositeKey(matchKey(c.FirstName), matchKey(c.LastName))}
 		if it.Key == "" {
 			it.Note = "the contact lacks a first or last name"
@@ -109,32 +104,24 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 		}
 		adm = append(adm, it)
 	}
-	active, inactive := splitActive(tut)
-	m := matchRecords(active, inactive, adm)
+	m := matchTutorial(tut, adm)
 	for _, c := range keep {
 		in.desired = append(in.desired, row{key: []string{c.ID}, label: personName(c.FirstName, c.LastName),
 			vals: []*string{strOrNil(c.LegacyID), strOrNil(c.FirstName), strOrNil(c.LastName), boolText(true), linkOf(&m, c.ID)}})
 	}
-	sp.matched = &m
-	sp.unmatchedForCreate = m.unmatchedTutorial
-	sp.tables = []*tablePlan{diff(instructorsTable, existing, in)}
+	sp.link(&m, diff(instructorsTable, existing, in))
 
 	// Administrators: a plain mirror with its own disappearance guard.
 	admExisting, err := rc.load(ctx, tx, administratorsTable)
 	if err != nil {
 		return nil, err
 	}
-	ain := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
-	for _, c := range s.admins {
-		if c.ID == "" || ain.seen[c.ID] {
-			continue
-		}
-		ain.seen[c.ID] = true
+	ain := rc.diffInput()
+	for _, c := range uniqueByID(ain.seen, s.admins, contactID) {
 		ain.desired = append(ain.desired, row{key: []string{c.ID}, label: personName(c.FirstName, c.LastName),
 			vals: []*string{str(c.FirstName), str(c.LastName)}})
 	}
 	sp.tables = append(sp.tables, diff(administratorsTable, admExisting, ain))
-	sp.describe = func(c change) string { return c.row.label }
 	return sp, nil
 }
 
@@ -196,3 +183,5 @@ func (s *instructorsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext,
 	}
 	return cr, nil
 }
+
+func contactID(c Contact) string { return c.ID }

@@ -18,6 +18,13 @@ type tutorialRow struct {
 	extra  map[string]string // stage-specific columns the prompt needs
 }
 
+// matchTutorial matches Administrate's items with the tutorial records:
+// active ones are linked, inactive ones only reported (matchRecords).
+func matchTutorial(tut []tutorialRow, adm []item) matchResult {
+	active, inactive := splitActive(tut)
+	return matchRecords(active, inactive, adm)
+}
+
 func splitActive(rows []tutorialRow) (active, inactive []item) {
 	for _, r := range rows {
 		it := item{ID: strconv.FormatInt(r.id, 10), Key: r.key, Label: r.label, Note: r.note}
@@ -85,27 +92,18 @@ func (s *locationsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*
 	}
 	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
+	in := rc.diffInput()
+	uniq := uniqueByID(in.seen, s.records, func(l Location) string { return l.ID })
 	var adm []item
-	var uniq []Location
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
-	for _, l := range s.records {
-		if l.ID == "" || in.seen[l.ID] {
-			continue
-		}
-		in.seen[l.ID] = true
-		uniq = append(uniq, l)
+	for _, l := range uniq {
 		adm = append(adm, item{ID: l.ID, Key: matchKey(l.Name), Label: l.Name})
 	}
-	active, inactive := splitActive(tut)
-	m := matchRecords(active, inactive, adm)
+	m := matchTutorial(tut, adm)
 	for _, l := range uniq {
 		in.desired = append(in.desired, row{key: []string{l.ID}, label: l.Name,
 			vals: []*string{strOrNil(l.LegacyID), strOrNil(l.Name), linkOf(&m, l.ID)}})
 	}
-	sp.matched = &m
-	sp.unmatchedForCreate = m.unmatchedTutorial
-	sp.tables = []*tablePlan{diff(locationsTable, existing, in)}
-	sp.describe = func(c change) string { return c.row.label }
+	sp.link(&m, diff(locationsTable, existing, in))
 	return sp, nil
 }
 

@@ -84,7 +84,7 @@ func (s *customFieldsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext)
 		return nil, err
 	}
 	sp := &stagePlan{}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
 	for _, et := range EntityTypes {
 		for _, d := range s.byType[et] {
 			sp.fetched++
@@ -153,7 +153,7 @@ func (s *priceLevelsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 		return nil, err
 	}
 	sp := &stagePlan{fetched: len(s.levels)}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
 	for _, l := range s.levels {
 		if l.ID == "" {
 			sp.skipped = append(sp.skipped, Record{ID: l.Name, Description: "price level has no id"})
@@ -167,6 +167,5 @@ func (s *priceLevelsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 			vals: []*string{str(l.Name), strOrNil(l.Description)}})
 	}
 	sp.tables = []*tablePlan{diff(priceLevelsTable, existing, in)}
-	sp.describe = func(c change) string { return c.row.label }
 	return sp, nil
 }

@@ -127,7 +127,7 @@ func (s *pricesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 		return nil, err
 	}
 	sp := &stagePlan{}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
 	type cand struct {
 		r        row
 		currency string

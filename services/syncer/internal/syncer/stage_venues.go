@@ -109,15 +109,11 @@ func (s *venuesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 	}
 	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
-	in := diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+	in := rc.diffInput()
 	var adm []item
 	var keep []Venue
-	for _, v := range s.records {
-		if v.ID == "" || in.seen[v.ID] {
-			continue
-		}
-		// Seen even when skipped below: a skipped venue is not a vanished one.
-		in.seen[v.ID] = true
+	// Every venue is seen, even one skipped below: not a vanished one.
+	for _, v := range uniqueByID(in.seen, s.records, func(v Venue) string { return v.ID }) {
 		l, known := locs[v.LocationID]
 		switch {
 		case v.LocationID == "":
@@ -141,16 +137,12 @@ func (s *venuesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 		adm = append(adm, it)
 		keep = append(keep, v)
 	}
-	active, _ := splitActive(tut)
-	m := matchRecords(active, nil, adm)
+	m := matchTutorial(tut, adm) // tutorial venues are all active
 	for _, v := range keep {
 		in.desired = append(in.desired, row{key: []string{v.ID}, label: v.Name,
 			vals: []*string{str(v.LocationID), strOrNil(v.Name), linkOf(&m, v.ID)}})
 	}
-	sp.matched = &m
-	sp.unmatchedForCreate = m.unmatchedTutorial
-	sp.tables = []*tablePlan{diff(venuesTable, existing, in)}
-	sp.describe = func(c change) string { return c.row.label }
+	sp.link(&m, diff(venuesTable, existing, in))
 	return sp, nil
 }
 

@@ -182,7 +182,47 @@ type stagePlan struct {
 	skipped     []Record
 	errors      []string
 	// partialNote explains errors that did not stop the stage.
-	describe func(c change) string // labels a change for --plan / --debug
+	describe func(c change) string // labels a change for --plan / --debug; nil: the row's label
 	// unmatchedForCreate are the unmatched tutorial items the prompt may offer.
 	unmatchedForCreate []item
+}
+
+// description labels a change for --plan / --debug and the gone report:
+// the stage's own describe, or the row's label.
+func (sp *stagePlan) description(c change) string {
+	if sp.describe == nil {
+		return c.row.label
+	}
+	return sp.describe(c)
+}
+
+// link records in the plan of a stage that links Administrate records to
+// tutorial ones what matched, which unmatched tutorial records the prompt
+// may offer to create, and the bridge table's diff (first of the tables).
+func (sp *stagePlan) link(m *matchResult, bridge *tablePlan) {
+	sp.matched = m
+	sp.unmatchedForCreate = m.unmatchedTutorial
+	sp.tables = []*tablePlan{bridge}
+}
+
+// diffInput starts the diff of one table in this run: no desired row yet,
+// nothing seen, gone guarded unless --force-gone.
+func (rc *runContext) diffInput() diffInput {
+	return diffInput{seen: map[string]bool{}, forceGone: rc.opts.ForceGone}
+}
+
+// uniqueByID keeps the first record of each id, in order, leaving out the
+// records without one, and marks every id kept in seen: a record the stage
+// skips afterwards is still one Administrate returned, never taken for gone.
+func uniqueByID[T any](seen map[string]bool, recs []T, id func(T) string) []T {
+	var out []T
+	for _, r := range recs {
+		k := id(r)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, r)
+	}
+	return out
 }
