@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -258,7 +257,7 @@ message itself and is skipped by replay unless --force.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(out, rows)
+				return service.WriteJSON(out, rows)
 			}
 			if len(rows) == 0 {
 				fmt.Fprintln(out, "no dead letters")
@@ -328,7 +327,7 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(out, struct {
+				return service.WriteJSON(out, struct {
 					deadLetterRow
 					Bridge *bridge.Row `json:"bridge,omitempty"`
 				}{r, state})
@@ -583,10 +582,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

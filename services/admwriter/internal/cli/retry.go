@@ -155,7 +155,7 @@ outstanding), done and failed (dead-lettered).`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(out, counts)
+				return service.WriteJSON(out, counts)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "STATE\tEVENTS")
