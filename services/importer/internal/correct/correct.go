@@ -22,6 +22,7 @@ import (
 	"admsync/pkg/match"
 	"admsync/pkg/messaging"
 	"admsync/pkg/outbox"
+	"admsync/services/importer/internal/sqlarg"
 	"admsync/services/importer/internal/validate"
 	"admsync/services/importer/internal/workbook"
 )
@@ -396,27 +397,6 @@ func Apply(ctx context.Context, tx pgx.Tx, runID int64, events []*validate.Event
 
 var namespace = uuid.MustParse("3b0d5c4e-8f1a-4f4e-9d2b-7c6a1e0f5d21")
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return validate.Wall(t)
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
 // write updates one event's rows to what the workbook says and returns
 // the message that tells the admwriter what to converge.
 func write(ctx context.Context, tx pgx.Tx, runID int64, st *stored, e *validate.Event) (messaging.TutorialEventChanged, error) {
@@ -438,8 +418,8 @@ UPDATE admsync.import_events SET natural_key = $2, title = $3, classroom_start =
     max_places = $6, sitting = $7, web_sale = $8, event_url = $9, ocr_moodle_code = $10,
     finalisation_date = $11, administrator_ids = $12, excel_row = $13, revision = revision + 1
 WHERE tutorial_event_id = $1 RETURNING revision`,
-		st.id, e.NaturalKey, e.Title, nullTime(e.ClassroomStart), nullTime(e.ClassroomEnd), maxPlaces, e.Sitting,
-		e.WebSale, nullStr(e.EventURL), nullStr(e.OCR), fin, admins, e.Row).Scan(&body.Revision); err != nil {
+		st.id, e.NaturalKey, e.Title, sqlarg.Time(e.ClassroomStart), sqlarg.Time(e.ClassroomEnd), maxPlaces, e.Sitting,
+		e.WebSale, sqlarg.Text(e.EventURL), sqlarg.Text(e.OCR), fin, admins, e.Row).Scan(&body.Revision); err != nil {
 		return body, fmt.Errorf("update admsync.import_events: %w", err)
 	}
 	places := 0
@@ -449,7 +429,7 @@ WHERE tutorial_event_id = $1 RETURNING revision`,
 	if _, err := tx.Exec(ctx, `
 UPDATE acted.tutorial_events SET code = $2, venue_id = $3, location_id = $4, finalisation_date = $5,
     remain_space = $6, start_date = $7, end_date = $8, updated_at = now()
-WHERE id = $1`, st.id, e.Title, nullID(e.VenueID), nullID(e.LocationID), fin, places, e.StartDate(), e.EndDate()); err != nil {
+WHERE id = $1`, st.id, e.Title, sqlarg.ID(e.VenueID), sqlarg.ID(e.LocationID), fin, places, e.StartDate(), e.EndDate()); err != nil {
 		return body, fmt.Errorf("update acted.tutorial_events: %w", err)
 	}
 	placeChanged := st.locationID != e.LocationID || st.venueID != e.VenueID
@@ -487,7 +467,7 @@ WHERE id = $1`, st.id, e.Title, nullID(e.VenueID), nullID(e.LocationID), fin, pl
 		if sessionDays[s.Day] {
 			if _, err := tx.Exec(ctx, `UPDATE acted.tutorial_sessions SET title = $2, start_date = $3, end_date = $4, url = $5,
 				venue_id = $6, location_id = $7, updated_at = now() WHERE id = $1`,
-				old.id, s.Title, s.Start, s.End, nullStr(s.URL), nullID(e.VenueID), nullID(e.LocationID)); err != nil {
+				old.id, s.Title, s.Start, s.End, sqlarg.Text(s.URL), sqlarg.ID(e.VenueID), sqlarg.ID(e.LocationID)); err != nil {
 				return body, fmt.Errorf("update session of Day %d: %w", s.Day, err)
 			}
 		}

@@ -23,6 +23,7 @@ import (
 	"admsync/pkg/messaging"
 	"admsync/pkg/outbox"
 	"admsync/services/importer/internal/correct"
+	"admsync/services/importer/internal/sqlarg"
 	"admsync/services/importer/internal/validate"
 	"admsync/services/importer/internal/workbook"
 )
@@ -244,27 +245,6 @@ func reserve(ctx context.Context, tx pgx.Tx, table string, n int) ([]int64, erro
 	return ids, nil
 }
 
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return validate.Wall(t)
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func writeEvents(ctx context.Context, tx pgx.Tx, runID int64, accepted []*validate.Event, nSessions int, res *Result) error {
 	eventIDs, err := reserve(ctx, tx, "acted.tutorial_events", len(accepted))
 	if err != nil {
@@ -303,7 +283,7 @@ func writeEvents(ctx context.Context, tx pgx.Tx, runID int64, accepted []*valida
 		if e.HasMaxPlaces {
 			places = e.MaxPlaces
 		}
-		row := []any{eventIDs[i], e.Title, nullID(e.VenueID), nullID(e.LocationID), fin(e), places, e.StartDate(), e.EndDate(), e.ProductID, now, now}
+		row := []any{eventIDs[i], e.Title, sqlarg.ID(e.VenueID), sqlarg.ID(e.LocationID), fin(e), places, e.StartDate(), e.EndDate(), e.ProductID, now, now}
 		i++
 		return row, nil
 	})
@@ -319,7 +299,7 @@ func writeEvents(ctx context.Context, tx pgx.Tx, runID int64, accepted []*valida
 			return nil, nil
 		}
 		e, x := accepted[ev], accepted[ev].Sessions[s]
-		row := []any{sessionID[ev][s], eventIDs[ev], x.Title, nullID(e.VenueID), nullID(e.LocationID), x.Start, x.End, x.Day, nullStr(x.URL), now, now}
+		row := []any{sessionID[ev][s], eventIDs[ev], x.Title, sqlarg.ID(e.VenueID), sqlarg.ID(e.LocationID), x.Start, x.End, x.Day, sqlarg.Text(x.URL), now, now}
 		s++
 		return row, nil
 	})
@@ -365,8 +345,8 @@ func writeEvents(ctx context.Context, tx pgx.Tx, runID int64, accepted []*valida
 			admins = []string{}
 		}
 		row := []any{eventIDs[i], runID, e.Row, e.NaturalKey, e.Code, e.Title, e.Mode, e.ZoneName,
-			nullTime(e.ClassroomStart), nullTime(e.ClassroomEnd), nullTime(e.LMSStart), nullTime(e.LMSEnd),
-			maxPlaces, e.Sitting, e.WebSale, nullStr(e.EventURL), nullStr(e.OCR), fin(e), admins}
+			sqlarg.Time(e.ClassroomStart), sqlarg.Time(e.ClassroomEnd), sqlarg.Time(e.LMSStart), sqlarg.Time(e.LMSEnd),
+			maxPlaces, e.Sitting, e.WebSale, sqlarg.Text(e.EventURL), sqlarg.Text(e.OCR), fin(e), admins}
 		i++
 		return row, nil
 	})
