@@ -285,28 +285,9 @@ func (s *Store) Created(ctx context.Context, c *Claim, externalID string) error 
 }
 
 // Session records one Day's Administrate session (after session.update)
-// and whether its staff are added.
+// and whether its staff are added: Sessions with one row.
 func (s *Store) Session(ctx context.Context, c *Claim, tutorialSessionID int64, day int, externalID string, staffDone bool) error {
-	err := s.fenced(ctx, c, func(tx pgx.Tx) error {
-		var ts *int64
-		if tutorialSessionID != 0 {
-			ts = &tutorialSessionID
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO adm.sessions (event_id, tutorial_session_id, day_number, external_id, staff_done)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (event_id, day_number) DO UPDATE
-			SET external_id = EXCLUDED.external_id, tutorial_session_id = EXCLUDED.tutorial_session_id,
-			    staff_done = EXCLUDED.staff_done, updated_at = now()`,
-			c.RowID, ts, day, externalID, staffDone)
-		if err != nil {
-			return fmt.Errorf("store session bridge for day %d: %w", day, err)
-		}
-		return nil
-	})
-	if err == nil {
-		c.Sessions[day] = SessionDone{ExternalID: externalID, StaffDone: staffDone}
-	}
-	return err
+	return s.Sessions(ctx, c, []SessionRow{{TutorialSessionID: tutorialSessionID, Day: day, ExternalID: externalID, StaffDone: staffDone}})
 }
 
 // SessionRow is one session's progress, for Sessions.
@@ -317,7 +298,8 @@ type SessionRow struct {
 	StaffDone         bool
 }
 
-// Sessions stores several sessions' progress as Session does, in one fenced
+// Sessions stores sessions' progress (each Day's Administrate session,
+// after session.update, and whether its staff are added) in one fenced
 // transaction: a batch of session writes completes together, and one round
 // trip to PostgreSQL per batch keeps the writer at Administrate's pace.
 func (s *Store) Sessions(ctx context.Context, c *Claim, rows []SessionRow) error {
