@@ -114,18 +114,17 @@ func (s *courseTemplatesStage) create(ctx context.Context, _ pgx.Tx, rc *runCont
 	for _, it := range items {
 		t := s.tut[it.ID]
 		if !ok {
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"%s; create course template %q (%s) by hand in Administrate, then run `syncer run course-templates`", why, t.extra["code"], t.extra["title"])})
+			cr.byHand(it, "%s; create course template %q (%s) by hand in Administrate, then run `syncer run course-templates`", why, t.extra["code"], t.extra["title"])
 			continue
 		}
 		ct, err := rc.creator.CreateCourseTemplate(ctx, t.extra["code"], t.extra["title"])
 		if err != nil {
-			cr.errors = append(cr.errors, fmt.Sprintf("create course template %q in Administrate: %v", t.extra["code"], err))
+			cr.failed("create course template %q in Administrate: %v", t.extra["code"], err)
 			continue
 		}
-		cr.created = append(cr.created, Record{ID: ct.ID, Description: fmt.Sprintf("course template %s (tutorial #%s)", it.Label, it.ID)})
-		cr.rows = append(cr.rows, row{key: []string{ct.ID}, label: ct.Code,
-			vals: []*string{strOrNil(ct.Code), strOrNil(ct.Title), strOrNil(ct.EventLearningMode), jsonText(map[string]any{}), str(it.ID)}})
+		cr.linked(row{key: []string{ct.ID}, label: ct.Code,
+			vals: []*string{strOrNil(ct.Code), strOrNil(ct.Title), strOrNil(ct.EventLearningMode), jsonText(map[string]any{}), str(it.ID)}},
+			fmt.Sprintf("course template %s (tutorial #%s)", it.Label, it.ID))
 	}
 	return cr, nil
 }

@@ -146,13 +146,12 @@ func (s *instructorsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext,
 			if ok {
 				reason = "the tutorial instructor has no first and last name"
 			}
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"%s; create contact %q in Administrate with Instructor ticked, then run `syncer run instructors`", reason, name)})
+			cr.byHand(it, "%s; create contact %q in Administrate with Instructor ticked, then run `syncer run instructors`", reason, name)
 			continue
 		}
 		found, err := rc.creator.ContactsNamed(ctx, first, last)
 		if err != nil {
-			cr.errors = append(cr.errors, fmt.Sprintf("look up contact %q in Administrate: %v", name, err))
+			cr.failed("look up contact %q in Administrate: %v", name, err)
 			continue
 		}
 		var c Contact
@@ -160,26 +159,24 @@ func (s *instructorsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext,
 		switch len(found) {
 		case 0:
 			if c, instructor, err = rc.creator.CreateContact(ctx, first, last); err != nil {
-				cr.errors = append(cr.errors, fmt.Sprintf("create contact %q in Administrate: %v", name, err))
+				cr.failed("create contact %q in Administrate: %v", name, err)
 				continue
 			}
 			verb = "created"
 		case 1:
 			c = found[0]
 		default:
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"Administrate has %d contacts named %q: tick Instructor on the right one, then run `syncer run instructors`", len(found), name)})
+			cr.byHand(it, "Administrate has %d contacts named %q: tick Instructor on the right one, then run `syncer run instructors`", len(found), name)
 			continue
 		}
 		if !instructor {
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"contact %q %s in Administrate (id %s), but its API cannot mark a contact as instructor: tick Instructor "+
-					"on that contact in Administrate, then run `syncer run instructors` (it links by name)", name, verb, c.ID)})
+			cr.byHand(it, "contact %q %s in Administrate (id %s), but its API cannot mark a contact as instructor: tick Instructor "+
+				"on that contact in Administrate, then run `syncer run instructors` (it links by name)", name, verb, c.ID)
 			continue
 		}
-		cr.created = append(cr.created, Record{ID: c.ID, Description: fmt.Sprintf("instructor %q (tutorial #%s)", name, it.ID)})
-		cr.rows = append(cr.rows, row{key: []string{c.ID}, label: name,
-			vals: []*string{strOrNil(c.LegacyID), strOrNil(c.FirstName), strOrNil(c.LastName), boolText(true), str(it.ID)}})
+		cr.linked(row{key: []string{c.ID}, label: name,
+			vals: []*string{strOrNil(c.LegacyID), strOrNil(c.FirstName), strOrNil(c.LastName), boolText(true), str(it.ID)}},
+			fmt.Sprintf("instructor %q (tutorial #%s)", name, it.ID))
 	}
 	return cr, nil
 }

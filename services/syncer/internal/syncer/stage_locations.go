@@ -113,18 +113,17 @@ func (s *locationsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext, i
 	for _, it := range items {
 		t := s.tut[it.ID]
 		if !ok {
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"%s; create location %q by hand in Administrate, then run `syncer run locations`", why, t.extra["name"])})
+			cr.byHand(it, "%s; create location %q by hand in Administrate, then run `syncer run locations`", why, t.extra["name"])
 			continue
 		}
 		loc, err := rc.creator.CreateLocation(ctx, t.extra["name"], t.extra["code"])
 		if err != nil {
-			cr.errors = append(cr.errors, fmt.Sprintf("create location %q in Administrate: %v", t.extra["name"], err))
+			cr.failed("create location %q in Administrate: %v", t.extra["name"], err)
 			continue
 		}
-		cr.created = append(cr.created, Record{ID: loc.ID, Description: fmt.Sprintf("location %q (tutorial #%s)", loc.Name, it.ID)})
-		cr.rows = append(cr.rows, row{key: []string{loc.ID}, label: loc.Name,
-			vals: []*string{strOrNil(loc.LegacyID), strOrNil(loc.Name), str(it.ID)}})
+		cr.linked(row{key: []string{loc.ID}, label: loc.Name,
+			vals: []*string{strOrNil(loc.LegacyID), strOrNil(loc.Name), str(it.ID)}},
+			fmt.Sprintf("location %q (tutorial #%s)", loc.Name, it.ID))
 	}
 	return cr, nil
 }

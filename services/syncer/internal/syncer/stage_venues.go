@@ -160,30 +160,27 @@ func (s *venuesStage) create(ctx context.Context, _ pgx.Tx, rc *runContext, item
 		}
 		switch {
 		case !hasLoc:
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"tutorial venue %q has no location: set its location in the tutorial tables, then rerun", name)})
+			cr.byHand(it, "tutorial venue %q has no location: set its location in the tutorial tables, then rerun", name)
 			continue
 		case admLoc == "":
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"venue %q: its tutorial location is not linked to one Administrate location; sync or create the location first", it.Label)})
+			cr.byHand(it, "venue %q: its tutorial location is not linked to one Administrate location; sync or create the location first", it.Label)
 			continue
 		case !ok:
-			cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(
-				"%s; create venue %q in location %s by hand in Administrate, then run `syncer run venues`", why, name, admLoc)})
+			cr.byHand(it, "%s; create venue %q in location %s by hand in Administrate, then run `syncer run venues`", why, name, admLoc)
 			continue
 		}
 		v, err := rc.creator.CreateVenue(ctx, name, t.extra["description"], admLoc)
 		if err != nil {
-			cr.errors = append(cr.errors, fmt.Sprintf("create venue %q in Administrate: %v", it.Label, err))
+			cr.failed("create venue %q in Administrate: %v", it.Label, err)
 			continue
 		}
 		loc := v.LocationID
 		if loc == "" {
 			loc = admLoc
 		}
-		cr.created = append(cr.created, Record{ID: v.ID, Description: fmt.Sprintf("venue %s (tutorial #%s)", it.Label, it.ID)})
-		cr.rows = append(cr.rows, row{key: []string{v.ID}, label: v.Name,
-			vals: []*string{str(loc), strOrNil(v.Name), str(it.ID)}})
+		cr.linked(row{key: []string{v.ID}, label: v.Name,
+			vals: []*string{str(loc), strOrNil(v.Name), str(it.ID)}},
+			fmt.Sprintf("venue %s (tutorial #%s)", it.Label, it.ID))
 	}
 	return cr, nil
 }

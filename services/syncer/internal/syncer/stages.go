@@ -116,6 +116,24 @@ type creation struct {
 	errors  []string
 }
 
+// byHand reports a tutorial record the prompt could not create: what to do
+// instead.
+func (cr *creation) byHand(it item, format string, args ...any) {
+	cr.manual = append(cr.manual, Record{ID: it.ID, Description: fmt.Sprintf(format, args...)})
+}
+
+// failed reports an Administrate call of the prompt that failed.
+func (cr *creation) failed(format string, args ...any) {
+	cr.errors = append(cr.errors, fmt.Sprintf(format, args...))
+}
+
+// linked keeps the bridge row of a record created (or found) in
+// Administrate for a tutorial record, and reports it as desc.
+func (cr *creation) linked(r row, desc string) {
+	cr.created = append(cr.created, Record{ID: r.key[0], Description: desc})
+	cr.rows = append(cr.rows, r)
+}
+
 func newStage(name string) stage {
 	switch name {
 	case StageCustomFields:
