@@ -109,7 +109,7 @@ func overLimit(s string, n int) (int, bool) {
 func (p *rowCtx) checkLengths(row *workbook.Row) {
 	for col := workbook.Col(0); col < workbook.NumCols; col++ {
 		lim, ok := p.v.ref.limits[col]
-		f := textField(row, col)
+		f := row.Text(col)
 		if !ok || f == nil {
 			continue
 		}
@@ -122,28 +122,4 @@ func (p *rowCtx) checkLengths(row *workbook.Row) {
 			*f = ""
 		}
 	}
-}
-
-func textField(row *workbook.Row, col workbook.Col) *string {
-	switch col {
-	case workbook.ColCode:
-		return &row.Code
-	case workbook.ColEventTitle:
-		return &row.EventTitle
-	case workbook.ColSessionTitle:
-		return &row.SessionTitle
-	case workbook.ColLocation:
-		return &row.Location
-	case workbook.ColVenue:
-		return &row.Venue
-	case workbook.ColEventURL:
-		return &row.EventURL
-	case workbook.ColSessionURL:
-		return &row.SessionURL
-	case workbook.ColSitting:
-		return &row.Sitting
-	case workbook.ColOCRMoodleCode:
-		return &row.OCR
-	}
-	return nil
 }

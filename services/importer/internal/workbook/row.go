@@ -71,6 +71,51 @@ type Row struct {
 	HasMaxPlaces, HasDay bool
 }
 
+// sessionText and eventText are the text columns Parse keeps as they are
+// (trimmed): on every row, and on event rows only.
+var (
+	sessionText = []Col{ColSessionTitle, ColTimeZone, ColSessionInstructor, ColSessionURL, ColLocation, ColVenue, ColLearningMode}
+	eventText   = []Col{ColEventTitle, ColInstructor, ColAdministrator, ColEventURL, ColWebSale, ColSitting, ColOCRMoodleCode}
+)
+
+// Text returns the field of r that holds column c's text, or nil for a
+// column parsed into something else (dates, times, numbers).
+func (r *Row) Text(c Col) *string {
+	switch c {
+	case ColCode:
+		return &r.Code
+	case ColEventTitle:
+		return &r.EventTitle
+	case ColSessionTitle:
+		return &r.SessionTitle
+	case ColLearningMode:
+		return &r.LearningMode
+	case ColLocation:
+		return &r.Location
+	case ColVenue:
+		return &r.Venue
+	case ColTimeZone:
+		return &r.TimeZone
+	case ColInstructor:
+		return &r.Instructor
+	case ColSessionInstructor:
+		return &r.SessionInstructor
+	case ColAdministrator:
+		return &r.Administrator
+	case ColEventURL:
+		return &r.EventURL
+	case ColSessionURL:
+		return &r.SessionURL
+	case ColWebSale:
+		return &r.WebSale
+	case ColSitting:
+		return &r.Sitting
+	case ColOCRMoodleCode:
+		return &r.OCR
+	}
+	return nil
+}
+
 // Problem builds a problem located at col of row r.
 func (l *Layout) Problem(r int, col Col, value, msg, hint string) Problem {
 	return Problem{Row: r, Column: l.Letters[col], Header: Columns[col].Header, Value: clipValue(value), Msg: msg, Hint: hint}
@@ -147,13 +192,9 @@ func (l *Layout) Parse(rec *Record) (Row, []Problem) {
 			probs = append(probs, l.Problem(rec.Row, c, rec.Cells[c], "starts with = + - @, a tab or a carriage return, which spreadsheets and CSV exports of Administrate would run as a formula", "remove the leading character (or write the text differently)"))
 		}
 	}
-	row.SessionTitle = t(ColSessionTitle)
-	row.TimeZone = t(ColTimeZone)
-	row.SessionInstructor = t(ColSessionInstructor)
-	row.SessionURL = t(ColSessionURL)
-	row.Location = t(ColLocation)
-	row.Venue = t(ColVenue)
-	row.LearningMode = t(ColLearningMode)
+	for _, c := range sessionText {
+		*row.Text(c) = t(c)
+	}
 
 	dateTime := func(dc, tc Col) DateTime {
 		var dt DateTime
@@ -190,13 +231,9 @@ func (l *Layout) Parse(rec *Record) (Row, []Problem) {
 	if !event {
 		return row, probs
 	}
-	row.EventTitle = t(ColEventTitle)
-	row.Instructor = t(ColInstructor)
-	row.Administrator = t(ColAdministrator)
-	row.EventURL = t(ColEventURL)
-	row.WebSale = t(ColWebSale)
-	row.Sitting = t(ColSitting)
-	row.OCR = t(ColOCRMoodleCode)
+	for _, c := range eventText {
+		*row.Text(c) = t(c)
+	}
 	row.LMSStart = dateTime(ColLMSStartDate, ColLMSStartTime)
 	row.LMSEnd = dateTime(ColLMSEndDate, ColLMSEndTime)
 	row.MaxPlaces, row.HasMaxPlaces = integer(ColMaxPlaces)
