@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -22,6 +23,13 @@ func NewRoot(use, short, long string) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return UsageError{Err: err} })
 	return root
+}
+
+// Execute runs the command tree root on the command line args and returns
+// the error that decides the exit code (ExitCode).
+func Execute(ctx context.Context, root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // EnvFromOS returns how a binary's commands build its Env on demand: from

@@ -32,9 +32,7 @@ func Run(ctx context.Context) error {
 // Execute runs the command line args and returns the error that decides
 // the exit code (service.ExitCode).
 func Execute(ctx context.Context, args []string, env EnvFunc) error {
-	root := NewRoot(env)
-	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	return service.Execute(ctx, NewRoot(env), args)
 }
 
 // NewRoot returns the admwriter command tree.

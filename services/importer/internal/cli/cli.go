@@ -296,7 +296,5 @@ func Run(ctx context.Context) error {
 // the exit code (service.ExitCode); a failure already printed is
 // service.ErrReported.
 func Execute(ctx context.Context, args []string, env EnvFunc, stdio IO) error {
-	root := Root(env, stdio)
-	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	return service.Execute(ctx, Root(env, stdio), args)
 }

@@ -96,9 +96,7 @@ func Run(ctx context.Context) error { return Execute(ctx, os.Args[1:], OSDeps())
 // Execute runs the command line args and returns the error that decides
 // the exit code (service.ExitCode).
 func Execute(ctx context.Context, args []string, d Deps) error {
-	root := Root(d)
-	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	return service.Execute(ctx, Root(d), args)
 }
 
 // Root builds the command tree.
