@@ -13,28 +13,13 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	s := observability.NewMetricSet(reg)
 	m := &metrics{
-		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "admsync_outbox_published_total",
-			Help: "Outbox rows published to JetStream and marked sent.",
-		}),
-		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "admsync_outbox_backlog",
-			Help: "Outbox rows not yet published.",
-		}),
-		lag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "admsync_outbox_lag_seconds",
-			Help: "Age of the oldest unpublished outbox row (0 when none).",
-		}),
+		published: s.Counter("admsync_outbox_published_total", "Outbox rows published to JetStream and marked sent."),
+		backlog:   s.Gauge("admsync_outbox_backlog", "Outbox rows not yet published."),
+		lag:       s.Gauge("admsync_outbox_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)."),
 	}
-	var err error
-	if m.published, err = observability.Register(reg, m.published); err != nil {
-		return nil, err
-	}
-	if m.backlog, err = observability.Register(reg, m.backlog); err != nil {
-		return nil, err
-	}
-	if m.lag, err = observability.Register(reg, m.lag); err != nil {
+	if err := s.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil

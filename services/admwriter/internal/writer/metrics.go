@@ -3,6 +3,7 @@ package writer
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"admsync/pkg/observability"
 	"admsync/services/admwriter/internal/breaker"
 )
 
@@ -19,34 +20,25 @@ type Metrics struct {
 // NewMetrics registers the series on reg (nil: unregistered, for tests that
 // do not scrape).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	s := observability.NewMetricSet(reg)
 	m := &Metrics{
-		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "admsync_admwriter_events_total",
-			Help: "Tutorial events handled, by outcome: linked (written to Administrate), failed (dead-lettered), skipped (already done).",
-		}, []string{"outcome"}),
-		SessionUpdates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "admsync_admwriter_sessions_updated_total",
-			Help: "Administrate sessions updated with a tutorial session's title, times and custom fields.",
-		}),
-		StaffAdded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "admsync_admwriter_staff_added_total",
-			Help: "session.addStaff and event.addStaff calls that succeeded (or found the staff already there).",
-		}),
-		BreakerState: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "admsync_admwriter_breaker_state",
-			Help: "Administrate circuit breaker: 0 closed, 1 half-open, 2 open (not fetching).",
-		}),
-		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "admsync_admwriter_event_duration_seconds",
-			Help:    "Time to handle one tutorial event message, from claim to result.",
-			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
-		}),
+		Events: s.CounterVec("admsync_admwriter_events_total",
+			"Tutorial events handled, by outcome: linked (written to Administrate), failed (dead-lettered), skipped (already done).", "outcome"),
+		SessionUpdates: s.Counter("admsync_admwriter_sessions_updated_total",
+			"Administrate sessions updated with a tutorial session's title, times and custom fields."),
+		StaffAdded: s.Counter("admsync_admwriter_staff_added_total",
+			"session.addStaff and event.addStaff calls that succeeded (or found the staff already there)."),
+		BreakerState: s.Gauge("admsync_admwriter_breaker_state",
+			"Administrate circuit breaker: 0 closed, 1 half-open, 2 open (not fetching)."),
+		Duration: s.Histogram("admsync_admwriter_event_duration_seconds",
+			"Time to handle one tutorial event message, from claim to result.",
+			[]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}),
+	}
+	if err := s.Err(); err != nil {
+		panic(err) // a series named like another of a different kind: a programming error
 	}
 	for _, o := range []string{"linked", "changed", "failed", "skipped"} {
 		m.Events.WithLabelValues(o)
-	}
-	if reg != nil {
-		reg.MustRegister(m.Events, m.SessionUpdates, m.StaffAdded, m.BreakerState, m.Duration)
 	}
 	return m
 }
