@@ -21,7 +21,7 @@ var courseTemplatesTable = &table{
 
 type courseTemplatesStage struct {
 	records []CourseTemplate
-	tut     map[string]tutorialRow
+	tutorialRecords
 }
 
 func (s *courseTemplatesStage) info() Info { return Infos[StageCourseTemplates] }
@@ -48,20 +48,18 @@ func (s *courseTemplatesStage) plan(ctx context.Context, tx pgx.Tx, rc *runConte
 	if err != nil {
 		return nil, err
 	}
-	tut, err := queryTutorial(ctx, tx, `SELECT id, code, title, is_active FROM acted.tutorial_course_templates`,
-		func(r pgx.Rows) (tutorialRow, error) {
-			var t tutorialRow
+	tut, err := s.read(ctx, tx, `SELECT id, code, title, is_active FROM acted.tutorial_course_templates`,
+		func(r pgx.Rows, t *tutorialRow) error {
 			var code, title string
 			err := r.Scan(&t.id, &code, &title, &t.active)
 			t.key = matchKey(code)
 			t.label = code + ": " + title
 			t.extra = map[string]string{"code": code, "title": title}
-			return t, err
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
-	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
 	in := rc.diffInput()
 	keep := uniqueByID(in.seen, s.records, func(ct CourseTemplate) string { return ct.ID })

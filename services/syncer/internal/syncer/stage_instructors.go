@@ -32,7 +32,7 @@ var administratorsTable = &table{
 
 type instructorsStage struct {
 	instructors, admins []Contact
-	tut                 map[string]tutorialRow
+	tutorialRecords
 }
 
 func (s *instructorsStage) info() Info { return Infos[StageInstructors] }
@@ -59,13 +59,12 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 	if err != nil {
 		return nil, err
 	}
-	tut, err := queryTutorial(ctx, tx, `
+	tut, err := s.read(ctx, tx, `
 		SELECT i.id, i.is_active, s.id IS NOT NULL, coalesce(u.first_name, ''), coalesce(u.last_name, ''), coalesce(u.username, '')
 		FROM acted.tutorial_instructors i
 		LEFT JOIN acted.staff s ON s.id = i.staff_id
 		LEFT JOIN public.auth_user u ON u.id = s.user_id`,
-		func(r pgx.Rows) (tutorialRow, error) {
-			var t tutorialRow
+		func(r pgx.Rows, t *tutorialRow) error {
 			var hasStaff bool
 			var first, last, user string
 			err := r.Scan(&t.id, &t.active, &hasStaff, &first, &last, &user)
@@ -84,12 +83,11 @@ func (s *instructorsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) 
 				}
 			}
 			t.extra = map[string]string{"first": first, "last": last}
-			return t, err
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
-	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.instructors), fetchedNote: fmt.Sprintf("and %d administrators", len(s.admins))}
 	in := rc.diffInput()
 	keep := uniqueByID(in.seen, s.instructors, contactID)

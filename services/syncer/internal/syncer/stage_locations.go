@@ -57,7 +57,7 @@ var locationsTable = &table{
 
 type locationsStage struct {
 	records []Location
-	tut     map[string]tutorialRow
+	tutorialRecords
 }
 
 func (s *locationsStage) info() Info { return Infos[StageLocations] }
@@ -78,19 +78,17 @@ func (s *locationsStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*
 	if err != nil {
 		return nil, err
 	}
-	tut, err := queryTutorial(ctx, tx, `SELECT id, name, code, is_active FROM acted.tutorial_locations`,
-		func(r pgx.Rows) (tutorialRow, error) {
-			var t tutorialRow
+	tut, err := s.read(ctx, tx, `SELECT id, name, code, is_active FROM acted.tutorial_locations`,
+		func(r pgx.Rows, t *tutorialRow) error {
 			var name, code string
 			err := r.Scan(&t.id, &name, &code, &t.active)
 			t.key, t.label = matchKey(name), name
 			t.extra = map[string]string{"name": name, "code": code}
-			return t, err
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
-	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
 	in := rc.diffInput()
 	uniq := uniqueByID(in.seen, s.records, func(l Location) string { return l.ID })
@@ -128,8 +126,15 @@ func (s *locationsStage) create(ctx context.Context, _ pgx.Tx, rc *runContext, i
 	return cr, nil
 }
 
-// queryTutorial reads tutorial rows with scan.
-func queryTutorial(ctx context.Context, tx pgx.Tx, sql string, scan func(pgx.Rows) (tutorialRow, error)) ([]tutorialRow, error) {
+// tutorialRecords are the tutorial records a linking stage read for its
+// plan, kept by id for the prompt phase.
+type tutorialRecords struct {
+	tut map[string]tutorialRow
+}
+
+// read reads the tutorial records sql selects, scan filling each one, and
+// keeps them by id.
+func (tr *tutorialRecords) read(ctx context.Context, tx pgx.Tx, sql string, scan func(pgx.Rows, *tutorialRow) error) ([]tutorialRow, error) {
 	rows, err := tx.Query(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("read tutorial records: %w", err)
@@ -137,8 +142,8 @@ func queryTutorial(ctx context.Context, tx pgx.Tx, sql string, scan func(pgx.Row
 	defer rows.Close()
 	var out []tutorialRow
 	for rows.Next() {
-		t, err := scan(rows)
-		if err != nil {
+		var t tutorialRow
+		if err := scan(rows, &t); err != nil {
 			return nil, fmt.Errorf("read tutorial records: %w", err)
 		}
 		out = append(out, t)
@@ -146,13 +151,9 @@ func queryTutorial(ctx context.Context, tx pgx.Tx, sql string, scan func(pgx.Row
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read tutorial records: %w", err)
 	}
-	return out, nil
-}
-
-func indexTutorial(rows []tutorialRow) map[string]tutorialRow {
-	m := make(map[string]tutorialRow, len(rows))
-	for _, r := range rows {
-		m[strconv.FormatInt(r.id, 10)] = r
+	tr.tut = make(map[string]tutorialRow, len(out))
+	for _, t := range out {
+		tr.tut[strconv.FormatInt(t.id, 10)] = t
 	}
-	return m
+	return out, nil
 }

@@ -20,7 +20,7 @@ var venuesTable = &table{
 
 type venuesStage struct {
 	records []Venue
-	tut     map[string]tutorialRow
+	tutorialRecords
 	// locByTutorial maps a tutorial location id to the Administrate location
 	// linked to it, for creating venues.
 	locByTutorial map[int64]string
@@ -82,11 +82,10 @@ func (s *venuesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 			delete(s.locByTutorial, tid)
 		}
 	}
-	tut, err := queryTutorial(ctx, tx, `
+	tut, err := s.read(ctx, tx, `
 		SELECT v.id, v.name, v.description, v.location_id, coalesce(l.name, '')
 		FROM acted.tutorial_venues v LEFT JOIN acted.tutorial_locations l ON l.id = v.location_id`,
-		func(r pgx.Rows) (tutorialRow, error) {
-			var t tutorialRow
+		func(r pgx.Rows, t *tutorialRow) error {
 			var name, desc, locName string
 			var locID *int64
 			err := r.Scan(&t.id, &name, &desc, &locID, &locName)
@@ -102,12 +101,11 @@ func (s *venuesStage) plan(ctx context.Context, tx pgx.Tx, rc *runContext) (*sta
 			if locID != nil {
 				t.extra["location_id"] = strconv.FormatInt(*locID, 10)
 			}
-			return t, err
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
-	s.tut = indexTutorial(tut)
 	sp := &stagePlan{fetched: len(s.records)}
 	in := rc.diffInput()
 	var adm []item
