@@ -23,13 +23,7 @@ func (m eventMutationsResolver) Update(ctx context.Context, obj *graph.EventMuta
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
 	e := st.events[evKey]
-	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
-	effLoc := e.locationKey
-	if locKey != 0 {
-		effLoc = locKey
-	}
-	st.checkVenue(&errs, venKey, effLoc, deref(in.VenueID))
+	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, e.locationKey)
 	if in.Title != nil && strings.TrimSpace(*in.Title) == "" {
 		errs.add("title", "", "Title must not be empty")
 	}
@@ -101,8 +95,5 @@ func (r sessionResolver) Staff(ctx context.Context, obj *graph.Session, filters 
 	if s == nil {
 		return nil, fmt.Errorf("session %s vanished", obj.ID)
 	}
-	fs := toFilters(filters, func(f *graph.StaffFieldGraphFilter) filter {
-		return filter{field: string(f.Field), op: f.Operation, value: f.Value, values: f.Values}
-	})
-	return st.staffConnection(s.staff, fs, first, offset, after, r)
+	return st.staffConnection(s.staff, filters, first, offset, after, r)
 }

@@ -127,14 +127,41 @@ func (st *state) checkCustomFields(errs *verrs, entityType string, in []*graph.C
 	return out
 }
 
-// checkVenue ensures a venue belongs to the location it is used with.
-func (st *state) checkVenue(errs *verrs, venueKey, locationKey int, venueID string) {
-	if venueKey == 0 || locationKey == 0 {
-		return
+// checkTemplateAndTitle checks what every event create requires: a known course
+// template (its key is returned) and a title that is not blank.
+func (st *state) checkTemplateAndTitle(errs *verrs, courseTemplateID, title *string) int {
+	if courseTemplateID == nil || *courseTemplateID == "" {
+		errs.add("courseTemplateId", "", "Course template is required")
 	}
-	if st.venues[venueKey].locationKey != locationKey {
-		errs.add("venueId", venueID, "Venue does not belong to the location")
+	ctKey := lookup(errs, "courseTemplateId", courseTemplateID, prefixCourseTmpl, "CourseTemplate", st.courseTemplates)
+	if strings.TrimSpace(deref(title)) == "" {
+		errs.add("title", "", "Title is required")
 	}
+	return ctKey
+}
+
+// checkPlace resolves the optional location and venue ids of a create or an update
+// (0 for each one absent) and checks that the venue belongs to the location: the one
+// given, or else currentLocation, the location the event or session has (0 on create).
+func (st *state) checkPlace(errs *verrs, locationID, venueID *string, currentLocation int) (locKey, venKey int) {
+	locKey = lookup(errs, "locationId", locationID, prefixLocation, "Location", st.locations)
+	venKey = lookup(errs, "venueId", venueID, prefixVenue, "Venue", st.venues)
+	effLoc := currentLocation
+	if locKey != 0 {
+		effLoc = locKey
+	}
+	if venKey != 0 && effLoc != 0 && st.venues[venKey].locationKey != effLoc {
+		errs.add("venueId", deref(venueID), "Venue does not belong to the location")
+	}
+	return locKey, venKey
+}
+
+// staffType is the staff type asked for, Instructor when none is.
+func staffType(t *graph.StaffType) string {
+	if t == nil || *t == "" {
+		return string(graph.StaffTypeInstructor)
+	}
+	return string(*t)
 }
 
 func (st *state) checkTax(errs *verrs, ids ...*string) {
@@ -202,17 +229,9 @@ func (m eventMutationsResolver) CreateBlended(ctx context.Context, obj *graph.Ev
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	if in.CourseTemplateID == nil || *in.CourseTemplateID == "" {
-		errs.add("courseTemplateId", "", "Course template is required")
-	}
-	ctKey := lookup(&errs, "courseTemplateId", in.CourseTemplateID, prefixCourseTmpl, "CourseTemplate", st.courseTemplates)
-	if strings.TrimSpace(deref(in.Title)) == "" {
-		errs.add("title", "", "Title is required")
-	}
+	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
 	st.checkZone(&errs, "timeZoneName", in.TimeZoneName)
-	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
-	st.checkVenue(&errs, venKey, locKey, deref(in.VenueID))
+	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, 0)
 	st.checkTax(&errs, in.TaxType)
 	checkWindow(&errs, "classroomEndDateTime", in.ClassroomStartDateTime, in.ClassroomEndDateTime)
 	checkWindow(&errs, "lmsEndDateTime", in.LmsStartDateTime, in.LmsEndDateTime)
@@ -236,13 +255,7 @@ func (m eventMutationsResolver) CreateLms(ctx context.Context, obj *graph.EventM
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	if in.CourseTemplateID == nil || *in.CourseTemplateID == "" {
-		errs.add("courseTemplateId", "", "Course template is required")
-	}
-	ctKey := lookup(&errs, "courseTemplateId", in.CourseTemplateID, prefixCourseTmpl, "CourseTemplate", st.courseTemplates)
-	if strings.TrimSpace(deref(in.Title)) == "" {
-		errs.add("title", "", "Title is required")
-	}
+	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
 	zone := deref(in.TimeZoneName)
 	if zone == "" {
 		zone = "Europe/London"
@@ -269,17 +282,9 @@ func (m eventMutationsResolver) CreateClassroom(ctx context.Context, obj *graph.
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	if in.CourseTemplateID == nil || *in.CourseTemplateID == "" {
-		errs.add("courseTemplateId", "", "Course template is required")
-	}
-	ctKey := lookup(&errs, "courseTemplateId", in.CourseTemplateID, prefixCourseTmpl, "CourseTemplate", st.courseTemplates)
-	if strings.TrimSpace(deref(in.Title)) == "" {
-		errs.add("title", "", "Title is required")
-	}
+	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
 	st.checkZone(&errs, "timeZoneName", in.TimeZoneName)
-	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
-	st.checkVenue(&errs, venKey, locKey, deref(in.VenueID))
+	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, 0)
 	start, end := derefLocal(in.ClassroomStartDateTime), derefLocal(in.ClassroomEndDateTime)
 	checkWindow(&errs, "classroomEndDateTime", &start, &end)
 	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
@@ -309,10 +314,7 @@ func (m eventMutationsResolver) AddStaff(ctx context.Context, obj *graph.EventMu
 			return &graph.EventMutateResponse{Errors: errs.list()}, nil
 		}
 	}
-	typ := string(deref(in.StaffType))
-	if typ == "" {
-		typ = string(graph.StaffTypeInstructor)
-	}
+	typ := staffType(in.StaffType)
 	e.staff = append(e.staff, staffRec{key: st.newKey(prefixStaff), contactKey: cKey, staffType: typ})
 	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
 }
@@ -327,13 +329,7 @@ func (m sessionMutationsResolver) Update(ctx context.Context, obj *graph.Session
 		return &graph.SessionMutateResponse{Errors: errs.list()}, nil
 	}
 	s := st.sessions[sKey]
-	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	venKey := lookup(&errs, "venueId", in.VenueID, prefixVenue, "Venue", st.venues)
-	effLoc := s.locationKey
-	if locKey != 0 {
-		effLoc = locKey
-	}
-	st.checkVenue(&errs, venKey, effLoc, deref(in.VenueID))
+	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, s.locationKey)
 	if in.TimeZoneName != nil {
 		st.checkZone(&errs, "timeZoneName", *in.TimeZoneName)
 	}
@@ -414,10 +410,7 @@ func (m sessionMutationsResolver) AddStaff(ctx context.Context, obj *graph.Sessi
 	if len(errs) > 0 {
 		return &graph.SessionMutateResponse{Errors: errs.list()}, nil
 	}
-	typ := string(deref(in.StaffType))
-	if typ == "" {
-		typ = string(graph.StaffTypeInstructor)
-	}
+	typ := staffType(in.StaffType)
 	for _, k := range keys {
 		s.staff = append(s.staff, staffRec{key: st.newKey(prefixStaff), contactKey: k, staffType: typ})
 	}

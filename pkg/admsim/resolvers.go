@@ -396,13 +396,14 @@ func (r eventResolver) Staff(ctx context.Context, obj *graph.Event, filters []*g
 	if e == nil {
 		return nil, fmt.Errorf("event %s vanished", obj.ID)
 	}
+	return st.staffConnection(e.staff, filters, first, offset, after, r)
+}
+
+// staffConnection is one page of an event's or a session's staff.
+func (st *state) staffConnection(staff []staffRec, filters []*graph.StaffFieldGraphFilter, first, offset *int, after *string, r eventOrSession) (*graph.StaffConnection, error) {
 	fs := toFilters(filters, func(f *graph.StaffFieldGraphFilter) filter {
 		return filter{field: string(f.Field), op: f.Operation, value: f.Value, values: f.Values}
 	})
-	return st.staffConnection(e.staff, fs, first, offset, after, r)
-}
-
-func (st *state) staffConnection(staff []staffRec, fs []filter, first, offset *int, after *string, r eventOrSession) (*graph.StaffConnection, error) {
 	recs := make([]*staffRec, len(staff))
 	for i := range staff {
 		recs[i] = &staff[i]
