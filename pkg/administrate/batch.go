@@ -108,6 +108,62 @@ func BatchAddEventStaff(eventID, contactID string, staffType StaffType) BatchOp 
 		}}
 }
 
+// BatchUpdateEventLifecycle is event.update with the lifecycle fields set in in
+// (publish, sold out, web sale: see PublishEvent, SetSoldOut, SetWebSale) as a
+// batchable op. Setting a value Administrate already has changes nothing, so the op
+// is safe to send again after an unknown outcome.
+func BatchUpdateEventLifecycle(eventID string, in EventUpdateInput) BatchOp {
+	return BatchOp{name: "UpdateEventLifecycle", query: UpdateEventLifecycle_Operation,
+		vars: &__UpdateEventLifecycleInput{EventId: eventID, Input: in},
+		judge: func(data []byte) (error, *BatchOp) {
+			var r UpdateEventLifecycleResponse
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("administrate UpdateEventLifecycle: decode response: %w", err), nil
+			}
+			return mutationError("UpdateEventLifecycle", r.Event.Update.Errors, ""), nil
+		}}
+}
+
+// BatchAddEventPrice is event.addPrices for one price as a batchable op. When the
+// op succeeds, *priceID (if priceID is not nil) holds the new price's id, set before
+// Batch returns. A price the event already has for the level and financial unit
+// answers *MutationError matching IsPriceExists, as AddEventPrice does.
+func BatchAddEventPrice(eventID string, p EventPrice, priceID *string) BatchOp {
+	return BatchOp{name: "AddEventPrices", query: AddEventPrices_Operation,
+		vars: &__AddEventPricesInput{Input: EventAddPricesInput{EventId: eventID, PriceLevelId: p.PriceLevelID,
+			FinancialUnitId: p.CurrencyID, Amount: p.Amount}},
+		judge: func(data []byte) (error, *BatchOp) {
+			var r AddEventPricesResponse
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("administrate AddEventPrices: decode response: %w", err), nil
+			}
+			if perr := mutationError("AddEventPrices", r.Event.AddPrices.Errors, ""); perr != nil {
+				return perr, nil
+			}
+			if len(r.Event.AddPrices.Prices) == 0 {
+				return fmt.Errorf("administrate AddEventPrices: no price and no errors in the answer"), nil
+			}
+			if priceID != nil {
+				*priceID = r.Event.AddPrices.Prices[0].Id
+			}
+			return nil, nil
+		}}
+}
+
+// BatchDeleteEvent is event.delete for one event as a batchable op; as with
+// DeleteEvent, an event that no longer exists answers ErrNotFound.
+func BatchDeleteEvent(eventID string) BatchOp {
+	return BatchOp{name: "DeleteEvents", query: DeleteEvents_Operation,
+		vars: &__DeleteEventsInput{Input: EventDeleteInput{EventIds: []string{eventID}}},
+		judge: func(data []byte) (error, *BatchOp) {
+			var r DeleteEventsResponse
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("administrate DeleteEvents: decode response: %w", err), nil
+			}
+			return deleteError(eventID, mutationError("DeleteEvents", r.Event.Delete.Errors, "")), nil
+		}}
+}
+
 func remainingStaff(todo []string, me *MutationError) []string {
 	var left []string
 	for _, id := range todo {

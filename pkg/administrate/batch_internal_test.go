@@ -31,6 +31,20 @@ var batchSamples = map[string]func(i int) BatchOp{
 	"BatchAddEventStaff": func(i int) BatchOp {
 		return BatchAddEventStaff("Q291cnNlOjE=", fmt.Sprintf("UGVyc29uOj%d", i), StaffTypeAdministrator)
 	},
+	"BatchUpdateEventLifecycle": func(i int) BatchOp {
+		// The kinds of lifecycle update in turn: publish, sold out, web sale.
+		st, soldOut := EventLifecycleStatePublished, i%2 == 0
+		ins := []EventUpdateInput{{LifecycleState: &st}, {IsSoldOut: &soldOut},
+			{CustomFieldValues: []CustomFieldValueInput{{DefinitionKey: "Q3VzdG9tRmllbGQ6MQ==", Value: WebSaleValue(soldOut)}}}}
+		return BatchUpdateEventLifecycle(fmt.Sprintf("Q291cnNlOj%d", i), ins[i%len(ins)])
+	},
+	"BatchAddEventPrice": func(i int) BatchOp {
+		return BatchAddEventPrice(fmt.Sprintf("Q291cnNlOj%d", i/2), EventPrice{PriceLevelID: fmt.Sprintf("UHJpY2VMZXZlbDo%d", i%2),
+			CurrencyID: "Q3VycmVuY3k6MQ==", Amount: MustDecimal("250.00")}, nil)
+	},
+	"BatchDeleteEvent": func(i int) BatchOp {
+		return BatchDeleteEvent(fmt.Sprintf("Q291cnNlOj%d", i))
+	},
 }
 
 func TestBatchSamplesCoverEveryConstructor(t *testing.T) {

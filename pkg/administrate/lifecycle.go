@@ -234,7 +234,12 @@ func (c *Client) DeleteEvent(ctx context.Context, eventID string) error {
 	if err != nil {
 		return err
 	}
-	perr := mutationError("DeleteEvents", resp.Event.Delete.Errors, "")
+	return deleteError(eventID, mutationError("DeleteEvents", resp.Event.Delete.Errors, ""))
+}
+
+// deleteError turns the payload error of deleting eventID into ErrNotFound when
+// it says the event is gone.
+func deleteError(eventID string, perr error) error {
 	if perr != nil && isNotFound(perr) {
 		return fmt.Errorf("%w: event %s (%v)", ErrNotFound, eventID, perr)
 	}

@@ -90,3 +90,74 @@ func TestLifecycleOperations(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBatchLifecycleOps sends the lifecycle writes of several events as one
+// request: each field is judged on its own (a duplicate price, a published
+// event's delete and a gone event's delete fail alone, as the single operations
+// would), and a new price's id comes back.
+func TestBatchLifecycleOps(t *testing.T) {
+	t.Parallel()
+	sim := admsimtest.Start(t)
+	c := newClient(t, sim, nil)
+	ctx := ctxT(t)
+	loc := sim.Location("London")
+	gbp := sim.Currency("GBP")
+	normal, retaker := sim.PriceLevel("Normal"), sim.PriceLevel("Retaker")
+	web := sim.CustomField("Event", "Web sale")
+	ct := sim.CourseTemplate(admsim.CourseTemplateSeed{Code: "CB1", Title: "CB1", LearningMode: "blended"})
+	seed := func(title, state string) string {
+		return sim.SeedEvent(admsim.EventSeed{CourseTemplate: ct, Title: title, Location: loc, LifecycleState: state})
+	}
+	a, b, d, pub := seed("A 26A", "draft"), seed("B 26A", "draft"), seed("D 26A", "draft"), seed("P 26A", "published")
+	had := administrate.EventPrice{PriceLevelID: normal, CurrencyID: gbp, Amount: administrate.MustDecimal("500.00")}
+	if _, err := c.AddEventPrice(ctx, b, had); err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetRequests()
+
+	published, soldOut := administrate.EventLifecycleStatePublished, true
+	var newID string
+	ops := []administrate.BatchOp{
+		administrate.BatchUpdateEventLifecycle(a, administrate.EventUpdateInput{LifecycleState: &published}),
+		administrate.BatchUpdateEventLifecycle(a, administrate.EventUpdateInput{IsSoldOut: &soldOut}),
+		administrate.BatchUpdateEventLifecycle(a, administrate.EventUpdateInput{CustomFieldValues: []administrate.CustomFieldValueInput{{DefinitionKey: web, Value: administrate.WebSaleValue(true)}}}),
+		administrate.BatchAddEventPrice(b, had, nil),
+		administrate.BatchAddEventPrice(b, administrate.EventPrice{PriceLevelID: retaker, CurrencyID: gbp, Amount: administrate.MustDecimal("300.50")}, &newID),
+		administrate.BatchDeleteEvent(d),
+		administrate.BatchDeleteEvent(pub),
+		administrate.BatchDeleteEvent(d),
+	}
+	res := c.Batch(ctx, ops)
+	if res.Requests != 1 || sim.RequestCount() != 1 || sim.FieldCount() != len(ops) {
+		t.Fatalf("requests %d (simulator %d), fields %d; want 1 request of %d fields", res.Requests, sim.RequestCount(), sim.FieldCount(), len(ops))
+	}
+	for _, i := range []int{0, 1, 2, 4, 5} {
+		if res.Errors[i] != nil {
+			t.Errorf("op %d (%s): %v", i, ops[i].Name(), res.Errors[i])
+		}
+	}
+	if !administrate.IsPriceExists(res.Errors[3]) {
+		t.Errorf("the price b already had: %v, want IsPriceExists", res.Errors[3])
+	}
+	var me *administrate.MutationError
+	if err := res.Errors[6]; !errors.As(err, &me) || errors.Is(err, administrate.ErrNotFound) {
+		t.Errorf("delete of a published event: %v, want its own MutationError", err)
+	}
+	if err := res.Errors[7]; !errors.Is(err, administrate.ErrNotFound) {
+		t.Errorf("second delete of d in the same document: %v, want ErrNotFound", err)
+	}
+	st, err := c.EventStatusByID(ctx, a)
+	if v, _ := st.CustomField(web); err != nil || st.LifecycleState != published || !st.IsSoldOut || !administrate.IsWebSaleOn(v) {
+		t.Errorf("event a = %+v, %v; want published, sold out, web sale on", st, err)
+	}
+	ev, _ := sim.Event(b)
+	if len(ev.Prices) != 2 || newID == "" || ev.Prices[1].ID != newID {
+		t.Errorf("event b prices %+v, new price id %q", ev.Prices, newID)
+	}
+	if _, ok := sim.Event(d); ok {
+		t.Error("draft d was not deleted")
+	}
+	if _, ok := sim.Event(pub); !ok {
+		t.Error("the published event was deleted")
+	}
+}
