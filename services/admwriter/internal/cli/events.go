@@ -468,7 +468,12 @@ func sendCommands(ctx context.Context, js jetstream.JetStream, runID string, ste
 	if err != nil {
 		return nil, fmt.Errorf("wait for results: %w", err)
 	}
-	for _, s := range steps {
+	// Published without waiting for each acknowledgement, so the commands
+	// reach the admwriter together and share its requests to Administrate;
+	// then every one must have been stored (a retry of the command publishes
+	// the same message ids, which the stream drops).
+	acks := make([]jetstream.PubAckFuture, len(steps))
+	for i, s := range steps {
 		body, err := json.Marshal(s.Command)
 		if err != nil {
 			return nil, err
@@ -476,8 +481,21 @@ func sendCommands(ctx context.Context, js jetstream.JetStream, runID string, ste
 		m := nats.NewMsg(messaging.SubjectEventCommandPrefix + s.Command.Action)
 		m.Data = body
 		m.Header.Set(nats.MsgIdHdr, "event-command-"+runID+"-"+strconv.FormatInt(s.ID, 10))
-		if _, err := js.PublishMsg(ctx, m); err != nil {
+		if acks[i], err = js.PublishMsgAsync(m); err != nil {
 			return nil, fmt.Errorf("publish the command for %s: %w", s.Code, err)
+		}
+	}
+	ackWait := time.NewTimer(30 * time.Second)
+	defer ackWait.Stop()
+	for i, f := range acks {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return nil, fmt.Errorf("publish the command for %s: %w", steps[i].Code, err)
+		case <-ackWait.C:
+			return nil, fmt.Errorf("publish the command for %s: no acknowledgement from NATS within 30s; run the command again (it plans afresh, and the commands already stored are not sent twice)", steps[i].Code)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("publish the commands: %w", ctx.Err())
 		}
 	}
 	want := map[int64]bool{}

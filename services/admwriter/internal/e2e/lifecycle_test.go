@@ -130,9 +130,14 @@ func TestEventLifecycleCommands(t *testing.T) {
 	if !strings.Contains(out, "plan: 6 events would change") || len(b.sim.Events()[0].Prices) != 0 {
 		t.Fatalf("prices add --plan:\n%s", out)
 	}
-	out, _ = b.events("prices", "add", "--import-run", run, "--yes")
+	out, calls := b.events("prices", "add", "--import-run", run, "--yes")
 	if !strings.Contains(out, "prices: 6 changed, 0 unchanged") {
 		t.Fatalf("prices add:\n%s", out)
+	}
+	// Two reads (events, currency), then the 12 prices share requests: one
+	// when the six commands arrive together (it was one request per price).
+	if calls > 2+4 {
+		t.Errorf("prices add for 6 events of 2 prices: %d requests, want at most 6 (2 reads, 4 writes)", calls)
 	}
 	byTitle := map[string]admsim.EventView{}
 	for _, ev := range b.sim.Events() {
@@ -163,9 +168,12 @@ func TestEventLifecycleCommands(t *testing.T) {
 		{"websale", "on", "--code", "LC-A-1"},
 		{"soldout", "on", "--code", "LC-A-2"},
 	} {
-		out, _ := b.events(append(cmd, "--yes")...)
+		out, calls := b.events(append(cmd, "--yes")...)
 		if !strings.Contains(out, "changed, 0 unchanged, 0 refused, 0 failed") {
 			t.Fatalf("%v:\n%s", cmd, out)
+		}
+		if cmd[0] == "publish" && calls > 1+3 {
+			t.Errorf("publish of 4 events: %d requests, want at most 4 (a read, the 4 writes sharing requests)", calls)
 		}
 		writes := b.sim.CallCount("UpdateEventLifecycle")
 		out, _ = b.events(append(cmd, "--yes")...)
@@ -201,9 +209,12 @@ func TestEventLifecycleCommands(t *testing.T) {
 	}
 	b.enqueue(mistake...)
 	b.waitState("done", len(season)+len(mistake))
-	out, _ = b.events("delete-drafts", "--import-run", fmt.Sprint(b.runID), "--yes")
+	out, calls = b.events("delete-drafts", "--import-run", fmt.Sprint(b.runID), "--yes")
 	if !strings.Contains(out, "delete: 3 changed") {
 		t.Fatalf("delete-drafts:\n%s", out)
+	}
+	if calls > 1+2+2 { // one read to plan; each event's read and delete shared
+		t.Errorf("delete-drafts of 3 events: %d requests, want at most 5", calls)
 	}
 	if out, _ := b.events("delete-drafts", "--import-run", fmt.Sprint(b.runID), "--yes"); !strings.Contains(out, "nothing to change") {
 		t.Fatalf("delete-drafts a second time:\n%s", out)

@@ -5,7 +5,8 @@
 // are ever selected. Plan decides per event what would change from one bulk
 // read; the CLI publishes one event.command.<action> per event to change, and
 // Handler (the admwriter serve runner's second consumer) applies it with the
-// common failure policy and answers on event.result.<run id>.
+// common failure policy and answers on event.result.<run id>, the writes of
+// the commands in flight sharing requests (batcher.go).
 package lifecycle
 
 import (
