@@ -2,7 +2,7 @@ package workbook
 
 import (
 	"archive/zip"
-	"encoding/xml"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +19,7 @@ const (
 // sheetStream reads the rows of one worksheet part straight from the zip,
 // strictly: nothing of the sheet is spilled to disk or kept after its row.
 type sheetStream struct {
-	p       *partDecoder
+	p       *scanner
 	sst     []string
 	maxRows int
 	maxCols int
@@ -28,7 +28,9 @@ type sheetStream struct {
 	done   bool // </sheetData> seen and the rest of the part checked
 	row    int  // last row number returned by readRow
 	cells  []string
-	text   []byte
+	v      []byte
+	inline []byte
+	ref    []byte
 }
 
 // errNoData marks a sheet without <sheetData>.
@@ -42,32 +44,45 @@ func (s *sheetStream) readRow() (num int, cells []string, ok bool, err error) {
 		return 0, nil, false, nil
 	}
 	for {
-		tok, err := s.p.token()
+		err := s.p.next()
 		if err == io.EOF {
 			return 0, nil, false, &partError{part: s.p.name, msg: errNoData.Error()}
 		}
 		if err != nil {
 			return 0, nil, false, s.locate(err, s.row+1, "")
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch s.p.kind {
+		case tokStart:
 			switch {
-			case !s.inData && t.Name.Local == "sheetData":
+			case !s.inData && string(s.p.local) == "sheetData":
 				s.inData = true
-			case s.inData && t.Name.Local == "row":
-				return s.rowElement(t)
+			case s.inData && string(s.p.local) == "row":
+				return s.rowElement()
 			case s.inData:
-				return 0, nil, false, &partError{part: s.p.name, line: s.p.line(), row: s.row + 1, msg: fmt.Sprintf("unexpected <%s> between rows", t.Name.Local)}
+				return 0, nil, false, &partError{part: s.p.name, line: s.p.line(), row: s.row + 1, msg: fmt.Sprintf("unexpected <%s> between rows", s.p.local)}
 			}
-		case xml.EndElement:
-			if s.inData && t.Name.Local == "sheetData" {
+		case tokEnd:
+			if s.inData && string(s.p.local) == "sheetData" {
 				s.inData = false
-				if err := s.p.drain(); err != nil {
+				if err := s.drain(); err != nil {
 					return 0, nil, false, err
 				}
 				s.done = true
 				return 0, nil, false, nil
 			}
+		}
+	}
+}
+
+// drain reads the rest of the part, so that damage after the rows still
+// refuses the file.
+func (s *sheetStream) drain() error {
+	for {
+		if err := s.p.next(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
 	}
 }
@@ -86,16 +101,16 @@ func (s *sheetStream) locate(err error, row int, cell string) error {
 	return err
 }
 
-func (s *sheetStream) rowElement(start xml.StartElement) (int, []string, bool, error) {
+func (s *sheetStream) rowElement() (int, []string, bool, error) {
 	num := s.row + 1
-	for _, a := range start.Attr {
-		if a.Name.Local == "r" {
-			n, err := strconv.Atoi(strings.TrimSpace(a.Value))
+	for _, a := range s.p.attrs {
+		if string(a.local) == "r" {
+			n, err := strconv.Atoi(string(bytes.TrimSpace(a.value)))
 			if err == nil && n > excelMaxRows {
 				return 0, nil, false, errTooManyRows
 			}
 			if err != nil || n < 1 {
-				return 0, nil, false, &partError{part: s.p.name, line: s.p.line(), row: s.row + 1, msg: fmt.Sprintf("row number %q is not a row of a worksheet", a.Value)}
+				return 0, nil, false, &partError{part: s.p.name, line: s.p.line(), row: s.row + 1, msg: fmt.Sprintf("row number %q is not a row of a worksheet", a.value)}
 			}
 			num = n
 		}
@@ -110,63 +125,85 @@ func (s *sheetStream) rowElement(start xml.StartElement) (int, []string, bool, e
 	s.cells = s.cells[:0]
 	col := 0 // last column index written (1-based)
 	for {
-		tok, err := s.p.token()
-		if err != nil {
+		if err := s.p.next(); err != nil {
 			if err == io.EOF {
 				err = &partError{part: s.p.name, msg: "ends inside a row"}
 			}
 			return 0, nil, false, s.locate(err, num, "")
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Local != "c" {
+		switch s.p.kind {
+		case tokStart:
+			if string(s.p.local) != "c" {
 				if err := s.skip(); err != nil {
 					return 0, nil, false, s.locate(err, num, "")
 				}
 				continue
 			}
-			c, ref, err := s.cell(t, num, col+1)
+			c, ref, err := s.cell(num, col)
 			if err != nil {
 				return 0, nil, false, s.locate(err, num, ref)
 			}
-			if c <= col {
-				return 0, nil, false, &partError{part: s.p.name, line: s.p.line(), row: num, cell: ref, msg: fmt.Sprintf("cell %s comes after column %s of the same row", ref, letter(col-1))}
-			}
 			col = c
-		case xml.EndElement:
-			// </row>: the decoder has matched it to our start tag.
+		case tokEnd:
+			// </row>: the scanner has matched it to our start tag.
 			return num, s.cells, true, nil
 		}
 	}
 }
 
-// cell reads one <c> element and stores its value at its column. It
-// returns the column (1-based) and the cell's reference.
-func (s *sheetStream) cell(start xml.StartElement, row, nextCol int) (int, string, error) {
-	col := nextCol
-	typ := ""
-	ref := ""
-	for _, a := range start.Attr {
-		switch a.Name.Local {
+// cell reads one <c> element (just started) and stores its value at its
+// column. It returns the column (1-based), and with an error the cell's
+// reference. prev is the column of the cell before it in the row.
+func (s *sheetStream) cell(row, prev int) (int, string, error) {
+	col := prev + 1
+	typ := cellNumber
+	var refB []byte
+	for _, a := range s.p.attrs {
+		switch string(a.local) {
 		case "r":
-			ref = a.Value
+			refB = a.value
 		case "t":
-			typ = a.Value
+			switch string(a.value) {
+			case "s":
+				typ = cellShared
+			case "inlineStr":
+				typ = cellInline
+			default:
+				typ = cellOther
+			}
 		}
 	}
-	if ref != "" {
-		c, r, ok := parseRef(ref)
+	ref := func() string {
+		if refB != nil {
+			return string(refB)
+		}
+		return letter(col-1) + strconv.Itoa(row)
+	}
+	if refB != nil {
+		c, r, ok := parseRef(refB)
 		if !ok || r != row {
-			return 0, ref, &partError{part: s.p.name, line: s.p.line(), row: row, cell: ref, msg: fmt.Sprintf("cell reference %q does not belong to row %d", ref, row)}
+			rs := ref()
+			return 0, rs, &partError{part: s.p.name, line: s.p.line(), row: row, cell: rs, msg: fmt.Sprintf("cell reference %q does not belong to row %d", rs, row)}
 		}
 		col = c
-	} else {
-		ref = letter(col-1) + strconv.Itoa(row)
+		s.ref = append(s.ref[:0], refB...) // the scanner's buffer moves on
+		refB = s.ref
 	}
 	if col > excelMaxCols {
-		return 0, ref, &partError{part: s.p.name, line: s.p.line(), row: row, cell: ref, msg: "the cell is beyond Excel's last column"}
+		rs := ref()
+		return 0, rs, &partError{part: s.p.name, line: s.p.line(), row: row, cell: rs, msg: "the cell is beyond Excel's last column"}
 	}
-	var v, inline []byte
+	if s.p.pendingEnd {
+		// <c r="B2" s="3"/>: a styled empty cell.
+		if err := s.p.next(); err != nil {
+			return 0, ref(), err
+		}
+		if col <= prev {
+			return 0, ref(), s.outOfOrder(row, prev, ref())
+		}
+		return col, "", nil
+	}
+	v, inline := s.v[:0], s.inline[:0]
 	hasV := false
 	depth := 0 // inside <c>
 	target := 0
@@ -178,19 +215,18 @@ func (s *sheetStream) cell(start xml.StartElement, row, nextCol int) (int, strin
 	phonetic := 0
 loop:
 	for {
-		tok, err := s.p.token()
-		if err != nil {
+		if err := s.p.next(); err != nil {
 			if err == io.EOF {
 				err = &partError{part: s.p.name, msg: "ends inside a cell"}
 			}
-			return 0, ref, err
+			return 0, ref(), err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch s.p.kind {
+		case tokStart:
 			depth++
-			switch t.Name.Local {
+			switch string(s.p.local) {
 			case "f":
-				return 0, ref, &formulaError{cell: ref}
+				return 0, ref(), &formulaError{cell: ref()}
 			case "v":
 				if depth == 1 {
 					target, hasV = inV, true
@@ -202,74 +238,97 @@ loop:
 			case "rPh":
 				phonetic++
 			}
-		case xml.EndElement:
+		case tokEnd:
 			if depth == 0 {
 				break loop
 			}
 			depth--
-			switch t.Name.Local {
+			switch string(s.p.local) {
 			case "v", "t":
 				target = none
 			case "rPh":
 				phonetic--
 			}
-		case xml.CharData:
+		case tokText:
 			switch target {
 			case inV:
-				v = append(v, t...)
+				v = append(v, s.p.text...)
 			case inT:
-				inline = append(inline, t...)
+				inline = append(inline, s.p.text...)
 			}
 		}
 	}
+	s.v, s.inline = v, inline
 	var val string
 	switch typ {
-	case "s":
+	case cellShared:
 		if !hasV {
 			break
 		}
-		idx, err := strconv.Atoi(strings.TrimSpace(string(v)))
-		if err != nil || idx < 0 || idx >= len(s.sst) {
-			return 0, ref, &partError{part: s.p.name, line: s.p.line(), row: row, cell: ref,
-				msg: fmt.Sprintf("cell %s refers to shared string %q, which does not exist (the table has %d)", ref, v, len(s.sst))}
+		idx, ok := digits(string(bytes.TrimSpace(v)))
+		if !ok || idx >= len(s.sst) {
+			idx, err := strconv.Atoi(strings.TrimSpace(string(v)))
+			if err != nil || idx < 0 || idx >= len(s.sst) {
+				rs := ref()
+				return 0, rs, &partError{part: s.p.name, line: s.p.line(), row: row, cell: rs,
+					msg: fmt.Sprintf("cell %s refers to shared string %q, which does not exist (the table has %d)", rs, v, len(s.sst))}
+			}
+			val = s.sst[idx]
+		} else {
+			val = s.sst[idx]
 		}
-		val = s.sst[idx]
-	case "inlineStr":
+	case cellInline:
 		val = unescapeOOXML(string(inline))
 	default:
 		val = string(v)
 	}
 	if len(val) > maxCellChars && tooLong(val, maxCellChars) {
-		return 0, ref, &partError{part: s.p.name, line: s.p.line(), row: row, cell: ref, msg: fmt.Sprintf("the cell holds more than Excel's limit of %d characters", maxCellChars)}
+		rs := ref()
+		return 0, rs, &partError{part: s.p.name, line: s.p.line(), row: row, cell: rs, msg: fmt.Sprintf("the cell holds more than Excel's limit of %d characters", maxCellChars)}
 	}
-	if val == "" {
-		return col, ref, nil // a styled empty cell: not data
+	if val != "" { // else a styled empty cell: not data
+		if col > s.maxCols {
+			return 0, ref(), &tooWideError{row: row, col: col}
+		}
+		if col > prev {
+			for len(s.cells) < col-1 {
+				s.cells = append(s.cells, "")
+			}
+			s.cells = append(s.cells, val)
+		}
 	}
-	if col > s.maxCols {
-		return 0, ref, &tooWideError{row: row, col: col}
+	if col <= prev {
+		return 0, ref(), s.outOfOrder(row, prev, ref())
 	}
-	for len(s.cells) < col-1 {
-		s.cells = append(s.cells, "")
-	}
-	s.cells = append(s.cells, val)
-	return col, ref, nil
+	return col, "", nil
 }
+
+func (s *sheetStream) outOfOrder(row, prev int, ref string) error {
+	return &partError{part: s.p.name, line: s.p.line(), row: row, cell: ref, msg: fmt.Sprintf("cell %s comes after column %s of the same row", ref, letter(prev-1))}
+}
+
+// Cell types (the t attribute).
+const (
+	cellNumber = iota // no t, or t="n"
+	cellShared
+	cellInline
+	cellOther
+)
 
 // skip consumes the element just started (e.g. <extLst> inside a row).
 func (s *sheetStream) skip() error {
 	depth := 1
 	for depth > 0 {
-		tok, err := s.p.token()
-		if err != nil {
+		if err := s.p.next(); err != nil {
 			if err == io.EOF {
 				return &partError{part: s.p.name, msg: "ends inside an element"}
 			}
 			return err
 		}
-		switch tok.(type) {
-		case xml.StartElement:
+		switch s.p.kind {
+		case tokStart:
 			depth++
-		case xml.EndElement:
+		case tokEnd:
 			depth--
 		}
 	}
@@ -291,7 +350,7 @@ func (e *tooWideError) Error() string {
 }
 
 // parseRef splits "AB12" into column 28 and row 12.
-func parseRef(ref string) (col, row int, ok bool) {
+func parseRef[T ~string | ~[]byte](ref T) (col, row int, ok bool) {
 	i := 0
 	for i < len(ref) && i < 4 {
 		c := ref[i]
@@ -307,7 +366,7 @@ func parseRef(ref string) (col, row int, ok bool) {
 	if i == 0 || i == len(ref) {
 		return 0, 0, false
 	}
-	r, ok := digits(ref[i:])
+	r, ok := digits(string(ref[i:]))
 	if !ok || r < 1 {
 		return 0, 0, false
 	}
@@ -316,7 +375,7 @@ func parseRef(ref string) (col, row int, ok bool) {
 
 // openSheet starts reading a sheet part.
 func openSheet(f *zip.File, b *budget, sst []string, maxRows, maxCols int) (*sheetStream, error) {
-	p, err := openPart(f, b)
+	p, err := openScanner(f, b)
 	if err != nil {
 		return nil, err
 	}
