@@ -7,6 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"admsync/pkg/observability"
 )
 
 // Metrics are the syncer's Prometheus series. A nil *Metrics records nothing.
@@ -18,32 +20,25 @@ type Metrics struct {
 	lastSuccess *prometheus.GaugeVec
 }
 
-// NewMetrics registers the series with reg.
+// NewMetrics registers the series with reg (nil: unregistered); a series
+// already registered under its name is shared.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	s := observability.NewMetricSet(reg)
 	m := &Metrics{
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "admsync_sync_runs_total",
-			Help: "Sync stage runs by stage and outcome (ok, partial, failed); stage=all counts `run all`.",
-		}, []string{"stage", "outcome"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "admsync_sync_duration_seconds",
-			Help:    "Wall time of a sync stage run, fetch included.",
-			Buckets: []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
-		}, []string{"stage"}),
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "admsync_sync_records_total",
-			Help: "Bridge records by stage and outcome (created, updated, unchanged, gone, skipped, error); plan-only runs are not counted.",
-		}, []string{"stage", "outcome"}),
-		unmatched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "admsync_sync_unmatched",
-			Help: "Records left unmatched by the last run of a stage, by side (tutorial, administrate).",
-		}, []string{"stage", "side"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "admsync_sync_last_success_timestamp_seconds",
-			Help: "Unix time at which a stage last finished with outcome ok (plan-only runs excluded).",
-		}, []string{"stage"}),
+		runs: s.CounterVec("admsync_sync_runs_total",
+			"Sync stage runs by stage and outcome (ok, partial, failed); stage=all counts `run all`.", "stage", "outcome"),
+		duration: s.HistogramVec("admsync_sync_duration_seconds", "Wall time of a sync stage run, fetch included.",
+			[]float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800}, "stage"),
+		records: s.CounterVec("admsync_sync_records_total",
+			"Bridge records by stage and outcome (created, updated, unchanged, gone, skipped, error); plan-only runs are not counted.", "stage", "outcome"),
+		unmatched: s.GaugeVec("admsync_sync_unmatched",
+			"Records left unmatched by the last run of a stage, by side (tutorial, administrate).", "stage", "side"),
+		lastSuccess: s.GaugeVec("admsync_sync_last_success_timestamp_seconds",
+			"Unix time at which a stage last finished with outcome ok (plan-only runs excluded).", "stage"),
 	}
-	reg.MustRegister(m.runs, m.duration, m.records, m.unmatched, m.lastSuccess)
+	if err := s.Err(); err != nil {
+		panic(err)
+	}
 	return m
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"admsync/pkg/config"
 	"admsync/pkg/messaging"
+	"admsync/pkg/observability"
 	"admsync/services/syncer/internal/syncer"
 )
 
@@ -59,25 +60,23 @@ type Metrics struct {
 
 // NewMetrics registers the webhook metrics in reg (nil: unregistered).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	s := observability.NewMetricSet(reg)
 	m := &Metrics{
-		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "admsync_webhook_received_total",
-			Help: "Administrate webhook deliveries received by the intake, by outcome (accepted, duplicate, wrong_token, wrong_secret, malformed, too_large, ignored, publish_failed)."},
-			[]string{"outcome"}),
-		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "admsync_webhook_applied_total",
-			Help: "Webhook deliveries applied by the consumer, by outcome (applied, unchanged, stale, conflict, gone, unlinked, duplicate)."},
-			[]string{"outcome"}),
-		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "admsync_webhook_intake_lag_seconds",
-			Help:    "From Administrate's triggered_at to the delivery applied to the tutorial tables.",
-			Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900}}),
-		LastLag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "admsync_webhook_last_intake_lag_seconds",
-			Help: "Intake lag of the last delivery applied (seconds)."}),
+		Received: s.CounterVec("admsync_webhook_received_total",
+			"Administrate webhook deliveries received by the intake, by outcome (accepted, duplicate, wrong_token, wrong_secret, malformed, too_large, ignored, publish_failed).", "outcome"),
+		Applied: s.CounterVec("admsync_webhook_applied_total",
+			"Webhook deliveries applied by the consumer, by outcome (applied, unchanged, stale, conflict, gone, unlinked, duplicate).", "outcome"),
+		Lag: s.Histogram("admsync_webhook_intake_lag_seconds",
+			"From Administrate's triggered_at to the delivery applied to the tutorial tables.",
+			[]float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900}),
+		LastLag: s.Gauge("admsync_webhook_last_intake_lag_seconds", "Intake lag of the last delivery applied (seconds)."),
+	}
+	if err := s.Err(); err != nil {
+		panic(err)
 	}
 	for _, o := range []string{OutcomeAccepted, OutcomeDuplicate, OutcomeWrongToken, OutcomeWrongSecret, OutcomeMalformed,
 		OutcomeTooLarge, OutcomeIgnored, OutcomePublishFailed} {
 		m.Received.WithLabelValues(o)
-	}
-	if reg != nil {
-		reg.MustRegister(m.Received, m.Applied, m.Lag, m.LastLag)
 	}
 	return m
 }
