@@ -41,20 +41,10 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			if len(r.objects) == 0 {
 				t.Fatal("nothing rendered")
 			}
-			want := map[string]int{
+			checkRendered(t, r, map[string]int{
 				"Namespace": 1, "StatefulSet": 2, "Deployment": 3, "CronJob": 1, "Job": 1,
 				"PodMonitor": 3, "PrometheusRule": 1,
-			}
-			for kind, n := range want {
-				if got := len(r.all(kind)); got != n {
-					t.Errorf("%d %s object(s), want %d", got, kind, n)
-				}
-			}
-			for _, o := range r.objects {
-				if o.kind != "Namespace" && o.namespace != namespace {
-					t.Errorf("%s %s is in namespace %q, want %q", o.kind, o.name, o.namespace, namespace)
-				}
-			}
+			})
 		})
 	}
 }
@@ -64,38 +54,30 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 // and for the Prometheus Operator ones.
 func TestStrictDecodingRejectsTypos(t *testing.T) {
 	t.Parallel()
+	// deployment is a valid Deployment but for the name of its container's
+	// image pull policy field.
+	deployment := func(pullPolicyField string) string {
+		return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      containers:
+        - name: x
+          image: x:1
+          ` + pullPolicyField + `: IfNotPresent
+`
+	}
 	cases := []struct {
 		name, doc string
 		wantErr   string // "" means the document is valid
 	}{
-		{name: "valid deployment", doc: `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: x}
-spec:
-  selector: {matchLabels: {a: b}}
-  template:
-    metadata: {labels: {a: b}}
-    spec:
-      containers:
-        - name: x
-          image: x:1
-          imagePullPolicy: IfNotPresent
-`},
-		{name: "misspelt container field", wantErr: "imagePullPolcy", doc: `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: x}
-spec:
-  selector: {matchLabels: {a: b}}
-  template:
-    metadata: {labels: {a: b}}
-    spec:
-      containers:
-        - name: x
-          image: x:1
-          imagePullPolcy: IfNotPresent
-`},
+		{name: "valid deployment", doc: deployment("imagePullPolicy")},
+		{name: "misspelt container field", wantErr: "imagePullPolcy", doc: deployment("imagePullPolcy")},
 		{name: "misspelt probe field", wantErr: "initialDelaySecond", doc: `
 apiVersion: v1
 kind: Pod
@@ -175,16 +157,39 @@ spec:
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := decodeStrict([]byte(c.doc))
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Fatalf("valid document rejected: %v", err)
-			case c.wantErr != "" && err == nil:
-				t.Fatalf("typo %q accepted", c.wantErr)
-			case c.wantErr != "" && !strings.Contains(err.Error(), c.wantErr):
-				t.Fatalf("error %q does not name %q", err, c.wantErr)
-			}
+			checkStrictDecoding(t, c.doc, c.wantErr)
 		})
+	}
+}
+
+// checkRendered checks that r holds want[kind] objects of each kind named
+// and that everything but the Namespace is in the admsync namespace.
+func checkRendered(t *testing.T, r *rendered, want map[string]int) {
+	t.Helper()
+	for kind, n := range want {
+		if got := len(r.all(kind)); got != n {
+			t.Errorf("%d %s object(s), want %d", got, kind, n)
+		}
+	}
+	for _, o := range r.objects {
+		if o.kind != "Namespace" && o.namespace != namespace {
+			t.Errorf("%s %s is in namespace %q, want %q", o.kind, o.name, o.namespace, namespace)
+		}
+	}
+}
+
+// checkStrictDecoding decodes doc strictly: wantErr "" means it is valid,
+// otherwise decoding must fail with an error naming wantErr.
+func checkStrictDecoding(t *testing.T, doc, wantErr string) {
+	t.Helper()
+	_, err := decodeStrict([]byte(doc))
+	switch {
+	case wantErr == "" && err != nil:
+		t.Errorf("valid document rejected: %v", err)
+	case wantErr != "" && err == nil:
+		t.Errorf("typo %q accepted", wantErr)
+	case wantErr != "" && !strings.Contains(err.Error(), wantErr):
+		t.Errorf("error %q does not name %q", err, wantErr)
 	}
 }
 

@@ -255,14 +255,7 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 			column(svc, "public.auth_user", col, "SELECT", true)
 		}
 		// Django's password hashes and everything else in auth_user.
-		var cols []string
-		rows, err := db.Query(ctx, `SELECT attname FROM pg_attribute WHERE attrelid = 'public.auth_user'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('id', 'first_name', 'last_name', 'username')`)
-		if err == nil {
-			cols, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		cols := queryStrings(ctx, t, db, `SELECT attname FROM pg_attribute WHERE attrelid = 'public.auth_user'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('id', 'first_name', 'last_name', 'username')`)
 		for _, col := range cols {
 			column(svc, "public.auth_user", col, "SELECT", false)
 		}
@@ -273,14 +266,7 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 		}
 		check(`SELECT has_database_privilege($1, $2, 'TEMPORARY')`, false, roles[svc], dbName)
 		// No sequence of any kind: identity columns need none.
-		seqs, err := db.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`)
-		var seqNames []string
-		if err == nil {
-			seqNames, err = pgx.CollectRows(seqs, pgx.RowTo[string])
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		seqNames := queryStrings(ctx, t, db, sequencesQuery)
 		if len(seqNames) < 10 {
 			t.Fatalf("only %d sequences found; query broken?", len(seqNames))
 		}
@@ -343,14 +329,7 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 		if err != nil {
 			t.Fatalf("log in as %s: %v", svc, err)
 		}
-		rows, err := conn.Query(ctx, `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`)
-		var seqs []string
-		if err == nil {
-			seqs, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		seqs := queryStrings(ctx, t, conn, sequencesQuery)
 		for _, seq := range seqs {
 			var n int64
 			err := conn.QueryRow(ctx, `SELECT nextval($1::regclass)`, seq).Scan(&n)
@@ -454,4 +433,22 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// sequencesQuery lists every sequence of admsync's schemas.
+const sequencesQuery = `SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname IN ('public', 'acted', 'adm', 'admsync')`
+
+// queryStrings runs a query of one text column on conn and returns its
+// values, failing the test on any error.
+func queryStrings(ctx context.Context, t *testing.T, conn *pgx.Conn, query string, args ...any) []string {
+	t.Helper()
+	rows, err := conn.Query(ctx, query, args...)
+	var vals []string
+	if err == nil {
+		vals, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return vals
 }

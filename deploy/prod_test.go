@@ -48,21 +48,11 @@ import (
 func TestProdOverlayRenders(t *testing.T) {
 	t.Parallel()
 	r := render(t, prodDir)
-	want := map[string]int{
+	checkRendered(t, r, map[string]int{
 		"Namespace": 1, "StatefulSet": 1, "Deployment": 3, "CronJob": 1, "Job": 1,
 		"Cluster": 1, "ScheduledBackup": 1, "Certificate": 2, "PodDisruptionBudget": 4,
 		"NetworkPolicy": 7, "PodMonitor": 5, "PrometheusRule": 1, "Secret": 0, "Ingress": 1,
-	}
-	for kind, n := range want {
-		if got := len(r.all(kind)); got != n {
-			t.Errorf("%d %s object(s), want %d", got, kind, n)
-		}
-	}
-	for _, o := range r.objects {
-		if o.kind != "Namespace" && o.namespace != namespace {
-			t.Errorf("%s %s is in namespace %q, want %q", o.kind, o.name, o.namespace, namespace)
-		}
-	}
+	})
 	for _, kind := range []string{"StatefulSet", "Service", "ServiceAccount"} {
 		if _, ok := r.find(kind, "postgres"); ok {
 			t.Errorf("%s postgres rendered: CloudNativePG runs PostgreSQL in prod", kind)
@@ -80,13 +70,7 @@ func TestCNPGDecodingIsStrict(t *testing.T) {
 		{wantErr: "destinationpath", doc: "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: x}\nspec:\n  instances: 3\n  backup: {barmanObjectStore: {destinationpath: s3://b}}\n"},
 		{wantErr: "dnsName", doc: "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\nspec: {secretName: x, dnsName: [a], issuerRef: {name: ca}}\n"},
 	} {
-		_, err := decodeStrict([]byte(c.doc))
-		switch {
-		case c.wantErr == "" && err != nil:
-			t.Errorf("valid document rejected: %v", err)
-		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
-			t.Errorf("typo %q: err = %v", c.wantErr, err)
-		}
+		checkStrictDecoding(t, c.doc, c.wantErr)
 	}
 }
 
