@@ -150,6 +150,17 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// runRecorded starts a runner whose handler records each delivery and
+// returns what outcome says for that delivery's number.
+func (b *bundle) runRecorded(t *testing.T, outcome func(delivery uint64) error) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
+		return outcome(rec.record(msg))
+	}})
+	return rec
+}
+
 // recorder is a concurrency-safe log of what a handler saw.
 type recorder struct {
 	mu         sync.Mutex

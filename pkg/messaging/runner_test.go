@@ -28,11 +28,7 @@ func handledTotal(t *testing.T, b *bundle, outcome string) float64 {
 func TestRunnerAcksSuccess(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	var rec recorder
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		rec.record(msg)
-		return nil
-	}})
+	rec := b.runRecorded(t, func(uint64) error { return nil })
 	b.publish(t, messaging.SubjectTutorialEventCreated, "ok-1", []byte(`{"id":1}`), nil)
 
 	testwait.For(t, "ack counted", func() bool { return handledTotal(t, b, "ack") == 1 })
@@ -49,13 +45,12 @@ func TestRunnerAcksSuccess(t *testing.T) {
 func TestRunnerRetriesTransientErrorsWithBackoff(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	var rec recorder
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		if n := rec.record(msg); n < 3 {
+	rec := b.runRecorded(t, func(n uint64) error {
+		if n < 3 {
 			return fmt.Errorf("api timeout on delivery %d", n)
 		}
 		return nil
-	}})
+	})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "retry-1", []byte(`{}`), nil)
 
 	testwait.For(t, "ack after retries", func() bool { return handledTotal(t, b, "ack") == 1 })
@@ -74,14 +69,13 @@ func TestRunnerRetriesTransientErrorsWithBackoff(t *testing.T) {
 func TestRunnerRetryAfterDelaysRedelivery(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	var rec recorder
 	const delay = 400 * time.Millisecond
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		if rec.record(msg) == 1 {
+	rec := b.runRecorded(t, func(n uint64) error {
+		if n == 1 {
 			return messaging.RetryAfter(errors.New("429 too many requests"), delay)
 		}
 		return nil
-	}})
+	})
 	b.publish(t, messaging.SubjectTutorialEventCreated, "later-1", []byte(`{}`), nil)
 
 	testwait.For(t, "ack after delayed retry", func() bool { return handledTotal(t, b, "ack") == 1 })
@@ -118,10 +112,7 @@ func dlqMessage(t *testing.T, b *bundle) messaging.DeadLetter {
 func TestRunnerDeadLettersAfterMaxDeliver(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil) // MaxDeliver 3
-	var rec recorder
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		return fmt.Errorf("upstream 503 on delivery %d", rec.record(msg))
-	}})
+	rec := b.runRecorded(t, func(n uint64) error { return fmt.Errorf("upstream 503 on delivery %d", n) })
 	ack := b.publish(t, messaging.SubjectTutorialEventCreated, "doomed-1", []byte(`{"n":1}`), nil)
 
 	dl := dlqMessage(t, b)
@@ -144,11 +135,9 @@ func TestRunnerDeadLettersAfterMaxDeliver(t *testing.T) {
 func TestRunnerDeadLettersPermanentErrorAtOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	var rec recorder
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		rec.record(msg)
+	rec := b.runRecorded(t, func(uint64) error {
 		return messaging.Permanent(fmt.Errorf("decode: %w", errors.New("missing field title")))
-	}})
+	})
 	hdr := nats.Header{"Correlation-Id": []string{"c-42"}}
 	before := time.Now().Add(-time.Second)
 	ack := b.publish(t, messaging.SubjectTutorialEventCreated, "bad-1", []byte(`{"bad":true}`), hdr)
@@ -181,11 +170,7 @@ func TestRunnerDeadLettersPermanentErrorAtOnce(t *testing.T) {
 func TestRunnerDeadLettersPanics(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	var rec recorder
-	b.run(t, messaging.RunnerOptions{Handler: func(_ context.Context, msg jetstream.Msg) error {
-		rec.record(msg)
-		panic("kaboom")
-	}})
+	rec := b.runRecorded(t, func(uint64) error { panic("kaboom") })
 	b.publish(t, messaging.SubjectTutorialEventCreated, "panic-1", []byte(`{}`), nil)
 
 	dl := dlqMessage(t, b)
