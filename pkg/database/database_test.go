@@ -36,9 +36,7 @@ func TestExistingDatabaseWithMissingColumnsIsRefused(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
 	// Simulate a Django database: a products table without the columns admsync needs.
-	if _, err := db.Pool.Exec(ctx, `ALTER TABLE acted.products DROP COLUMN subject_code, DROP COLUMN variation_code`); err != nil {
-		t.Fatal(err)
-	}
+	db.Exec(t, `ALTER TABLE acted.products DROP COLUMN subject_code, DROP COLUMN variation_code`)
 	_, err := database.Migrate(ctx, db.Pool, database.MigrateOptions{Existing: true})
 	if !errors.Is(err, database.ErrActedSchema) {
 		t.Fatalf("want ErrActedSchema, got %v", err)
@@ -51,9 +49,7 @@ func TestExistingDatabaseWithMissingColumnsIsRefused(t *testing.T) {
 func TestExistingModeRequiresEveryTable(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	if _, err := db.Pool.Exec(ctx, `DROP TABLE acted.tutorial_session_instructors`); err != nil {
-		t.Fatal(err)
-	}
+	db.Exec(t, `DROP TABLE acted.tutorial_session_instructors`)
 	err := database.VerifyActed(ctx, db.Pool, true)
 	if err == nil || !strings.Contains(err.Error(), "acted.tutorial_session_instructors: table missing") {
 		t.Fatalf("got %v", err)

@@ -15,16 +15,9 @@ import (
 func TestServiceRolesAreLeastPrivilege(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
-	seed := []string{
-		`INSERT INTO acted.products (id, product_code, subject_code, sitting, variation_code) VALUES (1, 'P1', 'CB1', '2026A', 'LO_6')`,
-		`INSERT INTO acted.tutorial_events (id, code, start_date, end_date, product_id) VALUES (1, 'E1', '2026-01-01', '2026-01-02', 1)`,
-		`INSERT INTO adm.locations (id, external_id) VALUES (1, 'TG9jYXRpb246MQ==')`,
-	}
-	for _, s := range seed {
-		if _, err := db.Pool.Exec(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db.Exec(t, `INSERT INTO acted.products (id, product_code, subject_code, sitting, variation_code) VALUES (1, 'P1', 'CB1', '2026A', 'LO_6')`)
+	db.Exec(t, `INSERT INTO acted.tutorial_events (id, code, start_date, end_date, product_id) VALUES (1, 'E1', '2026-01-01', '2026-01-02', 1)`)
+	db.Exec(t, `INSERT INTO adm.locations (id, external_id) VALUES (1, 'TG9jYXRpb246MQ==')`)
 	cases := []struct {
 		role, sql string
 		allowed   bool

@@ -75,6 +75,15 @@ func New(t testing.TB) *DB {
 	return &DB{Pool: pool, URL: url, Name: name}
 }
 
+// Exec runs one statement with args on the test's database and fails the
+// test if it errors.
+func (db *DB) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Pool.Exec(t.Context(), sql, args...); err != nil {
+		t.Fatalf("exec %q: %v", sql, err)
+	}
+}
+
 // create clones the migrated template into a new database and returns its
 // name and URL.
 func create(ctx context.Context) (name, dbURL string, err error) {

@@ -52,16 +52,12 @@ func TestCommands(t *testing.T) {
 	evGood := b.seedEvent(eventSpec{Template: good, Title: "ELO-CLI-GOOD", Location: "Online"})
 	evBad := b.seedEvent(eventSpec{Template: bad, Title: "ELO-CLI-BAD", Location: "Online"})
 	// The bad one's location has no Administrate bridge: a permanent error.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.locations SET gone_at = now() WHERE name = 'Online'`); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.locations SET gone_at = now() WHERE name = 'Online'`)
 	b.start(runOpts{workers: 2})
 	b.enqueue(evBad)
 	b.waitState("failed", 1)
 	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.locations SET gone_at = NULL WHERE name = 'Online'`); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.locations SET gone_at = NULL WHERE name = 'Online'`)
 
 	out, code := b.admwriter("status")
 	if code != 0 || !strings.Contains(out, "not started  1") || !strings.Contains(out, "failed       1") {

@@ -22,9 +22,7 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 	evA := b.seedEvent(eventSpec{Template: ct, Title: "ELO-DLQ-A", Location: "Online"})
 	evB := b.seedEvent(eventSpec{Template: ct, Title: "ELO-DLQ-B", Location: "Online"})
 	// No location bridge: both fail permanently, for a reason a sync fixes.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.locations SET gone_at = now() WHERE name = 'Online'`); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.locations SET gone_at = now() WHERE name = 'Online'`)
 	b.start(runOpts{workers: 2})
 	b.enqueue(evA, evB)
 	// A malformed message: poison, whatever is fixed.
@@ -45,9 +43,7 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 	}
 
 	// Fix the cause and retry: both events get done, their letters stay.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.locations SET gone_at = NULL WHERE name = 'Online'`); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.locations SET gone_at = NULL WHERE name = 'Online'`)
 	if out, code := b.admwriter("retry", "--all"); code != 0 {
 		t.Fatalf("retry --all (exit %d):\n%s", code, out)
 	}

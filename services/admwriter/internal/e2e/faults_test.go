@@ -140,18 +140,14 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	// Only Day 2 has a URL, and the bridge of the session URL field points at
 	// a definition Administrate does not have: Administrate rejects that one
 	// update, which no check before the create could have foreseen.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE acted.tutorial_sessions SET url = NULL
-		WHERE tutorial_event_id = $1 AND sequence <> 2`, ev); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE acted.tutorial_sessions SET url = NULL
+		WHERE tutorial_event_id = $1 AND sequence <> 2`, ev)
 	var urlField string
 	if err := b.db.Pool.QueryRow(b.ctx, `SELECT external_id FROM adm.custom_fields WHERE entity_type = 'Session' AND label = 'URL'`).Scan(&urlField); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.custom_fields SET external_id = 'Q3VzdG9tRmllbGREZWZpbml0aW9uOjk5OTk='
-		WHERE entity_type = 'Session' AND label = 'URL'`); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.custom_fields SET external_id = 'Q3VzdG9tRmllbGREZWZpbml0aW9uOjk5OTk='
+		WHERE entity_type = 'Session' AND label = 'URL'`)
 	b.start(runOpts{workers: 2})
 	b.enqueue(ev)
 	b.waitState("failed", 1)
@@ -179,10 +175,8 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	}
 
 	// The operator fixes the bridge and replays.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.custom_fields SET external_id = $1
-		WHERE entity_type = 'Session' AND label = 'URL'`, urlField); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.custom_fields SET external_id = $1
+		WHERE entity_type = 'Session' AND label = 'URL'`, urlField)
 	b.sim.ResetRequests()
 	// Administrate refused the session: poison until the data changes, so
 	// the replay after the fix is forced.
@@ -276,9 +270,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 	b := setup(t)
 	ct := b.template(sampledata.Blended, 4)
 	ev := b.seedEvent(eventSpec{Template: ct, Title: "ELO-PERM-26A", Location: "Glasgow", Venue: "Merchant City Rooms"})
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.course_templates SET gone_at = now() WHERE code = $1`, ct.Code); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.course_templates SET gone_at = now() WHERE code = $1`, ct.Code)
 	b.start(runOpts{workers: 2})
 	b.enqueue(ev)
 	testwait.For(b.t, "a dead letter", func() bool { return len(b.deadLetters()) == 1 })
@@ -298,9 +290,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 	}
 
 	// Done events are refused by replay; this one is not done.
-	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE adm.course_templates SET gone_at = NULL WHERE code = $1`, ct.Code); err != nil {
-		t.Fatal(err)
-	}
+	b.db.Exec(t, `UPDATE adm.course_templates SET gone_at = NULL WHERE code = $1`, ct.Code)
 	if _, err := cli.Replay(b.ctx, b.db.Pool, messaging.NewDLQ(b.js), dl.Sequence, false); err != nil {
 		t.Fatal(err)
 	}

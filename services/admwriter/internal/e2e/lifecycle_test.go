@@ -75,22 +75,18 @@ func (b *bundle) seedPrices() map[string][2]string {
 		if _, err := b.sim.AddPriceLevel(admsim.PriceLevelSeed{ID: id, Name: name}); err != nil {
 			b.t.Fatal(err)
 		}
-		if _, err := b.db.Pool.Exec(b.ctx, `INSERT INTO adm.pricelevels (external_id, name) VALUES ($1, $2)`, id, name); err != nil {
-			b.t.Fatal(err)
-		}
+		b.db.Exec(b.t, `INSERT INTO adm.pricelevels (external_id, name) VALUES ($1, $2)`, id, name)
 	}
 	want := map[string][2]string{}
 	for i, ct := range b.ref.CourseTemplates {
 		normal, retaker := fmt.Sprintf("%d.00", 500+i), fmt.Sprintf("%d.50", 300+i)
 		want[ct.Code] = [2]string{normal, retaker}
 		for j, amount := range []string{normal, retaker} {
-			if _, err := b.db.Pool.Exec(b.ctx, `
+			b.db.Exec(b.t, `
 INSERT INTO adm.course_template_price_levels (course_template_id, price_level_id, external_id, amount)
 SELECT ct.id, pl.id, $3, $4::numeric FROM adm.course_templates ct, adm.pricelevels pl
 WHERE ct.code = $1 AND pl.external_id = $2`, ct.Code, sampledata.ExternalID("PriceLevel", j+1),
-				fmt.Sprintf("ctp-%d-%d", i, j), amount); err != nil {
-				b.t.Fatal(err)
-			}
+				fmt.Sprintf("ctp-%d-%d", i, j), amount)
 		}
 	}
 	return want

@@ -36,9 +36,7 @@ func TestEventThatCannotBeCompletedIsNotStarted(t *testing.T) {
 			title := fmt.Sprintf("ELO-LIMIT-%d-26A", i)
 			ev := b.seedEvent(eventSpec{Template: ct, Title: title, Location: "London", Venue: "Riverside Rooms", Days: c.days})
 			if c.fix != "" {
-				if _, err := b.db.Pool.Exec(b.ctx, c.fix, ev); err != nil {
-					t.Fatal(err)
-				}
+				b.db.Exec(t, c.fix, ev)
 			}
 			b.start(runOpts{workers: 1})
 			b.enqueue(ev)

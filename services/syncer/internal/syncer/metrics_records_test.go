@@ -16,15 +16,9 @@ func TestRefreshLastSuccessFromRunRecords(t *testing.T) {
 	db := dbtest.New(t)
 	ctx := context.Background()
 	finished := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
-	for _, q := range []string{
-		`INSERT INTO admsync.sync_runs (stage, status, finished_at) VALUES ('locations', 'ok', $1)`,
-		`INSERT INTO admsync.sync_runs (stage, status, finished_at) VALUES ('locations', 'failed', $1::timestamptz + interval '1 hour')`,
-		`INSERT INTO admsync.sync_runs (stage, status, finished_at, plan_only) VALUES ('venues', 'ok', $1, true)`,
-	} {
-		if _, err := db.Pool.Exec(ctx, q, finished); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db.Exec(t, `INSERT INTO admsync.sync_runs (stage, status, finished_at) VALUES ('locations', 'ok', $1)`, finished)
+	db.Exec(t, `INSERT INTO admsync.sync_runs (stage, status, finished_at) VALUES ('locations', 'failed', $1::timestamptz + interval '1 hour')`, finished)
+	db.Exec(t, `INSERT INTO admsync.sync_runs (stage, status, finished_at, plan_only) VALUES ('venues', 'ok', $1, true)`, finished)
 	m := NewMetrics(prometheus.NewRegistry())
 	if err := m.RefreshLastSuccess(ctx, db.Pool); err != nil {
 		t.Fatal(err)
