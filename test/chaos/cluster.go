@@ -86,10 +86,7 @@ func natsLeaderLoss(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 3)
-	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 3, time.Minute); err != nil {
+	if err := r.importFirstPart(ctx, parts); err != nil {
 		return err
 	}
 	syncsBefore := r.syncRunsOK(ctx)
@@ -154,10 +151,7 @@ func natsQuorumLoss(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 2)
-	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 3, time.Minute); err != nil {
+	if err := r.importFirstPart(ctx, parts); err != nil {
 		return err
 	}
 	leader, _, err := r.st.StreamCluster(ctx, "TUTORIAL_EVENTS")

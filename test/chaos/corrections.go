@@ -20,13 +20,7 @@ import (
 // correction must then be applied once (adm.event_changes), show in
 // Administrate, and leave no session with a doubled instructor.
 func admwriterKillCorrections(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{faults: admsim.Faults{Latency: 40 * time.Millisecond, Jitter: 40 * time.Millisecond}}); err != nil {
-		return err
-	}
-	if _, err := r.spawn("importer", "importer", nil, "serve"); err != nil {
-		return err
-	}
-	w, err := r.spawn("admwriter", "admwriter", nil, "serve", "--workers", "2")
+	w, err := r.upForKills(ctx)
 	if err != nil {
 		return err
 	}
@@ -55,18 +49,8 @@ func admwriterKillCorrections(ctx context.Context, r *run) error {
 		sleep(ctx, r.jitter(300*time.Millisecond, 1200*time.Millisecond))
 		w.Kill()
 		if k == fp {
-			f, err := r.spawn("admwriter-after_change_call", "admwriter", []string{"ADMWRITER_CRASH_AT=after_change_call"}, "serve", "--workers", "2")
-			if err != nil {
+			if _, err := r.failpointRun("after_change_call"); err != nil {
 				return err
-			}
-			switch {
-			case !f.Wait(90 * time.Second):
-				f.Stop(30 * time.Second)
-				r.res.notef("failpoint after_change_call not reached")
-			case f.ExitCode() != 137:
-				r.res.problemf("failpoint after_change_call: exit status %d, want 137", f.ExitCode())
-			default:
-				r.logf("failpoint after_change_call: exited 137")
 			}
 		}
 		if err := w.Restart(); err != nil {

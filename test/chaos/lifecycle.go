@@ -53,7 +53,7 @@ func lifecycleKill(ctx context.Context, r *run) error {
 	hit := 0
 	for _, c := range commands {
 		w.Stop(30 * time.Second)
-		f, err := r.spawn("admwriter-"+c[0], "admwriter", []string{"ADMWRITER_CRASH_AT=after_lifecycle_write"}, "serve", "--workers", "2")
+		f, err := r.spawnAdmwriter("admwriter-"+c[0], "after_lifecycle_write")
 		if err != nil {
 			return err
 		}

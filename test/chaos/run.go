@@ -155,6 +155,64 @@ func (r *run) services(writers int) (relay *harness.Proc, ws []*harness.Proc, er
 	return relay, ws, nil
 }
 
+// upForKills brings the scenario up for an admwriter that is killed over
+// and over, and returns that admwriter, with the importer beside it.
+// Administrate's latency stretches each event over several calls' worth of
+// time, so the kills land mid-event.
+func (r *run) upForKills(ctx context.Context) (*harness.Proc, error) {
+	if err := r.up(ctx, setup{faults: admsim.Faults{Latency: 40 * time.Millisecond, Jitter: 40 * time.Millisecond}}); err != nil {
+		return nil, err
+	}
+	if _, err := r.spawn("importer", "importer", nil, "serve"); err != nil {
+		return nil, err
+	}
+	return r.spawnAdmwriter("admwriter", "")
+}
+
+// spawnAdmwriter starts an admwriter of two workers named name; crashAt, if
+// not "", is the failpoint at which it exits 137 (ADMWRITER_CRASH_AT). Two
+// workers: each kill strands its in-flight messages until AckWait (60 s);
+// with four, 23 crashes would strand more than MaxAckPending (64) and the
+// consumer would stall for the last kills.
+func (r *run) spawnAdmwriter(name, crashAt string) (*harness.Proc, error) {
+	var env []string
+	if crashAt != "" {
+		env = []string{"ADMWRITER_CRASH_AT=" + crashAt}
+	}
+	return r.spawn(name, "admwriter", env, "serve", "--workers", "2")
+}
+
+// failpointRun runs an admwriter that exits at the failpoint crashAt and
+// waits up to 90 s for it: hit reports that it exited 137 there. A run that
+// does not reach the failpoint is stopped and noted; one that exits
+// otherwise is a problem.
+func (r *run) failpointRun(crashAt string) (hit bool, err error) {
+	f, err := r.spawnAdmwriter("admwriter-"+crashAt, crashAt)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case !f.Wait(90 * time.Second):
+		f.Stop(30 * time.Second)
+		r.res.notef("failpoint %s not reached", crashAt)
+	case f.ExitCode() != 137:
+		r.res.problemf("failpoint %s: exit status %d, want 137", crashAt, f.ExitCode())
+	default:
+		r.logf("failpoint %s: exited 137", crashAt)
+		return true, nil
+	}
+	return false, nil
+}
+
+// importFirstPart imports parts[0] and waits until three events are done,
+// so that the fault to come lands while the services are busy.
+func (r *run) importFirstPart(ctx context.Context, parts []*sampledata.Book) error {
+	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
+		return err
+	}
+	return r.waitDone(ctx, 3, time.Minute)
+}
+
 // writeBook stores a workbook in the scenario directory.
 func (r *run) writeBook(b *sampledata.Book, name string) (string, error) {
 	path := filepath.Join(r.dir, name+".xlsx")

@@ -202,18 +202,7 @@ func (r *run) claimsSince(ctx context.Context, t time.Time) int {
 // exactly in the window a random kill rarely hits. Reconcile-before-create
 // must keep the simulator free of duplicates.
 func admwriterKill(ctx context.Context, r *run) error {
-	// Latency stretches each event over several calls' worth of time, so the
-	// kills land mid-event.
-	if err := r.up(ctx, setup{faults: admsim.Faults{Latency: 40 * time.Millisecond, Jitter: 40 * time.Millisecond}}); err != nil {
-		return err
-	}
-	if _, err := r.spawn("importer", "importer", nil, "serve"); err != nil {
-		return err
-	}
-	// Two workers: each kill strands its in-flight messages until AckWait
-	// (60 s); with four, 23 crashes would strand more than MaxAckPending (64)
-	// and the consumer would stall for the last kills.
-	w, err := r.spawn("admwriter", "admwriter", nil, "serve", "--workers", "2")
+	w, err := r.upForKills(ctx)
 	if err != nil {
 		return err
 	}
@@ -239,23 +228,16 @@ func admwriterKill(ctx context.Context, r *run) error {
 			interrupted++
 		}
 		if fp, ok := at[k]; ok {
-			f, err := r.spawn("admwriter-"+fp, "admwriter", []string{"ADMWRITER_CRASH_AT=" + fp}, "serve", "--workers", "2")
+			fpStart := time.Now()
+			reached, err := r.failpointRun(fp)
 			if err != nil {
 				return err
 			}
-			fpStart := time.Now()
-			switch {
-			case !f.Wait(90 * time.Second):
-				f.Stop(30 * time.Second)
-				r.res.notef("failpoint %s not reached", fp)
-			case f.ExitCode() != 137:
-				r.res.problemf("failpoint %s: exit status %d, want 137", fp, f.ExitCode())
-			default:
+			if reached {
 				hit++
 				if r.claimsSince(ctx, fpStart) > 0 {
 					interrupted++
 				}
-				r.logf("failpoint %s: exited 137", fp)
 			}
 		}
 		started = time.Now()
@@ -396,10 +378,7 @@ func natsFaults(ctx context.Context, r *run, graceful bool) error {
 		return err
 	}
 	parts := split(r.book, 4)
-	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 3, time.Minute); err != nil {
+	if err := r.importFirstPart(ctx, parts); err != nil {
 		return err
 	}
 	var downs []string
@@ -443,10 +422,7 @@ func pgRestart(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 4)
-	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 3, time.Minute); err != nil {
+	if err := r.importFirstPart(ctx, parts); err != nil {
 		return err
 	}
 	cut := 0

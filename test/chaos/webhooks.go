@@ -12,9 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // webhookBurst: changes made in Administrate come back through webhooks while
@@ -273,21 +270,9 @@ func appliedTwice(path string) (twice, lines int, err error) {
 }
 
 func (r *run) waitWebhooksDrained(ctx context.Context, timeout time.Duration) error {
-	nc, err := nats.Connect(r.st.NATSURL, nats.MaxReconnects(-1))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	for deadline := time.Now().Add(timeout); ; {
-		c, err := js.Consumer(ctx, "WEBHOOKS", "syncer-webhooks")
-		if err == nil {
-			if info, err := c.Info(ctx); err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
-				return nil
-			}
+		if info, err := r.st.ConsumerInfo(ctx, "WEBHOOKS", "syncer-webhooks"); err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the WEBHOOKS consumer did not drain within %s", timeout)

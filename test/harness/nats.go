@@ -59,15 +59,11 @@ func (s *Stack) WaitNATS(ctx context.Context, timeout time.Duration) error {
 }
 
 func (s *Stack) pingJetStream(ctx context.Context) error {
-	nc, err := nats.Connect(s.NATSURL, nats.Timeout(time.Second), nats.NoReconnect())
+	js, nc, err := s.jetStream(nats.Timeout(time.Second), nats.NoReconnect())
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = js.AccountInfo(cctx)
@@ -102,16 +98,7 @@ func (s *Stack) RestartNATS(ctx context.Context, graceful bool) error {
 // ConsumerBacklog reports the admwriter consumer's messages not yet
 // delivered and delivered but not acknowledged.
 func (s *Stack) ConsumerBacklog(ctx context.Context) (pending, ackPending uint64, err error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return 0, 0, err
-	}
-	defer nc.Close()
-	c, err := js.Consumer(ctx, "TUTORIAL_EVENTS", "admwriter")
-	if err != nil {
-		return 0, 0, err
-	}
-	info, err := c.Info(ctx)
+	info, err := s.ConsumerInfo(ctx, "TUTORIAL_EVENTS", "admwriter")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -150,8 +137,10 @@ func (s *Stack) Publish(ctx context.Context, subject, msgID string, data []byte)
 	return err
 }
 
-func (s *Stack) jetStream() (jetstream.JetStream, *nats.Conn, error) {
-	nc, err := nats.Connect(s.NATSURL, nats.Timeout(2*time.Second))
+// jetStream connects to the stack's NATS (2 s connect timeout unless opts
+// say otherwise); the caller closes the connection.
+func (s *Stack) jetStream(opts ...nats.Option) (jetstream.JetStream, *nats.Conn, error) {
+	nc, err := nats.Connect(s.NATSURL, append([]nats.Option{nats.Timeout(2 * time.Second)}, opts...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -166,20 +155,25 @@ func (s *Stack) jetStream() (jetstream.JetStream, *nats.Conn, error) {
 // ConsumerState is what a crash-loop driver watches: how many deliveries
 // the consumer made (redeliveries included) and how many wait for an ack.
 func (s *Stack) ConsumerState(ctx context.Context, stream, consumer string) (delivered uint64, ackPending int, err error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return 0, 0, err
-	}
-	defer nc.Close()
-	c, err := js.Consumer(ctx, stream, consumer)
-	if err != nil {
-		return 0, 0, err
-	}
-	info, err := c.Info(ctx)
+	info, err := s.ConsumerInfo(ctx, stream, consumer)
 	if err != nil {
 		return 0, 0, err
 	}
 	return info.Delivered.Consumer, info.NumAckPending, nil
+}
+
+// ConsumerInfo reads a durable consumer's state on a connection of its own.
+func (s *Stack) ConsumerInfo(ctx context.Context, stream, consumer string) (*jetstream.ConsumerInfo, error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	c, err := js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(ctx)
 }
 
 // DeadLetter is one message of the DLQ stream.
