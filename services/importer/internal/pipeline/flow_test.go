@@ -24,13 +24,9 @@ import (
 func TestDryRunChangesNoTable(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	before := b.counts()
-	out := b.run(b.write(book(20)), true)
+	out := b.runWritesNothing("the dry run", b.write(book(20)), true)
 	if out.Summary.Imported != 20 || !strings.HasPrefix(out.Summary.Line(), "would import 20 events") {
 		t.Fatalf("dry run: %s", out.Summary.Line())
-	}
-	if after := b.counts(); !reflect.DeepEqual(before, after) {
-		t.Fatalf("dry run changed tables:\nbefore %v\nafter  %v", before, after)
 	}
 }
 
@@ -108,12 +104,9 @@ func TestImportThenReimportCreatesNothing(t *testing.T) {
 		t.Fatalf("%d instructor links for %d sessions", links, sum.Sessions)
 	}
 
-	again := b.run(path, false)
+	again := b.runWritesNothing("re-import", path, false)
 	if again.Summary.Imported != 0 || again.Summary.Duplicates != 25 || again.Summary.Failed() {
 		t.Fatalf("re-import: %s", again.Summary.Line())
-	}
-	if after := b.counts(); !reflect.DeepEqual(c, after) {
-		t.Fatalf("re-import wrote:\nbefore %v\nafter  %v", c, after)
 	}
 }
 

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -63,6 +64,18 @@ func (b *bundle) run(path string, dry bool) *pipeline.Outcome {
 	out, err := pipeline.Import(context.Background(), b.db.Pool, path, pipeline.Options{DryRun: dry})
 	if err != nil {
 		b.t.Fatalf("import: %v", err)
+	}
+	return out
+}
+
+// runWritesNothing imports path (a dry run if dry) and fails the test,
+// naming what, if the import changed the number of rows of a table.
+func (b *bundle) runWritesNothing(what, path string, dry bool) *pipeline.Outcome {
+	b.t.Helper()
+	before := b.counts()
+	out := b.run(path, dry)
+	if after := b.counts(); !reflect.DeepEqual(before, after) {
+		b.t.Fatalf("%s wrote:\nbefore %v\nafter  %v", what, before, after)
 	}
 	return out
 }
