@@ -85,7 +85,7 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 	// The webhook intake at debug: registration, a change flowing back, a
 	// delivery with a wrong secret and one with a wrong route token.
 	const hookToken, hookSecret = "route-token-never-logged-0123", "webhook-secret-never-logged"
-	hookAddr := freeLoopback(t)
+	hookAddr := testwait.FreeAddr(t)
 	hookEnv := append(append([]string{}, debug...), "WEBHOOK_ADDR="+hookAddr, "WEBHOOK_ROUTE_TOKEN="+hookToken, "WEBHOOK_SECRET="+hookSecret)
 	if _, err := st.Spawn("syncer", "syncer", hookEnv, "serve"); err != nil {
 		t.Fatal(err)
@@ -154,16 +154,6 @@ func TestDebugRunLeaksNoSecret(t *testing.T) {
 			t.Errorf("%s leaked: …%s…", what, all[from:to])
 		}
 	}
-}
-
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func waitListening(t *testing.T, addr string) {

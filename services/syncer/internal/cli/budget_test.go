@@ -30,12 +30,7 @@ func budgetReservations(t *testing.T, ns *natstest.Server) uint64 {
 // ADM_RATE): every request the simulator received reserved one slot there.
 // Without NATS_URL it keeps a limit of its own and reserves nothing.
 func TestOneShotRunSpendsTheSharedBudget(t *testing.T) {
-	w := newWorld(t)
-	ns := natstest.Start(t)
-	w.env["NATS_URL"] = ns.URL()
-	w.tutorialLocation("London")
-	w.sim.Location("London")
-	w.sim.Location("Manchester")
+	w, ns := newNATSWorld(t)
 
 	if got := w.exec("run", "locations", "--no-prompt"); got != 0 {
 		t.Fatalf("exit %d: %s", got, w.output())

@@ -14,6 +14,7 @@ import (
 	"admsync/pkg/admsim/admsimtest"
 	"admsync/pkg/config"
 	"admsync/pkg/database/dbtest"
+	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/service"
 	"admsync/services/syncer/internal/admsource"
 	"admsync/services/syncer/internal/cli"
@@ -45,6 +46,20 @@ func newWorld(t *testing.T) *world {
 		"ADMINISTRATE_RATE_LIMIT": "1000", "METRICS_ADDR": "", "LOG_LEVEL": "warn", "LOG_FORMAT": "text",
 	}
 	return w
+}
+
+// newNATSWorld is newWorld with an embedded NATS server in NATS_URL, London
+// among the tutorial locations and London and Manchester in Administrate: a
+// locations stage finds one to link and one unmatched.
+func newNATSWorld(t *testing.T) (*world, *natstest.Server) {
+	t.Helper()
+	w := newWorld(t)
+	ns := natstest.Start(t)
+	w.env["NATS_URL"] = ns.URL()
+	w.tutorialLocation("London")
+	w.sim.Location("London")
+	w.sim.Location("Manchester")
+	return w, ns
 }
 
 func (w *world) deps() cli.Deps {

@@ -21,12 +21,7 @@ import (
 // The equivalent of `nats pub sync.request.locations ”` against a running
 // `syncer serve`: a result with the counts arrives on sync.result.locations.
 func TestServeAnswersSyncRequests(t *testing.T) {
-	w := newWorld(t)
-	ns := natstest.Start(t)
-	w.env["NATS_URL"] = ns.URL()
-	w.tutorialLocation("London")
-	w.sim.Location("London")
-	w.sim.Location("Manchester")
+	w, ns := newNATSWorld(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,16 +30,6 @@ const (
 	hookSecret = "s3cret-webhook-value"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // A change made in Administrate (publish, sell out, move a session, change its
 // staff, cancel) reaches the tutorial tables through the webhook intake of a
 // running `syncer serve`; a repeated or out-of-order delivery changes nothing;
@@ -52,7 +41,7 @@ func TestWebhooksBringAdministrateChangesBack(t *testing.T) {
 	}))
 	w := &world{t: t, db: dbtest.New(t), sim: sim}
 	ns := natstest.Start(t)
-	addr := freeAddr(t)
+	addr := testwait.FreeAddr(t)
 	w.env = map[string]string{
 		"DATABASE_URL": w.db.URL, "ADMINISTRATE_API_URL": sim.APIURL, "ADMINISTRATE_TOKEN_URL": sim.TokenURL,
 		"ADMINISTRATE_CLIENT_ID": sim.ClientID, "ADMINISTRATE_CLIENT_SECRET": sim.ClientSecret,

@@ -37,7 +37,7 @@ func TestCourseTemplates(t *testing.T) {
 
 	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 4})
-	if got := b.id(`SELECT tutorial_course_template_id FROM adm.course_templates WHERE external_id = $1`, sCM2); got != cm2 {
+	if got := b.link("course_template", sCM2); got != cm2 {
 		t.Fatalf("CM2 linked to %d, want %d", got, cm2)
 	}
 	if got := b.str(`SELECT event_learning_mode FROM adm.course_templates WHERE external_id = $1`, sCM2); got != "blended" {

@@ -182,7 +182,7 @@ func TestPromptCreatesAndLinks(t *testing.T) {
 	if len(res.CreatedInAdministrate) != 1 || res.Counts.Created != 2 {
 		t.Fatalf("result: %+v / %+v", res.CreatedInAdministrate, res.Counts)
 	}
-	if got := b.id(`SELECT tutorial_location_id FROM adm.locations WHERE external_id = $1`, res.CreatedInAdministrate[0].ID); got != edinburgh {
+	if got := b.link("location", res.CreatedInAdministrate[0].ID); got != edinburgh {
 		t.Fatalf("created location linked to %d", got)
 	}
 	out := b.out.String()
@@ -204,7 +204,7 @@ func TestPromptCreatesAndLinks(t *testing.T) {
 	if err != nil || len(res.CreatedInAdministrate) != 1 || b.sim.CallCount("CreateCourseTemplate") != 1 {
 		t.Fatalf("SA1: %v %+v\n%s", err, res.CreatedInAdministrate, b.out.String())
 	}
-	if got := b.id(`SELECT tutorial_course_template_id FROM adm.course_templates WHERE external_id = $1`, res.CreatedInAdministrate[0].ID); got != sa1 {
+	if got := b.link("course_template", res.CreatedInAdministrate[0].ID); got != sa1 {
 		t.Fatalf("SA1 linked to %d", got)
 	}
 	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true})

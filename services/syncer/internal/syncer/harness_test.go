@@ -123,6 +123,14 @@ func (b *bundle) id(sql string, args ...any) int64 {
 	return id
 }
 
+// link is the tutorial id that the bridge row of Administrate record ext in
+// adm.<kind>s (location, venue, instructor, course_template) links, 0 when
+// it links none; the test fails when there is no such row.
+func (b *bundle) link(kind, ext string) int64 {
+	b.t.Helper()
+	return b.id(`SELECT coalesce(tutorial_`+kind+`_id, 0) FROM adm.`+kind+`s WHERE external_id = $1`, ext)
+}
+
 func (b *bundle) count(sql string, args ...any) int {
 	return int(b.id("SELECT count(*) FROM ("+sql+") q", args...))
 }

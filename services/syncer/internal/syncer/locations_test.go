@@ -23,14 +23,14 @@ func TestLocationsLinkReportAndRerun(t *testing.T) {
 
 	res := b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3})
-	if got := b.id(`SELECT tutorial_location_id FROM adm.locations WHERE external_id = $1`, sLondon); got != london {
+	if got := b.link("location", sLondon); got != london {
 		t.Fatalf("London linked to %d, want %d", got, london)
 	}
-	if got := b.str(`SELECT tutorial_location_id::text FROM adm.locations WHERE external_id = $1`, sManchester); got != "<nil>" {
-		t.Fatalf("Manchester linked to %s", got)
+	if got := b.link("location", sManchester); got != 0 {
+		t.Fatalf("Manchester linked to %d", got)
 	}
-	if got := b.str(`SELECT tutorial_location_id::text FROM adm.locations WHERE external_id = $1`, sLeeds); got != "<nil>" {
-		t.Fatalf("inactive Leeds linked (%s)", got)
+	if got := b.link("location", sLeeds); got != 0 {
+		t.Fatalf("inactive Leeds linked (%d)", got)
 	}
 	if len(res.UnmatchedTutorial) != 1 || res.UnmatchedTutorial[0].ID != itoa(edinburgh) {
 		t.Fatalf("unmatched tutorial = %+v", res.UnmatchedTutorial)
@@ -73,8 +73,8 @@ func TestLocationsLinkReportAndRerun(t *testing.T) {
 	b.exec(`UPDATE acted.tutorial_locations SET is_active = false WHERE id = $1`, london)
 	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Updated: 1, Unchanged: 2})
-	if got := b.str(`SELECT tutorial_location_id::text FROM adm.locations WHERE external_id = $1`, sLondon); got != "<nil>" {
-		t.Fatalf("deactivated London still linked to %s", got)
+	if got := b.link("location", sLondon); got != 0 {
+		t.Fatalf("deactivated London still linked to %d", got)
 	}
 	if !strings.Contains(b.out.String(), "is inactive") {
 		t.Fatalf("report does not say London's tutorial row is inactive:\n%s", b.out.String())

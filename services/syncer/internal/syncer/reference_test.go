@@ -45,7 +45,7 @@ func TestVenuesMatchWithinLocation(t *testing.T) {
 	res = b.mustRunSkipping(syncer.StageVenues, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3, Skipped: 1})
 	for ext, tut := range map[string]int64{vLondon: roomLondon, vLeeds: roomLeeds} {
-		if got := b.id(`SELECT tutorial_venue_id FROM adm.venues WHERE external_id = $1`, ext); got != tut {
+		if got := b.link("venue", ext); got != tut {
 			t.Errorf("venue %s linked to %d, want %d", ext, got, tut)
 		}
 	}
@@ -83,11 +83,11 @@ func TestInstructorsAndAdministrators(t *testing.T) {
 
 	res := b.mustRun(syncer.StageInstructors, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3})
-	if got := b.id(`SELECT tutorial_instructor_id FROM adm.instructors WHERE external_id = $1`, sJane); got != jane {
+	if got := b.link("instructor", sJane); got != jane {
 		t.Fatalf("Jane linked to %d, want %d", got, jane)
 	}
-	if got := b.str(`SELECT tutorial_instructor_id::text FROM adm.instructors WHERE external_id = $1`, sOld); got != "<nil>" {
-		t.Fatalf("inactive instructor linked: %s", got)
+	if got := b.link("instructor", sOld); got != 0 {
+		t.Fatalf("inactive instructor linked: %d", got)
 	}
 	if len(res.UnmatchedAdministrate) != 2 {
 		t.Fatalf("unmatched administrate = %+v", res.UnmatchedAdministrate)
