@@ -46,3 +46,12 @@ func WriteJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// NeedsSubcommand is the RunE of a command that only groups others (named
+// in which, e.g. "register or list"): run bare, it is a usage error that
+// names them.
+func NeedsSubcommand(which string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		return Usagef("%s needs a subcommand: %s", cmd.Name(), which)
+	}
+}

@@ -39,9 +39,7 @@ an event that was never imported, a request Administrate refused) are marked
 Letters whose event is done in Administrate (e.g. after admwriter retry) need
 nothing more: replay removes them, and dlq delete --done removes them all.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return service.Usagef("dlq needs a subcommand: list, show, replay or delete")
-		},
+		RunE: service.NeedsSubcommand("list, show, replay or delete"),
 	}
 	cmd.AddCommand(dlqListCommand(env), dlqShowCommand(env), dlqReplayCommand(env), dlqDeleteCommand(env))
 	return cmd

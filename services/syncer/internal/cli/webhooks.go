@@ -32,9 +32,7 @@ changes (see WEBHOOK_ADDR, WEBHOOK_ROUTE_TOKEN, WEBHOOK_SECRET).
   syncer webhooks register --public-url https://admsync.example.com
   syncer webhooks list`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return service.Usagef("webhooks needs a subcommand: register or list")
-		},
+		RunE: service.NeedsSubcommand("register or list"),
 	}
 	var publicURL string
 	var asJSON bool
