@@ -72,34 +72,19 @@ spec:
           ` + pullPolicyField + `: IfNotPresent
 `
 	}
+	// pod is a Pod whose one container has the fields of container too.
+	pod := func(container string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: x, image: x:1, " + container + "}]\n"
+	}
 	cases := []struct {
 		name, doc string
 		wantErr   string // "" means the document is valid
 	}{
 		{name: "valid deployment", doc: deployment("imagePullPolicy")},
 		{name: "misspelt container field", wantErr: "imagePullPolcy", doc: deployment("imagePullPolcy")},
-		{name: "misspelt probe field", wantErr: "initialDelaySecond", doc: `
-apiVersion: v1
-kind: Pod
-metadata: {name: x}
-spec:
-  containers:
-    - name: x
-      image: x:1
-      livenessProbe:
-        httpGet: {path: /livez, port: 9090}
-        initialDelaySecond: 3
-`},
-		{name: "misspelt security context", wantErr: "readOnlyRootFileSystem", doc: `
-apiVersion: v1
-kind: Pod
-metadata: {name: x}
-spec:
-  containers:
-    - name: x
-      image: x:1
-      securityContext: {readOnlyRootFileSystem: true}
-`},
+		{name: "valid pod", doc: pod("livenessProbe: {httpGet: {path: /livez, port: 9090}, initialDelaySeconds: 3}")},
+		{name: "misspelt probe field", wantErr: "initialDelaySecond", doc: pod("livenessProbe: {httpGet: {path: /livez, port: 9090}, initialDelaySecond: 3}")},
+		{name: "misspelt security context", wantErr: "readOnlyRootFileSystem", doc: pod("securityContext: {readOnlyRootFileSystem: true}")},
 		{name: "misspelt cronjob policy", wantErr: "concurrencyPolicyy", doc: `
 apiVersion: batch/v1
 kind: CronJob
@@ -667,11 +652,7 @@ func TestImporterHasNoAdministrateAccess(t *testing.T) {
 		}
 	}
 	// And the dev credentials of the importer carry no Administrate key.
-	sec, ok := r.find("Secret", "importer-credentials")
-	if !ok {
-		t.Fatal("no importer-credentials Secret")
-	}
-	for k := range sec.obj.(*corev1.Secret).Data {
+	for k := range r.secretData(t, "importer-credentials") {
 		if strings.Contains(strings.ToLower(k), "administrate") {
 			t.Errorf("importer-credentials has key %s", k)
 		}
@@ -847,11 +828,7 @@ func TestNATSStatefulSet(t *testing.T) {
 	if opts.HTTPPort != 8222 {
 		t.Errorf("http_port %d, want 8222", opts.HTTPPort)
 	}
-	cm, ok := r.find("ConfigMap", "nats-config")
-	if !ok {
-		t.Fatal("no nats-config ConfigMap")
-	}
-	if !regexp.MustCompile(`(?m)^\s*sync_interval:\s*always\s*$`).MatchString(cm.obj.(*corev1.ConfigMap).Data["nats.conf"]) {
+	if !regexp.MustCompile(`(?m)^\s*sync_interval:\s*always\s*$`).MatchString(r.configMapData(t, "nats-config")["nats.conf"]) {
 		t.Error("nats.conf has no `sync_interval: always` line")
 	}
 	// The config is read from where the StatefulSet mounts it.
@@ -864,11 +841,7 @@ func TestNATSStatefulSet(t *testing.T) {
 func TestPostgresRoles(t *testing.T) {
 	t.Parallel()
 	r := render(t, devDir)
-	cm, ok := r.find("ConfigMap", "postgres-sql")
-	if !ok {
-		t.Fatal("no postgres-sql ConfigMap")
-	}
-	data := cm.obj.(*corev1.ConfigMap).Data
+	data := r.configMapData(t, "postgres-sql")
 	for _, role := range []string{"admsync_migrator", "admsync_syncer", "admsync_importer", "admsync_admwriter"} {
 		if !strings.Contains(data["roles.sql"], "'"+role+"'") || !strings.Contains(data["roles.sql"], "ALTER ROLE "+role+" ") {
 			t.Errorf("roles.sql does not create %s", role)

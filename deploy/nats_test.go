@@ -23,7 +23,6 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // natsOptions loads the rendered NATS configuration the way the pod does:
@@ -31,11 +30,7 @@ import (
 // Secret, side by side, parsed by nats-server itself.
 func natsOptions(t *testing.T, r *rendered) *server.Options {
 	t.Helper()
-	sec, ok := r.find("Secret", "nats-auth")
-	if !ok {
-		t.Fatal("no nats-auth Secret")
-	}
-	dir := natsConfigDir(t, r, sec.obj.(*corev1.Secret).Data["auth.conf"])
+	dir := natsConfigDir(t, r, r.secretData(t, "nats-auth")["auth.conf"])
 	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
 	if err != nil {
 		t.Fatalf("nats-server rejects the rendered config: %v", err)
@@ -47,17 +42,14 @@ func natsOptions(t *testing.T, r *rendered) *server.Options {
 // auth.conf into a temporary directory, as the pod's projected volume does.
 func natsConfigDir(t *testing.T, r *rendered, auth []byte) string {
 	t.Helper()
-	cm, ok := r.find("ConfigMap", "nats-config")
-	if !ok {
-		t.Fatal("no nats-config ConfigMap")
-	}
+	data := r.configMapData(t, "nats-config")
 	dir := t.TempDir()
 	write := func(name string, b []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for k, v := range cm.obj.(*corev1.ConfigMap).Data {
+	for k, v := range data {
 		write(k, []byte(v))
 	}
 	write("auth.conf", auth)
@@ -86,12 +78,8 @@ func connectAs(t *testing.T, r *rendered, srv *server.Server, opts *server.Optio
 			}
 		}
 	} else {
-		sec, ok := r.find("Secret", user+"-credentials")
-		if !ok {
-			t.Fatalf("no %s-credentials Secret", user)
-		}
 		var err error
-		u, err = url.Parse(string(sec.obj.(*corev1.Secret).Data["nats-url"]))
+		u, err = url.Parse(string(r.secretData(t, user+"-credentials")["nats-url"]))
 		if err != nil {
 			t.Fatalf("%s nats-url: %v", user, err)
 		}

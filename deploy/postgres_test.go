@@ -280,48 +280,39 @@ func TestPostgresRolesAndGrants(t *testing.T) {
 	}
 	check(`SELECT has_schema_privilege($1, 'admsync', 'CREATE')`, true, migrator)
 
-	// syncer: reference bridges and sync runs only.
-	table("admsync_syncer", "adm.locations", "INSERT", true)
-	table("admsync_syncer", "adm.course_templates", "UPDATE", true)
-	table("admsync_syncer", "adm.locations", "DELETE", false)
-	table("admsync_syncer", "adm.course_template_instructors", "DELETE", true)
-	table("admsync_syncer", "adm.events", "INSERT", false)
-	table("admsync_syncer", "adm.sessions", "UPDATE", false)
-	table("admsync_syncer", "admsync.sync_runs", "INSERT", true)
-	table("admsync_syncer", "admsync.sync_discrepancies", "INSERT", true)
-	table("admsync_syncer", "admsync.outbox", "INSERT", false)
-	table("admsync_syncer", "acted.tutorial_events", "INSERT", false)
+	// Each role may and may not write these ("PRIVILEGE table", or
+	// "PRIVILEGE table.column").
+	privileges := func(role string, want bool, grants ...string) {
+		t.Helper()
+		for _, g := range grants {
+			priv, obj, _ := strings.Cut(g, " ")
+			if parts := strings.Split(obj, "."); len(parts) == 3 {
+				column(role, parts[0]+"."+parts[1], parts[2], priv, want)
+			} else {
+				table(role, obj, priv, want)
+			}
+		}
+	}
 
-	// importer: tutorial events from the workbook, its runs, the outbox.
-	table("admsync_importer", "acted.tutorial_events", "INSERT", true)
-	table("admsync_importer", "acted.tutorial_sessions", "INSERT", true)
-	table("admsync_importer", "acted.tutorial_session_instructors", "INSERT", true)
-	table("admsync_importer", "acted.tutorial_events", "UPDATE", true) // corrections by re-import
-	table("admsync_importer", "acted.tutorial_session_instructors", "DELETE", true)
-	table("admsync_importer", "admsync.import_events", "UPDATE", true)
-	table("admsync_importer", "adm.event_changes", "INSERT", false)
-	table("admsync_importer", "admsync.import_runs", "UPDATE", true)
-	table("admsync_importer", "admsync.import_rows", "INSERT", true)
-	table("admsync_importer", "admsync.import_events", "INSERT", true)
-	table("admsync_importer", "admsync.outbox", "INSERT", true)
-	column("admsync_importer", "admsync.outbox", "published_at", "UPDATE", true)
-	column("admsync_importer", "admsync.outbox", "payload", "UPDATE", false)
-	table("admsync_importer", "adm.locations", "INSERT", false)
-	table("admsync_importer", "adm.events", "INSERT", false)
-	table("admsync_importer", "admsync.sync_runs", "INSERT", false)
+	// syncer: reference bridges and sync runs only.
+	privileges("admsync_syncer", true, "INSERT adm.locations", "UPDATE adm.course_templates", "DELETE adm.course_template_instructors",
+		"INSERT admsync.sync_runs", "INSERT admsync.sync_discrepancies")
+	privileges("admsync_syncer", false, "DELETE adm.locations", "INSERT adm.events", "UPDATE adm.sessions",
+		"INSERT admsync.outbox", "INSERT acted.tutorial_events")
+
+	// importer: tutorial events from the workbook, its runs, the outbox;
+	// corrections by re-import update the events and their instructors.
+	privileges("admsync_importer", true, "INSERT acted.tutorial_events", "INSERT acted.tutorial_sessions",
+		"INSERT acted.tutorial_session_instructors", "UPDATE acted.tutorial_events", "DELETE acted.tutorial_session_instructors",
+		"UPDATE admsync.import_events", "UPDATE admsync.import_runs", "INSERT admsync.import_rows", "INSERT admsync.import_events",
+		"INSERT admsync.outbox", "UPDATE admsync.outbox.published_at")
+	privileges("admsync_importer", false, "INSERT adm.event_changes", "UPDATE admsync.outbox.payload",
+		"INSERT adm.locations", "INSERT adm.events", "INSERT admsync.sync_runs")
 
 	// admwriter: event and session bridges, outbox (retry), DLQ replays.
-	table("admsync_admwriter", "adm.events", "INSERT", true)
-	table("admsync_admwriter", "adm.events", "UPDATE", true)
-	table("admsync_admwriter", "adm.sessions", "INSERT", true)
-	table("admsync_admwriter", "adm.event_changes", "INSERT", true)
-	table("admsync_admwriter", "adm.locations", "INSERT", false)
-	table("admsync_admwriter", "admsync.import_events", "SELECT", true)
-	table("admsync_admwriter", "admsync.import_events", "UPDATE", false)
-	table("admsync_admwriter", "admsync.outbox", "INSERT", true)
-	column("admsync_admwriter", "admsync.outbox", "attempts", "UPDATE", true)
-	table("admsync_admwriter", "admsync.dlq_replays", "INSERT", true)
-	table("admsync_admwriter", "acted.tutorial_sessions", "INSERT", false)
+	privileges("admsync_admwriter", true, "INSERT adm.events", "UPDATE adm.events", "INSERT adm.sessions", "INSERT adm.event_changes",
+		"SELECT admsync.import_events", "INSERT admsync.outbox", "UPDATE admsync.outbox.attempts", "INSERT admsync.dlq_replays")
+	privileges("admsync_admwriter", false, "INSERT adm.locations", "UPDATE admsync.import_events", "INSERT acted.tutorial_sessions")
 
 	// nextval on every sequence, through each role's login.
 	for _, svc := range []string{"admsync_syncer", "admsync_importer", "admsync_admwriter"} {

@@ -245,6 +245,28 @@ func (r *rendered) find(kind, name string) (object, bool) {
 	return object{}, false
 }
 
+// configMapData is the data of the ConfigMap name (found as find does);
+// the test fails when there is none.
+func (r *rendered) configMapData(t *testing.T, name string) map[string]string {
+	t.Helper()
+	o, ok := r.find("ConfigMap", name)
+	if !ok {
+		t.Fatalf("no %s ConfigMap", name)
+	}
+	return o.obj.(*corev1.ConfigMap).Data
+}
+
+// secretData is the data of the Secret name (found as find does); the test
+// fails when there is none.
+func (r *rendered) secretData(t *testing.T, name string) map[string][]byte {
+	t.Helper()
+	o, ok := r.find("Secret", name)
+	if !ok {
+		t.Fatalf("no %s Secret", name)
+	}
+	return o.obj.(*corev1.Secret).Data
+}
+
 // kustomize renders dir in-process, as `kustomize build` would.
 func kustomize(dir string) ([][]byte, error) {
 	abs, err := filepath.Abs(dir)
