@@ -86,7 +86,7 @@ func natsLeaderLoss(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 3)
-	if err := r.importFirstPart(ctx, parts); err != nil {
+	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
 		return err
 	}
 	syncsBefore := r.syncRunsOK(ctx)
@@ -151,7 +151,7 @@ func natsQuorumLoss(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 2)
-	if err := r.importFirstPart(ctx, parts); err != nil {
+	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
 		return err
 	}
 	leader, _, err := r.st.StreamCluster(ctx, "TUTORIAL_EVENTS")

@@ -204,13 +204,14 @@ func (r *run) failpointRun(crashAt string) (hit bool, err error) {
 	return false, nil
 }
 
-// importFirstPart imports parts[0] and waits until three events are done,
-// so that the fault to come lands while the services are busy.
-func (r *run) importFirstPart(ctx context.Context, parts []*sampledata.Book) error {
-	if _, err := r.importBook(ctx, parts[0], "part-1"); err != nil {
+// importUntilBusy imports b as name and waits (a minute at most) until n
+// events are done, so that the fault to come lands while the services are
+// busy.
+func (r *run) importUntilBusy(ctx context.Context, b *sampledata.Book, name string, n int) error {
+	if _, err := r.importBook(ctx, b, name); err != nil {
 		return err
 	}
-	return r.waitDone(ctx, 3, time.Minute)
+	return r.waitDone(ctx, n, time.Minute)
 }
 
 // writeBook stores a workbook in the scenario directory.

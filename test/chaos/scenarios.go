@@ -206,10 +206,7 @@ func admwriterKill(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.importBook(ctx, r.book, "all"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 3, time.Minute); err != nil {
+	if err := r.importUntilBusy(ctx, r.book, "all", 3); err != nil {
 		return err
 	}
 	points := []string{"after_create", "before_bridge_commit", "before_ack"}
@@ -378,7 +375,7 @@ func natsFaults(ctx context.Context, r *run, graceful bool) error {
 		return err
 	}
 	parts := split(r.book, 4)
-	if err := r.importFirstPart(ctx, parts); err != nil {
+	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
 		return err
 	}
 	var downs []string
@@ -422,7 +419,7 @@ func pgRestart(ctx context.Context, r *run) error {
 		return err
 	}
 	parts := split(r.book, 4)
-	if err := r.importFirstPart(ctx, parts); err != nil {
+	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
 		return err
 	}
 	cut := 0
@@ -504,10 +501,7 @@ func admOutage(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.importBook(ctx, r.book, "all"); err != nil {
-		return err
-	}
-	if err := r.waitDone(ctx, 5, time.Minute); err != nil {
+	if err := r.importUntilBusy(ctx, r.book, "all", 5); err != nil {
 		return err
 	}
 	if err := r.st.Sim.StartOutage(r.cfg.Outage); err != nil {
