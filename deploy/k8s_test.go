@@ -76,6 +76,10 @@ spec:
 	pod := func(container string) string {
 		return "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: x, image: x:1, " + container + "}]\n"
 	}
+	// podMonitor is a PodMonitor with one more spec field, endpoints.
+	podMonitor := func(endpoints string) string {
+		return "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {a: b}}\n  " + endpoints + "\n"
+	}
 	cases := []struct {
 		name, doc string
 		wantErr   string // "" means the document is valid
@@ -111,22 +115,8 @@ apiVersion: apps/v1
 kind: Deploymnet
 metadata: {name: x}
 `},
-		{name: "valid pod monitor", doc: `
-apiVersion: monitoring.coreos.com/v1
-kind: PodMonitor
-metadata: {name: x}
-spec:
-  selector: {matchLabels: {a: b}}
-  podMetricsEndpoints: [{port: metrics, path: /metrics}]
-`},
-		{name: "misspelt pod monitor field", wantErr: "podMetricEndpoints", doc: `
-apiVersion: monitoring.coreos.com/v1
-kind: PodMonitor
-metadata: {name: x}
-spec:
-  selector: {matchLabels: {a: b}}
-  podMetricEndpoints: [{port: metrics}]
-`},
+		{name: "valid pod monitor", doc: podMonitor("podMetricsEndpoints: [{port: metrics, path: /metrics}]")},
+		{name: "misspelt pod monitor field", wantErr: "podMetricEndpoints", doc: podMonitor("podMetricEndpoints: [{port: metrics}]")},
 		{name: "misspelt alert rule field", wantErr: "expresion", doc: `
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule

@@ -204,6 +204,20 @@ func (r *run) failpointRun(crashAt string) (hit bool, err error) {
 	return false, nil
 }
 
+// startInParts brings the stack up as s says, with the importer and one
+// admwriter, splits the workbook into n parts and imports the first until
+// the services are busy; the rest are the scenario's.
+func (r *run) startInParts(ctx context.Context, s setup, n int) ([]*sampledata.Book, error) {
+	if err := r.up(ctx, s); err != nil {
+		return nil, err
+	}
+	if _, _, err := r.services(1); err != nil {
+		return nil, err
+	}
+	parts := split(r.book, n)
+	return parts, r.importUntilBusy(ctx, parts[0], "part-1", 3)
+}
+
 // importUntilBusy imports b as name and waits (a minute at most) until n
 // events are done, so that the fault to come lands while the services are
 // busy.

@@ -368,14 +368,8 @@ func admwriterPause(ctx context.Context, r *run) error {
 // publishes and the admwriter consumes; each restart happens while another
 // part of the workbook is being imported.
 func natsFaults(ctx context.Context, r *run, graceful bool) error {
-	if err := r.up(ctx, setup{natsChild: !graceful}); err != nil {
-		return err
-	}
-	if _, _, err := r.services(1); err != nil {
-		return err
-	}
-	parts := split(r.book, 4)
-	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
+	parts, err := r.startInParts(ctx, setup{natsChild: !graceful}, 4)
+	if err != nil {
 		return err
 	}
 	var downs []string
@@ -412,14 +406,8 @@ func pgRestart(ctx context.Context, r *run) error {
 		r.res.Skipped = "no throw-away PostgreSQL cluster given (--pg-url, --pg-restart)"
 		return nil
 	}
-	if err := r.up(ctx, setup{serverURL: r.cfg.PrivatePGURL}); err != nil {
-		return err
-	}
-	if _, _, err := r.services(1); err != nil {
-		return err
-	}
-	parts := split(r.book, 4)
-	if err := r.importUntilBusy(ctx, parts[0], "part-1", 3); err != nil {
+	parts, err := r.startInParts(ctx, setup{serverURL: r.cfg.PrivatePGURL}, 4)
+	if err != nil {
 		return err
 	}
 	cut := 0

@@ -131,6 +131,17 @@ func (b *bundle) link(kind, ext string) int64 {
 	return b.id(`SELECT coalesce(tutorial_`+kind+`_id, 0) FROM adm.`+kind+`s WHERE external_id = $1`, ext)
 }
 
+// wantLinks checks the links of the bridge rows of the Administrate records
+// in want: ext links want[ext], 0 for none.
+func (b *bundle) wantLinks(kind string, want map[string]int64) {
+	b.t.Helper()
+	for ext, tut := range want {
+		if got := b.link(kind, ext); got != tut {
+			b.t.Errorf("%s %s linked to %d, want %d", kind, ext, got, tut)
+		}
+	}
+}
+
 func (b *bundle) count(sql string, args ...any) int {
 	return int(b.id("SELECT count(*) FROM ("+sql+") q", args...))
 }

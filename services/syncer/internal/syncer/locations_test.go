@@ -23,15 +23,8 @@ func TestLocationsLinkReportAndRerun(t *testing.T) {
 
 	res := b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3})
-	if got := b.link("location", sLondon); got != london {
-		t.Fatalf("London linked to %d, want %d", got, london)
-	}
-	if got := b.link("location", sManchester); got != 0 {
-		t.Fatalf("Manchester linked to %d", got)
-	}
-	if got := b.link("location", sLeeds); got != 0 {
-		t.Fatalf("inactive Leeds linked (%d)", got)
-	}
+	// Inactive Leeds stays unlinked.
+	b.wantLinks("location", map[string]int64{sLondon: london, sManchester: 0, sLeeds: 0})
 	if len(res.UnmatchedTutorial) != 1 || res.UnmatchedTutorial[0].ID != itoa(edinburgh) {
 		t.Fatalf("unmatched tutorial = %+v", res.UnmatchedTutorial)
 	}

@@ -44,11 +44,7 @@ func TestVenuesMatchWithinLocation(t *testing.T) {
 
 	res = b.mustRunSkipping(syncer.StageVenues, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3, Skipped: 1})
-	for ext, tut := range map[string]int64{vLondon: roomLondon, vLeeds: roomLeeds} {
-		if got := b.link("venue", ext); got != tut {
-			t.Errorf("venue %s linked to %d, want %d", ext, got, tut)
-		}
-	}
+	b.wantLinks("venue", map[string]int64{vLondon: roomLondon, vLeeds: roomLeeds})
 	if got := b.str(`SELECT location_id FROM adm.venues WHERE external_id = $1`, vLeeds); got != sLeeds {
 		t.Errorf("location_id = %s", got)
 	}
@@ -83,12 +79,7 @@ func TestInstructorsAndAdministrators(t *testing.T) {
 
 	res := b.mustRun(syncer.StageInstructors, syncer.Options{NoPrompt: true})
 	wantCounts(t, res, syncer.Counts{Created: 3})
-	if got := b.link("instructor", sJane); got != jane {
-		t.Fatalf("Jane linked to %d, want %d", got, jane)
-	}
-	if got := b.link("instructor", sOld); got != 0 {
-		t.Fatalf("inactive instructor linked: %d", got)
-	}
+	b.wantLinks("instructor", map[string]int64{sJane: jane, sOld: 0}) // Old Timer is inactive
 	if len(res.UnmatchedAdministrate) != 2 {
 		t.Fatalf("unmatched administrate = %+v", res.UnmatchedAdministrate)
 	}
