@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,24 +54,12 @@ type DoctorReport struct {
 
 // MissingFields returns the contract items the tenant lacks.
 func (r DoctorReport) MissingFields() []FieldCheck {
-	var out []FieldCheck
-	for _, f := range r.Fields {
-		if !f.Present {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.Fields), func(f FieldCheck) bool { return f.Present })
 }
 
 // Unsupported returns the checks that failed.
 func (r DoctorReport) Unsupported() []OperationCheck {
-	var out []OperationCheck
-	for _, o := range r.Operations {
-		if !o.Supported {
-			out = append(out, o)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.Operations), func(o OperationCheck) bool { return o.Supported })
 }
 
 // OK reports whether the credentials work, every operation is supported and every

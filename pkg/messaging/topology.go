@@ -378,28 +378,29 @@ func AdmWriterConsumer() ConsumerSpec {
 }
 
 // SyncerConsumer feeds sync requests to the syncer, one run at a time
-// across all replicas (MaxAckPending 1).
+// across all replicas.
 func SyncerConsumer() ConsumerSpec {
-	return consumerDef{
-		stream:        StreamSyncRequests,
-		durable:       ConsumerSyncer,
-		description:   "syncer: one sync run at a time",
-		filter:        SubjectSyncRequests,
-		ackWait:       2 * time.Minute,
-		maxDeliver:    3,
-		maxAckPending: 1,
-		retry:         []time.Duration{30 * time.Second, 2 * time.Minute},
-	}.spec()
+	return oneAtATime(StreamSyncRequests, ConsumerSyncer, SubjectSyncRequests,
+		"syncer: one sync run at a time", 2*time.Minute)
 }
 
 // ImporterConsumer feeds import requests to the importer, one workbook at a time.
 func ImporterConsumer() ConsumerSpec {
+	return oneAtATime(StreamImportRequests, ConsumerImporter, SubjectImportRequests,
+		"importer: one workbook at a time", 5*time.Minute)
+}
+
+// oneAtATime is the consumer of a request queue whose runs must not overlap (a
+// sync run, a workbook import): one message in flight across all replicas
+// (MaxAckPending 1) and three deliveries, retried after 30 s and 2 min; only
+// the queue and its ack wait differ.
+func oneAtATime(stream, durable, filter, description string, ackWait time.Duration) ConsumerSpec {
 	return consumerDef{
-		stream:        StreamImportRequests,
-		durable:       ConsumerImporter,
-		description:   "importer: one workbook at a time",
-		filter:        SubjectImportRequests,
-		ackWait:       5 * time.Minute,
+		stream:        stream,
+		durable:       durable,
+		description:   description,
+		filter:        filter,
+		ackWait:       ackWait,
 		maxDeliver:    3,
 		maxAckPending: 1,
 		retry:         []time.Duration{30 * time.Second, 2 * time.Minute},
