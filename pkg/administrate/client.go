@@ -28,6 +28,7 @@ import (
 
 	"admsync/pkg/config/redact"
 	"admsync/pkg/ctxtime"
+	"admsync/pkg/defaults"
 )
 
 // Defaults for Options.
@@ -114,30 +115,14 @@ func New(opts Options) (*Client, error) {
 			return nil, fmt.Errorf("administrate: %s=%s: want an https:// URL with a host", u.name, redact.URL(u.v))
 		}
 	}
-	if opts.RateLimit <= 0 {
-		opts.RateLimit = DefaultRateLimit
-	}
-	if opts.RateBurst <= 0 {
-		opts.RateBurst = 1
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	if opts.BackoffBase <= 0 {
-		opts.BackoffBase = 250 * time.Millisecond
-	}
-	if opts.BackoffMax <= 0 {
-		opts.BackoffMax = 10 * time.Second
-	}
-	if opts.PageSize <= 0 {
-		opts.PageSize = DefaultPageSize
-	}
-	if opts.BatchMax <= 0 {
-		opts.BatchMax = DefaultBatchMax
-	}
+	defaults.Positive(&opts.RateLimit, DefaultRateLimit)
+	defaults.Positive(&opts.RateBurst, 1)
+	defaults.Positive(&opts.Timeout, DefaultTimeout)
+	defaults.Positive(&opts.MaxAttempts, DefaultMaxAttempts)
+	defaults.Positive(&opts.BackoffBase, 250*time.Millisecond)
+	defaults.Positive(&opts.BackoffMax, 10*time.Second)
+	defaults.Positive(&opts.PageSize, DefaultPageSize)
+	defaults.Positive(&opts.BatchMax, DefaultBatchMax)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

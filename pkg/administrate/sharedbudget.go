@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"admsync/pkg/ctxtime"
+	"admsync/pkg/defaults"
 )
 
 // Budget is what a Client waits on before every request it sends. A
@@ -79,9 +80,7 @@ func NewSharedBudget(ctx context.Context, js jetstream.JetStream, o SharedBudget
 	if o.Key == "" {
 		o.Key = DefaultBudgetKey
 	}
-	if o.Tolerance <= 0 {
-		o.Tolerance = DefaultBudgetTolerance
-	}
+	defaults.Positive(&o.Tolerance, DefaultBudgetTolerance)
 	b := &SharedBudget{js: js, opts: o, key: o.Key, interval: time.Duration(float64(time.Second+o.Tolerance) / o.Rate)}
 	if err := b.open(ctx); err != nil {
 		return nil, err

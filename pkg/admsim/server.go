@@ -24,6 +24,7 @@ import (
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim/internal/graph"
+	"admsync/pkg/defaults"
 
 	_ "time/tzdata" // time zones must resolve the same on every machine the simulator runs on
 )
@@ -67,15 +68,9 @@ func (o *Options) defaults() {
 	if o.ClientSecret == "" {
 		o.ClientSecret = "admsim-secret"
 	}
-	if o.TokenTTL <= 0 {
-		o.TokenTTL = time.Hour
-	}
-	if o.DefaultPageSize <= 0 {
-		o.DefaultPageSize = 100
-	}
-	if o.MaxPageSize <= 0 {
-		o.MaxPageSize = 500
-	}
+	defaults.Positive(&o.TokenTTL, time.Hour)
+	defaults.Positive(&o.DefaultPageSize, 100)
+	defaults.Positive(&o.MaxPageSize, 500)
 	if o.RandSeed == 0 {
 		o.RandSeed = 20260901
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"admsync/pkg/defaults"
 )
 
 // MonitorOptions configures a Monitor.
@@ -42,9 +44,7 @@ type Monitor struct {
 
 // NewMonitor registers the gauges.
 func NewMonitor(js jetstream.JetStream, opts MonitorOptions) (*Monitor, error) {
-	if opts.Interval <= 0 {
-		opts.Interval = 15 * time.Second
-	}
+	defaults.Positive(&opts.Interval, 15*time.Second)
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()

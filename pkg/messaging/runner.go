@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"admsync/pkg/ctxtime"
+	"admsync/pkg/defaults"
 )
 
 // Handler processes one message. Return nil to ack, Permanent(err) to
@@ -83,21 +84,11 @@ func NewRunner(js jetstream.JetStream, opts RunnerOptions) (*Runner, error) {
 	if opts.Consumer.Stream == "" || opts.Consumer.Durable() == "" {
 		return nil, errors.New("new runner: consumer stream and durable are required")
 	}
-	if opts.Workers <= 0 {
-		opts.Workers = 1
-	}
-	if opts.GateRetry <= 0 {
-		opts.GateRetry = time.Second
-	}
-	if opts.FetchWait <= 0 {
-		opts.FetchWait = 5 * time.Second
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 25 * time.Second
-	}
-	if opts.AckTimeout <= 0 {
-		opts.AckTimeout = 10 * time.Second
-	}
+	defaults.Positive(&opts.Workers, 1)
+	defaults.Positive(&opts.GateRetry, time.Second)
+	defaults.Positive(&opts.FetchWait, 5*time.Second)
+	defaults.Positive(&opts.DrainTimeout, 25*time.Second)
+	defaults.Positive(&opts.AckTimeout, 10*time.Second)
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"admsync/pkg/ctxtime"
+	"admsync/pkg/defaults"
 )
 
 // DefaultLockKey is the pg_try_advisory_lock key that elects the active
@@ -87,21 +88,11 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, opts RelayOptions) (*R
 	if pool == nil || js == nil {
 		return nil, errors.New("new outbox relay: pool and JetStream are required")
 	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 100
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = time.Second
-	}
-	if opts.PublishTimeout <= 0 {
-		opts.PublishTimeout = 5 * time.Second
-	}
-	if opts.MaxRetryDelay <= 0 {
-		opts.MaxRetryDelay = 30 * time.Second
-	}
-	if opts.LockRetry <= 0 {
-		opts.LockRetry = 5 * time.Second
-	}
+	defaults.Positive(&opts.BatchSize, 100)
+	defaults.Positive(&opts.PollInterval, time.Second)
+	defaults.Positive(&opts.PublishTimeout, 5*time.Second)
+	defaults.Positive(&opts.MaxRetryDelay, 30*time.Second)
+	defaults.Positive(&opts.LockRetry, 5*time.Second)
 	if opts.LockKey == 0 {
 		opts.LockKey = DefaultLockKey
 	}

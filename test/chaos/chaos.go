@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"admsync/pkg/defaults"
 )
 
 // Config is shared by every scenario.
@@ -71,21 +73,11 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	if c.Rate <= 0 {
-		c.Rate = 50
-	}
-	if c.Events <= 0 {
-		c.Events = 100
-	}
-	if c.Outage <= 0 {
-		c.Outage = 2 * time.Minute
-	}
-	if c.Pause <= 0 {
-		c.Pause = 165 * time.Second
-	}
-	if c.Drain <= 0 {
-		c.Drain = 4 * time.Minute
-	}
+	defaults.Positive(&c.Rate, 50)
+	defaults.Positive(&c.Events, 100)
+	defaults.Positive(&c.Outage, 2*time.Minute)
+	defaults.Positive(&c.Pause, 165*time.Second)
+	defaults.Positive(&c.Drain, 4*time.Minute)
 	if c.Seed == 0 {
 		c.Seed = 8
 	}
