@@ -142,7 +142,12 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 	var w *load.Writer
 	var batch []*validate.Event
 	var finish func() (*load.Result, error)
-	const batchSize = 2000
+	// The first batch is small so that PostgreSQL, which does most of a
+	// write's work (COPY and the foreign-key checks), starts on it while
+	// the rest is read: with 2,000 events it waited about 0.4 s of a
+	// 25 s import on a busy machine.
+	const firstBatch, batchSize = 250, 2000
+	flushAt := firstBatch
 	if !opts.DryRun {
 		if w, err = load.Begin(ctx, pool, r.Layout, load.Run{FileName: name, SHA256: hash, RequestID: opts.RequestID}); err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
@@ -155,9 +160,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, path string, opts Options) 
 		}()
 		v.OnEvent(func(e *validate.Event) {
 			batch = append(batch, e)
-			if len(batch) >= batchSize {
+			if len(batch) >= flushAt {
 				w.Add(batch)
-				batch = nil
+				batch, flushAt = nil, batchSize
 			}
 		})
 		finish = func() (*load.Result, error) {
