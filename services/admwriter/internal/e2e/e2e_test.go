@@ -93,9 +93,7 @@ func TestImportedEventsAreCreatedOnce(t *testing.T) {
 	if got := len(b.results("adm.event.linked")); got != 3 {
 		t.Errorf("adm.event.linked messages = %d, want 3", got)
 	}
-	if dls := b.deadLetters(); len(dls) != 0 {
-		t.Errorf("dead letters: %+v", dls)
-	}
+	b.noDeadLetters()
 	// Calls per blended event with S sessions and one instructor each, plus one administrator.
 	s := blended.Sessions
 	if got := b.calls()["UpdateSession"] + b.calls()["AddSessionStaff"]; got != 2*(s+classroom.Sessions) {

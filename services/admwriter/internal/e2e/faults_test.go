@@ -30,9 +30,7 @@ func TestCreateAppliedThenConnectionDropped(t *testing.T) {
 	b.enqueue(ev)
 	b.waitState("done", 1)
 
-	if got := len(b.eventsTitled("ELO-DROP-26A")); got != 1 {
-		t.Fatalf("simulator has %d events titled ELO-DROP-26A, want 1", got)
-	}
+	b.oneEvent("ELO-DROP-26A")
 	calls := b.calls()
 	if calls["CreateBlendedEvent"] != 1 || calls["Events"] != 1 || calls["EventWithSessions"] != 1 {
 		t.Errorf("calls %v: want one create, one reconcile lookup, one sessions read", calls)
@@ -41,9 +39,7 @@ func TestCreateAppliedThenConnectionDropped(t *testing.T) {
 	if got := len(b.sim.Sessions(ext)); got != ct.Sessions {
 		t.Errorf("%d sessions", got)
 	}
-	if dls := b.deadLetters(); len(dls) != 0 {
-		t.Errorf("dead letters: %+v", dls)
-	}
+	b.noDeadLetters()
 }
 
 // The process stops between the create and the bridge write (in-process
@@ -77,19 +73,14 @@ func TestCrashBetweenCreateAndBridgeWrite(t *testing.T) {
 			b.start(runOpts{workers: 1}) // restarted
 			b.waitState("done", 1)
 
-			if got := len(b.eventsTitled(title)); got != 1 {
-				t.Fatalf("simulator has %d events titled %s, want 1", got, title)
-			}
+			created := b.oneEvent(title)
 			if got := b.calls()["CreateBlendedEvent"]; got != 1 {
 				t.Errorf("CreateBlendedEvent calls = %d, want 1", got)
 			}
-			ext, _ := b.bridge(ev)
-			if ext != b.eventsTitled(title)[0].ID {
+			if ext, _ := b.bridge(ev); ext != created.ID {
 				t.Errorf("bridge %s does not point at the created event", ext)
 			}
-			if dls := b.deadLetters(); len(dls) != 0 {
-				t.Errorf("dead letters: %+v", dls)
-			}
+			b.noDeadLetters()
 		})
 	}
 }
@@ -115,9 +106,7 @@ func TestSameEventDeliveredTwiceConcurrently(t *testing.T) {
 		i, err := info.Info(b.ctx)
 		return err == nil && i.NumPending == 0 && i.NumAckPending == 0
 	})
-	if got := len(b.eventsTitled("ELO-TWICE-26A")); got != 1 {
-		t.Fatalf("simulator has %d events, want 1", got)
-	}
+	b.oneEvent("ELO-TWICE-26A")
 	m := metricstest.Flatten(t, b.registry)
 	if m[`admsync_admwriter_events_total{outcome="linked"}`] != 1 || m[`admsync_admwriter_events_total{outcome="skipped"}`] != 1 {
 		t.Errorf("events linked %v skipped %v, want 1 and 1", m[`admsync_admwriter_events_total{outcome="linked"}`],
@@ -213,12 +202,8 @@ func TestSessionUpdateFailsAfterCreate(t *testing.T) {
 	if day2.End.String() != "2026-03-31T17:00:00" || len(day2.Staff) != 1 {
 		t.Errorf("Day 2 after replay: end %s staff %v", day2.End, day2.Staff)
 	}
-	if got := len(b.eventsTitled("ELO-SESS-26A")); got != 1 {
-		t.Errorf("%d events", got)
-	}
-	if dls := b.deadLetters(); len(dls) != 0 {
-		t.Errorf("dead letter not removed after replay: %+v", dls)
-	}
+	b.oneEvent("ELO-SESS-26A")
+	b.noDeadLetters() // the replayed letter was removed
 }
 
 // Administrate is down for longer than AckWait × MaxDeliver: the breaker
@@ -243,9 +228,7 @@ func TestOutageLongerThanAllDeliveries(t *testing.T) {
 	b.start(runOpts{workers: 4, client: func(o *administrate.Options) { o.MaxAttempts = 2 }})
 	b.waitState("done", len(events))
 
-	if dls := b.deadLetters(); len(dls) != 0 {
-		t.Fatalf("%d dead letters after the outage: %+v", len(dls), dls)
-	}
+	b.noDeadLetters()
 	hist := strings.Join(b.breakerHistory(), " ")
 	if !strings.Contains(hist, "closed>open") || !strings.HasSuffix(hist, ">closed") {
 		t.Errorf("breaker transitions %q: want it to open during the outage and close after", hist)
@@ -295,9 +278,7 @@ func TestPermanentErrorThenReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitState("done", 1)
-	if got := len(b.eventsTitled("ELO-PERM-26A")); got != 1 {
-		t.Errorf("%d events", got)
-	}
+	b.oneEvent("ELO-PERM-26A")
 
 	// A second replay of an event already done is refused.
 	b.publishDeadLetterCopy(dl)

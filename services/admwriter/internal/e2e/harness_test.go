@@ -497,6 +497,25 @@ func (b *bundle) breakerHistory() []string {
 }
 
 // eventsTitled returns the simulator's events with this title.
+// oneEvent is the one event titled title in Administrate; the test stops
+// when there is not exactly one.
+func (b *bundle) oneEvent(title string) admsim.EventView {
+	b.t.Helper()
+	evs := b.eventsTitled(title)
+	if len(evs) != 1 {
+		b.t.Fatalf("%d events titled %s in Administrate, want 1", len(evs), title)
+	}
+	return evs[0]
+}
+
+// noDeadLetters fails the test if the DLQ holds a message.
+func (b *bundle) noDeadLetters() {
+	b.t.Helper()
+	if dls := b.deadLetters(); len(dls) != 0 {
+		b.t.Errorf("%d dead letters: %+v", len(dls), dls)
+	}
+}
+
 func (b *bundle) eventsTitled(title string) []admsim.EventView {
 	var out []admsim.EventView
 	for _, e := range b.sim.Events() {

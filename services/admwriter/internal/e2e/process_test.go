@@ -156,13 +156,11 @@ func TestProcessKilledAfterCreate(t *testing.T) {
 
 	b.start(runOpts{workers: 2})
 	b.waitState("done", 1)
-	if got := len(b.eventsTitled(title)); got != 1 {
-		t.Fatalf("after restart: %d events, want 1", got)
-	}
+	created := b.oneEvent(title)
 	if got := b.calls()["CreateBlendedEvent"]; got != 1 {
 		t.Errorf("CreateBlendedEvent calls = %d, want 1", got)
 	}
-	if ext, _ := b.bridge(ev); ext != b.eventsTitled(title)[0].ID {
+	if ext, _ := b.bridge(ev); ext != created.ID {
 		t.Errorf("bridge %s does not point at the created event", ext)
 	}
 }
@@ -277,7 +275,5 @@ func TestKilledWriterIsTakenOverPromptly(t *testing.T) {
 			}
 		}
 	}
-	if dls := b.deadLetters(); len(dls) != 0 {
-		t.Errorf("dead letters: %+v", dls)
-	}
+	b.noDeadLetters()
 }
