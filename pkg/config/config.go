@@ -211,23 +211,44 @@ func validInboxPrefix(p string) bool {
 // RequireAdministrate reports which Administrate settings are missing, for
 // the commands that call Administrate.
 func (c *Config) RequireAdministrate() error {
-	var missing []string
-	if c.AdministrateAPIURL == "" {
-		missing = append(missing, "ADMINISTRATE_API_URL")
-	}
-	if c.AdministrateTokenURL == "" {
-		missing = append(missing, "ADMINISTRATE_TOKEN_URL")
-	}
-	if c.AdministrateClientID == "" {
-		missing = append(missing, "ADMINISTRATE_CLIENT_ID")
-	}
-	if !c.AdministrateClientSecret.IsSet() {
-		missing = append(missing, "ADMINISTRATE_CLIENT_SECRET (or ADMINISTRATE_CLIENT_SECRET_FILE)")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("Administrate is not configured: set %s", strings.Join(missing, ", "))
+	if m := missing(
+		need{c.AdministrateAPIURL != "", "ADMINISTRATE_API_URL"},
+		need{c.AdministrateTokenURL != "", "ADMINISTRATE_TOKEN_URL"},
+		need{c.AdministrateClientID != "", "ADMINISTRATE_CLIENT_ID"},
+		need{c.AdministrateClientSecret.IsSet(), "ADMINISTRATE_CLIENT_SECRET (or ADMINISTRATE_CLIENT_SECRET_FILE)"},
+	); len(m) > 0 {
+		return fmt.Errorf("Administrate is not configured: set %s", strings.Join(m, ", "))
 	}
 	return nil
+}
+
+// RequireWebhookIntake reports which settings the syncer's webhook intake
+// (and the registration of its webhooks) lacks.
+func (c *Config) RequireWebhookIntake() error {
+	if m := missing(
+		need{len(c.WebhookToken.Reveal()) >= 16, "WEBHOOK_ROUTE_TOKEN (at least 16 characters)"},
+		need{c.WebhookSecret.IsSet(), "WEBHOOK_SECRET"},
+	); len(m) > 0 {
+		return fmt.Errorf("configuration: the webhook intake needs %s", strings.Join(m, " and "))
+	}
+	return nil
+}
+
+// need is one setting a command requires: met or not, and how an error names it.
+type need struct {
+	met  bool
+	name string
+}
+
+// missing names the needs that are not met, in order.
+func missing(needs ...need) []string {
+	var out []string
+	for _, n := range needs {
+		if !n.met {
+			out = append(out, n.name)
+		}
+	}
+	return out
 }
 
 func value(look Lookuper, name string) (string, error) {

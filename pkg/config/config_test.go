@@ -23,6 +23,28 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
+func TestRequireNamesWhatIsMissing(t *testing.T) {
+	c, err := LoadWith(MapLookuper(map[string]string{"ADMINISTRATE_API_URL": "https://api.example/graphql", "WEBHOOK_ROUTE_TOKEN": "short"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Administrate is not configured: set ADMINISTRATE_TOKEN_URL, ADMINISTRATE_CLIENT_ID, ADMINISTRATE_CLIENT_SECRET (or ADMINISTRATE_CLIENT_SECRET_FILE)"
+	if err := c.RequireAdministrate(); err == nil || err.Error() != want {
+		t.Errorf("RequireAdministrate = %v, want %q", err, want)
+	}
+	want = "configuration: the webhook intake needs WEBHOOK_ROUTE_TOKEN (at least 16 characters) and WEBHOOK_SECRET"
+	if err := c.RequireWebhookIntake(); err == nil || err.Error() != want {
+		t.Errorf("RequireWebhookIntake = %v, want %q", err, want)
+	}
+	c, err = LoadWith(MapLookuper(map[string]string{"WEBHOOK_ROUTE_TOKEN": "0123456789abcdef", "WEBHOOK_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RequireWebhookIntake(); err != nil {
+		t.Errorf("RequireWebhookIntake with both set = %v, want nil", err)
+	}
+}
+
 func TestSecretFromFileAndRedaction(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(path, []byte("s3cr3t-value\n"), 0o600); err != nil {

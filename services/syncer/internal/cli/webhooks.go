@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"admsync/pkg/config"
 	"admsync/pkg/messaging"
 	"admsync/pkg/service"
 	"admsync/services/syncer/internal/syncer"
@@ -61,7 +60,7 @@ Exit codes:
 				return err
 			}
 			defer env.Close()
-			if err := requireWebhookSecrets(env.Config); err != nil {
+			if err := env.Config.RequireWebhookIntake(); err != nil {
 				return err
 			}
 			c, err := env.Administrate()
@@ -124,20 +123,6 @@ Exit codes:
 	return cmd
 }
 
-func requireWebhookSecrets(c *config.Config) error {
-	var missing []string
-	if len(c.WebhookToken.Reveal()) < 16 {
-		missing = append(missing, "WEBHOOK_ROUTE_TOKEN (at least 16 characters)")
-	}
-	if !c.WebhookSecret.IsSet() {
-		missing = append(missing, "WEBHOOK_SECRET")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("configuration: the webhook intake needs %s", strings.Join(missing, " and "))
-	}
-	return nil
-}
-
 // webhookTasks are serve's webhook consumer and, with WEBHOOK_ADDR, the intake.
 func webhookTasks(env *service.Env, pool *pgxpool.Pool, js jetstream.JetStream, src syncer.EventSource) ([]service.Task, error) {
 	m := webhook.NewMetrics(env.Registry)
@@ -161,7 +146,7 @@ func webhookTasks(env *service.Env, pool *pgxpool.Pool, js jetstream.JetStream, 
 	if addr == "" {
 		return tasks, nil
 	}
-	if err := requireWebhookSecrets(env.Config); err != nil {
+	if err := env.Config.RequireWebhookIntake(); err != nil {
 		return nil, err
 	}
 	intake := &webhook.Intake{Token: env.Config.WebhookToken, Secret: env.Config.WebhookSecret, JS: js, Metrics: m,
