@@ -16,10 +16,7 @@ import (
 // field's outcome is unknown. Every event must still be written once, and
 // every session of it updated and staffed exactly once.
 func admBatch(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{faults: admsim.Faults{MaxFields: 4, Latency: 20 * time.Millisecond, Jitter: 20 * time.Millisecond}}); err != nil {
-		return err
-	}
-	if _, _, err := r.services(1); err != nil {
+	if _, _, err := r.upWith(ctx, setup{faults: admsim.Faults{MaxFields: 4, Latency: 20 * time.Millisecond, Jitter: 20 * time.Millisecond}}); err != nil {
 		return err
 	}
 	if _, err := r.importBook(ctx, r.book, "all"); err != nil {

@@ -22,10 +22,7 @@ const maxDeliverReason = "max deliveries reached without an answer"
 // above, while the events imported beside it are all written: lost 0.
 func crashLoop(ctx context.Context, r *run) error {
 	// Latency stretches the sync run so the kill lands inside it.
-	if err := r.up(ctx, setup{events: r.cfg.Events / 4, faults: admsim.Faults{Latency: 100 * time.Millisecond}}); err != nil {
-		return err
-	}
-	if _, _, err := r.services(1); err != nil {
+	if _, _, err := r.upWith(ctx, setup{events: r.cfg.Events / 4, faults: admsim.Faults{Latency: 100 * time.Millisecond}}); err != nil {
 		return err
 	}
 	syncer, err := r.spawn("syncer", "syncer", nil, "serve")

@@ -20,14 +20,10 @@ import (
 // once: every event its template's prices once each, web sale and sold out
 // on, published; the mistaken second import's events deleted, the rest kept.
 func lifecycleKill(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{}); err != nil {
-		return err
-	}
-	_, ws, err := r.services(1)
+	_, w, err := r.upWith(ctx, setup{})
 	if err != nil {
 		return err
 	}
-	w := ws[0]
 	sum, err := r.importBook(ctx, r.book, "season")
 	if err != nil {
 		return err

@@ -204,14 +204,24 @@ func (r *run) failpointRun(crashAt string) (hit bool, err error) {
 	return false, nil
 }
 
+// upWith brings the stack up as s says and starts the importer (the outbox
+// relay) and one admwriter.
+func (r *run) upWith(ctx context.Context, s setup) (relay, writer *harness.Proc, err error) {
+	if err := r.up(ctx, s); err != nil {
+		return nil, nil, err
+	}
+	relay, ws, err := r.services(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return relay, ws[0], nil
+}
+
 // startInParts brings the stack up as s says, with the importer and one
 // admwriter, splits the workbook into n parts and imports the first until
 // the services are busy; the rest are the scenario's.
 func (r *run) startInParts(ctx context.Context, s setup, n int) ([]*sampledata.Book, error) {
-	if err := r.up(ctx, s); err != nil {
-		return nil, err
-	}
-	if _, _, err := r.services(1); err != nil {
+	if _, _, err := r.upWith(ctx, s); err != nil {
 		return nil, err
 	}
 	parts := split(r.book, n)

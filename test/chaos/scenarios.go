@@ -47,10 +47,7 @@ func (r *run) waitImportLock(ctx context.Context, timeout time.Duration) bool {
 // database completely or not at all. Then every part is imported again:
 // the committed ones must come back as duplicates only.
 func importerKill(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{}); err != nil {
-		return err
-	}
-	if _, _, err := r.services(1); err != nil {
+	if _, _, err := r.upWith(ctx, setup{}); err != nil {
 		return err
 	}
 	parts := split(r.book, 10)
@@ -134,10 +131,7 @@ func importerKill(ctx context.Context, r *run) error {
 // a PubAck and before marking its row republishes it, and the stream's
 // deduplication window must absorb that.
 func relayKill(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{}); err != nil {
-		return err
-	}
-	relay, _, err := r.services(1)
+	relay, _, err := r.upWith(ctx, setup{})
 	if err != nil {
 		return err
 	}
@@ -482,10 +476,7 @@ func (r *run) retryImport(ctx context.Context, path string, want fileCounts) err
 // the middle of the run. The breaker must stop consumption instead of
 // burning deliveries: no dead letter, and the backlog drains after.
 func admOutage(ctx context.Context, r *run) error {
-	if err := r.up(ctx, setup{}); err != nil {
-		return err
-	}
-	_, ws, err := r.services(1)
+	_, w, err := r.upWith(ctx, setup{})
 	if err != nil {
 		return err
 	}
@@ -509,7 +500,7 @@ func admOutage(ctx context.Context, r *run) error {
 		}
 	}
 	r.res.notef("down %s with %d done; %d requests refused; breaker changes %d; max attempts per event %d",
-		r.cfg.Outage, p.Done, refused, countLines(ws[0].Log, "circuit breaker changed"), maxAttempts)
+		r.cfg.Outage, p.Done, refused, countLines(w.Log, "circuit breaker changed"), maxAttempts)
 	return err
 }
 

@@ -71,16 +71,7 @@ func (s *Stack) Node(name string) *NATSNode {
 // StreamCluster reports a stream's leader and replica count as JetStream
 // sees them.
 func (s *Stack) StreamCluster(ctx context.Context, stream string) (leader string, replicas int, err error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return "", 0, err
-	}
-	defer nc.Close()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		return "", 0, err
-	}
-	info, err := st.Info(ctx)
+	info, err := s.StreamInfo(ctx, stream)
 	if err != nil {
 		return "", 0, err
 	}
@@ -92,16 +83,7 @@ func (s *Stack) StreamCluster(ctx context.Context, stream string) (leader string
 
 // ConsumerCluster reports a consumer's leader and replica count.
 func (s *Stack) ConsumerCluster(ctx context.Context, stream, consumer string) (leader string, replicas int, err error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return "", 0, err
-	}
-	defer nc.Close()
-	c, err := js.Consumer(ctx, stream, consumer)
-	if err != nil {
-		return "", 0, err
-	}
-	info, err := c.Info(ctx)
+	info, err := s.ConsumerInfo(ctx, stream, consumer)
 	if err != nil {
 		return "", 0, err
 	}

@@ -109,20 +109,25 @@ func (s *Stack) ConsumerBacklog(ctx context.Context) (pending, ackPending uint64
 // sequence): with deduplication by Nats-Msg-Id it equals the distinct ids
 // published, however often a publisher retried.
 func (s *Stack) StreamStored(ctx context.Context, stream string) (uint64, error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return 0, err
-	}
-	defer nc.Close()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
+	info, err := s.StreamInfo(ctx, stream)
 	if err != nil {
 		return 0, err
 	}
 	return info.State.LastSeq, nil
+}
+
+// StreamInfo reads a stream's state on a connection of its own.
+func (s *Stack) StreamInfo(ctx context.Context, stream string) (*jetstream.StreamInfo, error) {
+	js, nc, err := s.jetStream()
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	return st.Info(ctx)
 }
 
 // Publish sends one JetStream message (e.g. a poison payload) and waits

@@ -116,16 +116,7 @@ func (s *Stack) Tally(ctx context.Context) (Tally, error) {
 
 // DLQDepth counts messages in the DLQ stream.
 func (s *Stack) DLQDepth(ctx context.Context) (uint64, error) {
-	js, nc, err := s.jetStream()
-	if err != nil {
-		return 0, err
-	}
-	defer nc.Close()
-	st, err := js.Stream(ctx, "DLQ")
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
+	info, err := s.StreamInfo(ctx, "DLQ")
 	if err != nil {
 		return 0, err
 	}
