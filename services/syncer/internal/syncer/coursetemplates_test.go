@@ -35,8 +35,7 @@ func TestCourseTemplates(t *testing.T) {
 	b.sim.CustomField("Event", "Sitting")
 	b.mustRun(syncer.StageCustomFields, syncer.Options{NoPrompt: true})
 
-	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Created: 4})
+	res = b.mustRunCounts(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true}, syncer.Counts{Created: 4})
 	if got := b.link("course_template", sCM2); got != cm2 {
 		t.Fatalf("CM2 linked to %d, want %d", got, cm2)
 	}
@@ -85,8 +84,7 @@ func TestCourseTemplates(t *testing.T) {
 	}
 
 	// Rerun: nothing changes.
-	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 4})
+	res = b.mustRunCounts(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 4})
 	if res.RowsApplied != 0 {
 		t.Fatalf("rerun applied %d rows", res.RowsApplied)
 	}
@@ -101,8 +99,7 @@ func TestCourseTemplates(t *testing.T) {
 			}
 		}
 	})
-	res = b.mustRun(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true, Debug: true})
-	wantCounts(t, res, syncer.Counts{Updated: 1, Unchanged: 3})
+	res = b.mustRunCounts(syncer.StageCourseTemplates, syncer.Options{NoPrompt: true, Debug: true}, syncer.Counts{Updated: 1, Unchanged: 3})
 	if got := b.str(`SELECT custom_fields->>$2 FROM adm.course_templates WHERE external_id = $1`, sCM2, cfKey); got != "SOA" {
 		t.Fatalf("custom field value = %q", got)
 	}

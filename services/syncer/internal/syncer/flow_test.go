@@ -142,8 +142,7 @@ func TestPlanWritesNothing(t *testing.T) {
 	b := setup(t)
 	b.tutorialLocation("London", true)
 	sLondon := b.sim.Location("London")
-	res := b.mustRun(syncer.StageLocations, syncer.Options{Plan: true})
-	wantCounts(t, res, syncer.Counts{Created: 1})
+	res := b.mustRunCounts(syncer.StageLocations, syncer.Options{Plan: true}, syncer.Counts{Created: 1})
 	if !res.PlanOnly || res.RowsApplied != 0 || b.count(`SELECT 1 FROM adm.locations`) != 0 {
 		t.Fatalf("plan wrote rows: %+v", res)
 	}
@@ -191,8 +190,7 @@ func TestPromptCreatesAndLinks(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 	// Next run: everything matches.
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 2})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 2})
 
 	// US1 scenario 2: SA1 exists only in the tutorial tables; answering y
 	// creates it through courseTemplate.create and links it.

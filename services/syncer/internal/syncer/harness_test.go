@@ -92,6 +92,14 @@ func (b *bundle) mustRun(stage string, opts syncer.Options) *syncer.StageResult 
 	return res
 }
 
+// mustRunCounts is mustRun that also checks the stage's counts.
+func (b *bundle) mustRunCounts(stage string, opts syncer.Options, want syncer.Counts) *syncer.StageResult {
+	b.t.Helper()
+	res := b.mustRun(stage, opts)
+	wantCounts(b.t, res, want)
+	return res
+}
+
 // mustRunSkipping runs a stage that has to complete with skipped records:
 // the error says so and exits 3, and the report flags it with ⚠.
 func (b *bundle) mustRunSkipping(stage string, opts syncer.Options) *syncer.StageResult {

@@ -21,8 +21,7 @@ func TestLocationsLinkReportAndRerun(t *testing.T) {
 	sManchester := b.sim.Location("Manchester")
 	sLeeds := b.sim.Location("Leeds")
 
-	res := b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Created: 3})
+	res := b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Created: 3})
 	// Inactive Leeds stays unlinked.
 	b.wantLinks("location", map[string]int64{sLondon: london, sManchester: 0, sLeeds: 0})
 	if len(res.UnmatchedTutorial) != 1 || res.UnmatchedTutorial[0].ID != itoa(edinburgh) {
@@ -56,16 +55,14 @@ func TestLocationsLinkReportAndRerun(t *testing.T) {
 	}
 
 	// A rerun with no change writes nothing.
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 3})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 3})
 	if res.RowsApplied != 0 {
 		t.Fatalf("rerun applied %d rows", res.RowsApplied)
 	}
 
 	// Deactivating London unlinks it on the next run, and says why.
 	b.exec(`UPDATE acted.tutorial_locations SET is_active = false WHERE id = $1`, london)
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Updated: 1, Unchanged: 2})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Updated: 1, Unchanged: 2})
 	if got := b.link("location", sLondon); got != 0 {
 		t.Fatalf("deactivated London still linked to %d", got)
 	}
@@ -126,8 +123,7 @@ func TestLocationsPagingGoneAndGuard(t *testing.T) {
 		ids = append(ids, b.sim.Location(n))
 	}
 	orig := b.sim.Dump()
-	res := b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true, PageSize: 2})
-	wantCounts(t, res, syncer.Counts{Created: 5})
+	res := b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true, PageSize: 2}, syncer.Counts{Created: 5})
 	if got := b.sim.CallCount("Locations"); got != 3 {
 		t.Fatalf("5 locations at 2 a page took %d calls, want 3", got)
 	}
@@ -147,8 +143,7 @@ func TestLocationsPagingGoneAndGuard(t *testing.T) {
 	}
 	// One of five gone: marked, not deleted.
 	drop("A", "B", "C", "D")
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true, PageSize: 2})
-	wantCounts(t, res, syncer.Counts{Unchanged: 4, Gone: 1})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true, PageSize: 2}, syncer.Counts{Unchanged: 4, Gone: 1})
 	if n := b.count(`SELECT 1 FROM adm.locations WHERE gone_at IS NOT NULL AND external_id = $1`, ids[4]); n != 1 {
 		t.Fatal("E not marked gone")
 	}
@@ -158,24 +153,21 @@ func TestLocationsPagingGoneAndGuard(t *testing.T) {
 
 	// Four stored, one returned: a drop of more than half marks nothing gone.
 	drop("A")
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 1})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 1})
 	if !strings.Contains(res.GoneBlocked, "more than half") || !strings.Contains(b.out.String(), "nothing marked gone") {
 		t.Fatalf("guard not reported: %q\n%s", res.GoneBlocked, b.out.String())
 	}
 	if n := b.count(`SELECT 1 FROM adm.locations WHERE gone_at IS NULL`); n != 4 {
 		t.Fatalf("guard let rows go: %d active", n)
 	}
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true, ForceGone: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 1, Gone: 3})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true, ForceGone: true}, syncer.Counts{Unchanged: 1, Gone: 3})
 
 	// Records that come back are revived (gone_at cleared), counted as updated.
 	b.sim.Reset()
 	if err := b.sim.Load(orig); err != nil {
 		t.Fatal(err)
 	}
-	res = b.mustRun(syncer.StageLocations, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 1, Updated: 4})
+	res = b.mustRunCounts(syncer.StageLocations, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 1, Updated: 4})
 	if n := b.count(`SELECT 1 FROM adm.locations WHERE gone_at IS NULL`); n != 5 {
 		t.Fatalf("revived: %d active", n)
 	}

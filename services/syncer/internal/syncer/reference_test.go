@@ -77,8 +77,7 @@ func TestInstructorsAndAdministrators(t *testing.T) {
 	b.sim.Instructor("Bob", "Jones")
 	admin := b.sim.Administrator("Dev", "Raman")
 
-	res := b.mustRun(syncer.StageInstructors, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Created: 3})
+	res := b.mustRunCounts(syncer.StageInstructors, syncer.Options{NoPrompt: true}, syncer.Counts{Created: 3})
 	b.wantLinks("instructor", map[string]int64{sJane: jane, sOld: 0}) // Old Timer is inactive
 	if len(res.UnmatchedAdministrate) != 2 {
 		t.Fatalf("unmatched administrate = %+v", res.UnmatchedAdministrate)
@@ -94,8 +93,7 @@ func TestInstructorsAndAdministrators(t *testing.T) {
 		t.Fatalf("mirrors = %+v", res.Mirrors)
 	}
 	// No "always updated" instructors on a rerun.
-	res = b.mustRun(syncer.StageInstructors, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 3})
+	res = b.mustRunCounts(syncer.StageInstructors, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 3})
 	if res.RowsApplied != 0 {
 		t.Fatalf("rerun applied %d rows", res.RowsApplied)
 	}
@@ -112,13 +110,11 @@ func TestPriceLevelsAndCustomFields(t *testing.T) {
 	b.sim.CustomField("Session", "Day")
 	token := b.sim.CustomField("TokenIssue", "Batch")
 
-	res := b.mustRun(syncer.StagePriceLevels, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Created: 2})
+	res := b.mustRunCounts(syncer.StagePriceLevels, syncer.Options{NoPrompt: true}, syncer.Counts{Created: 2})
 	if got := b.str(`SELECT name FROM adm.pricelevels WHERE external_id = $1`, normal); got != "Normal" {
 		t.Fatalf("price level = %q", got)
 	}
-	res = b.mustRun(syncer.StageCustomFields, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Created: 3})
+	res = b.mustRunCounts(syncer.StageCustomFields, syncer.Options{NoPrompt: true}, syncer.Counts{Created: 3})
 	if got := b.str(`SELECT label FROM adm.custom_fields WHERE entity_type = 'Event' AND external_id = $1`, sitting); got != "Sitting" {
 		t.Fatalf("custom field = %q", got)
 	}
@@ -154,6 +150,5 @@ func TestPriceLevelsAndCustomFields(t *testing.T) {
 
 	// Every type answers again: now Session's definition is marked gone.
 	b.transport = nil
-	res = b.mustRun(syncer.StageCustomFields, syncer.Options{NoPrompt: true})
-	wantCounts(t, res, syncer.Counts{Unchanged: 2, Gone: 1})
+	res = b.mustRunCounts(syncer.StageCustomFields, syncer.Options{NoPrompt: true}, syncer.Counts{Unchanged: 2, Gone: 1})
 }
