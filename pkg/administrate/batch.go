@@ -108,6 +108,34 @@ func BatchAddEventStaff(eventID, contactID string, staffType StaffType) BatchOp 
 		}}
 }
 
+// BatchUpdateEvent is a correction's event.update (UpdateEvent: only the fields set
+// in in are sent) as a batchable op.
+func BatchUpdateEvent(eventID string, in EventUpdateInput) BatchOp {
+	return BatchOp{name: "UpdateEvent", query: UpdateEvent_Operation,
+		vars: &__UpdateEventInput{EventId: eventID, Input: in},
+		judge: func(data []byte) (error, *BatchOp) {
+			var r UpdateEventResponse
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("administrate UpdateEvent: decode response: %w", err), nil
+			}
+			return mutationError("UpdateEvent", r.Event.Update.Errors, ""), nil
+		}}
+}
+
+// BatchRemoveStaff is event.removeStaff for one Staff id (of the event or of one of
+// its sessions) as a batchable op.
+func BatchRemoveStaff(staffID string) BatchOp {
+	return BatchOp{name: "RemoveStaff", query: RemoveStaff_Operation,
+		vars: &__RemoveStaffInput{Input: EventRemoveStaffInput{StaffId: staffID}},
+		judge: func(data []byte) (error, *BatchOp) {
+			var r RemoveStaffResponse
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("administrate RemoveStaff: decode response: %w", err), nil
+			}
+			return mutationError("RemoveStaff", r.Event.RemoveStaff.Errors, ""), nil
+		}}
+}
+
 // BatchUpdateEventLifecycle is event.update with the lifecycle fields set in in
 // (publish, sold out, web sale: see PublishEvent, SetSoldOut, SetWebSale) as a
 // batchable op. Setting a value Administrate already has changes nothing, so the op

@@ -42,6 +42,16 @@ var batchSamples = map[string]func(i int) BatchOp{
 		return BatchAddEventPrice(fmt.Sprintf("Q291cnNlOj%d", i/2), EventPrice{PriceLevelID: fmt.Sprintf("UHJpY2VMZXZlbDo%d", i%2),
 			CurrencyID: "Q3VycmVuY3k6MQ==", Amount: MustDecimal("250.00")}, nil)
 	},
+	"BatchUpdateEvent": func(i int) BatchOp {
+		// A correction's fields in turn: title and places, location and venue, a custom field.
+		ins := []EventUpdateInput{{Title: fmt.Sprintf("CB1 26A London %d", i), MaxPlaces: 20 + i},
+			{LocationId: "TG9jYXRpb246MQ==", VenueId: "VmVudWU6MQ=="},
+			{CustomFieldValues: []CustomFieldValueInput{{DefinitionKey: "Q3VzdG9tRmllbGQ6Mg==", Value: "2026A"}}}}
+		return BatchUpdateEvent(fmt.Sprintf("Q291cnNlOj%d", i), ins[i%len(ins)])
+	},
+	"BatchRemoveStaff": func(i int) BatchOp {
+		return BatchRemoveStaff(fmt.Sprintf("U3RhZmY6%d", i))
+	},
 	"BatchDeleteEvent": func(i int) BatchOp {
 		return BatchDeleteEvent(fmt.Sprintf("Q291cnNlOj%d", i))
 	},

@@ -11,6 +11,7 @@ import (
 	"github.com/Khan/genqlient/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // DefaultBatchMax is the default cap on root fields per batched request. A blended
@@ -228,6 +229,63 @@ var operationsByField = sync.OnceValue(func() map[string]string {
 	}
 	return out
 })
+
+// operationsByShape keys each generated operation by its root path and the shape of
+// its root field's selection (selectionShape): UpdateEvent and UpdateEventLifecycle
+// both call event.update and differ only in what they select.
+var operationsByShape = sync.OnceValue(func() map[string]string {
+	out := map[string]string{}
+	ops, err := ourOperations()
+	if err != nil {
+		return out
+	}
+	for _, op := range ops {
+		q, err := parser.ParseQuery(&ast.Source{Input: op.Query})
+		if err != nil || len(q.Operations) == 0 || len(q.Operations[0].SelectionSet) != 1 {
+			continue
+		}
+		key := op.kind + " " + op.field + " " + selectionShape(q.Operations[0].SelectionSet)
+		if _, dup := out[key]; !dup {
+			out[key] = op.OperationName
+		}
+	}
+	return out
+})
+
+// selectionShape writes a selection without aliases and arguments.
+func selectionShape(set ast.SelectionSet) string {
+	var b strings.Builder
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			b.WriteString(s.Name)
+			if len(s.SelectionSet) > 0 {
+				b.WriteString("{" + selectionShape(s.SelectionSet) + "}")
+			}
+		case *ast.FragmentSpread:
+			b.WriteString("..." + s.Name)
+		case *ast.InlineFragment:
+			b.WriteString("...on " + s.TypeCondition + "{" + selectionShape(s.SelectionSet) + "}")
+		}
+		b.WriteString(" ")
+	}
+	return b.String()
+}
+
+// OperationForRootField names the generated operation a root field of a batched
+// document comes from (kind "mutation" or "query"), telling apart operations that
+// call the same field by what they select; "" if none does. The simulator uses it
+// to count the operations inside a batched document.
+func OperationForRootField(kind string, f *ast.Field) string {
+	if f == nil {
+		return ""
+	}
+	path := rootPath(ast.SelectionSet{f}, kind == string(ast.Mutation))
+	if op := operationsByShape()[kind+" "+path+" "+selectionShape(ast.SelectionSet{f})]; op != "" {
+		return op
+	}
+	return OperationForField(kind, path)
+}
 
 // OperationForField names the generated operation that calls a root path such as
 // "session.update" (kind "mutation") or "locations" (kind "query"), "" if none does.

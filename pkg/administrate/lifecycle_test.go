@@ -131,6 +131,11 @@ func TestBatchLifecycleOps(t *testing.T) {
 	if res.Requests != 1 || sim.RequestCount() != 1 || sim.FieldCount() != len(ops) {
 		t.Fatalf("requests %d (simulator %d), fields %d; want 1 request of %d fields", res.Requests, sim.RequestCount(), sim.FieldCount(), len(ops))
 	}
+	// The simulator names each field's operation, UpdateEventLifecycle apart
+	// from UpdateEvent (both call event.update) by what it selects.
+	if a, u, p, d := sim.CallCount("UpdateEventLifecycle"), sim.CallCount("UpdateEvent"), sim.CallCount("AddEventPrices"), sim.CallCount("DeleteEvents"); a != 3 || u != 0 || p != 2 || d != 3 {
+		t.Errorf("simulator counted UpdateEventLifecycle %d, UpdateEvent %d, AddEventPrices %d, DeleteEvents %d; want 3, 0, 2, 3", a, u, p, d)
+	}
 	for _, i := range []int{0, 1, 2, 4, 5} {
 		if res.Errors[i] != nil {
 			t.Errorf("op %d (%s): %v", i, ops[i].Name(), res.Errors[i])

@@ -45,11 +45,13 @@ func rootFields(op *ast.OperationDefinition, name string, vars map[string]any) [
 		return nil
 	}
 	var out []Field
+	var fields []*ast.Field
 	for _, sel := range op.SelectionSet {
 		f, ok := sel.(*ast.Field)
 		if !ok {
 			continue
 		}
+		fields = append(fields, f)
 		path := f.Name
 		if op.Operation == ast.Mutation {
 			for _, inner := range f.SelectionSet {
@@ -66,7 +68,7 @@ func rootFields(op *ast.OperationDefinition, name string, vars map[string]any) [
 			out[i].Operation = name
 			continue
 		}
-		out[i].Operation = administrate.OperationForField(string(op.Operation), out[i].Path)
+		out[i].Operation = administrate.OperationForRootField(string(op.Operation), fields[i])
 		if out[i].Operation == "" {
 			out[i].Operation = out[i].Path
 		}

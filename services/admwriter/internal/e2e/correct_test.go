@@ -150,6 +150,11 @@ func TestCorrectionsByReimportEndToEnd(t *testing.T) {
 	if d := after["RemoveStaff"] - before["RemoveStaff"]; d != 1 {
 		t.Errorf("event.removeStaff sent %d times, want 1", d)
 	}
+	// Each correction's writes are one request: the instructor's addition
+	// and removal go together.
+	if calls := b.count(t, `SELECT sum(calls) FROM adm.event_changes`); calls != 3+3 {
+		t.Errorf("the three corrections took %d requests, want 6 (a read and a write each)", calls)
+	}
 
 	// The same workbook again: nothing to correct, nothing sent.
 	outbox := b.count(t, `SELECT count(*) FROM admsync.outbox`)
@@ -196,7 +201,9 @@ func TestCorrectionLostResponsesConvergeOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.sim.SetFaults(admsim.Faults{DropAfterApply: 3, DropOperations: []string{"UpdateEvent", "AddSessionStaff", "RemoveStaff"}})
+	// Two answers lost: the Max places update's, and the one request carrying
+	// the instructor correction's addition and removal.
+	b.sim.SetFaults(admsim.Faults{DropAfterApply: 2, DropOperations: []string{"UpdateEvent", "AddSessionStaff", "RemoveStaff"}})
 	b.importBook(t, bin, bk)
 	relayFlush(t, b)
 	testwait.For(t, "three corrections applied", func() bool {

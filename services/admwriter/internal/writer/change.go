@@ -24,17 +24,13 @@ import (
 // Changed is the body of tutorial.event.changed.
 type Changed = messaging.TutorialEventChanged
 
-// ChangeAPI is the part of Administrate a correction needs beyond creation.
-// Client implements it; the writer asks its API for it, so a test double of
-// API that cannot correct fails a correction permanently instead of
-// pretending.
+// ChangeAPI is the part of Administrate a correction needs beyond creation
+// (its writes go through API.Batch). Client implements it; the writer asks
+// its API for it, so a test double of API that cannot correct fails a
+// correction permanently instead of pretending.
 type ChangeAPI interface {
 	// EventState reads the event's correctable fields and its event and session staff.
 	EventState(ctx context.Context, eventID string) (administrate.EventSnapshot, error)
-	// UpdateEvent sends event.update with only the fields set.
-	UpdateEvent(ctx context.Context, eventID string, in administrate.EventUpdateInput) error
-	// RemoveStaff removes one staff member (of the event or one of its sessions).
-	RemoveStaff(ctx context.Context, staffID string) error
 }
 
 // changeWait is how soon a correction looks again when the event's creation
@@ -118,7 +114,16 @@ func (w *Writer) changeDeadLetter(ctx context.Context, msg jetstream.Msg, reason
 	w.Metrics.Events.WithLabelValues("failed").Inc()
 }
 
-// applyChange converges the event on its rows for what p names.
+// applyChange converges the event on its rows for what p names: one read of
+// the event, then every write that is still needed as aliased fields of one
+// request (w.API.Batch, as the create path's sessions), in the order the
+// calls used to go one by one: the event fields, the named Days' session
+// updates, each named Day's instructors to add and to remove, the
+// administrators to add and to remove. Each field is judged on its own; if
+// any failed, the correction is not recorded and its next attempt reads the
+// event again and sends only what still differs (a transient failure,
+// including "outcome unknown" for a request that failed as a whole, is
+// returned before a rejection).
 func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 	w, c := a.w, a.claim
 	api, ok := w.API.(ChangeAPI)
@@ -134,15 +139,20 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 		return a.classify(err, "read the event's state")
 	}
 
+	type write struct {
+		op   administrate.BatchOp
+		what string
+		done func() // counts a success
+	}
+	var writes []write
+	add := func(op administrate.BatchOp, what string, done func()) {
+		writes = append(writes, write{op, what, done})
+	}
+
 	// 1. Event fields: only those named, only where Administrate differs.
 	if in, names := eventUpdate(ev, snap, p.EventFields); len(names) > 0 {
 		a.log.Info("updating event fields", "fields", strings.Join(names, ","))
-		if err := a.call(func() error { return api.UpdateEvent(ctx, c.ExternalID, in) }); err != nil {
-			return a.classify(err, "update event fields "+strings.Join(names, ","))
-		}
-		if err := a.crash(failpoint.AfterChangeCall); err != nil {
-			return err
-		}
+		add(administrate.BatchUpdateEvent(c.ExternalID, in), "update event fields "+strings.Join(names, ","), nil)
 	}
 
 	byDay := map[int]plan.SessionCall{}
@@ -172,13 +182,7 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 		if err != nil {
 			return err
 		}
-		if err := a.call(func() error { return w.API.UpdateSession(ctx, sid, s.Update) }); err != nil {
-			return a.classify(err, fmt.Sprintf("update session of Day %d", day))
-		}
-		w.Metrics.SessionUpdates.Inc()
-		if err := a.crash(failpoint.AfterChangeCall); err != nil {
-			return err
-		}
+		add(administrate.BatchUpdateSession(sid, s.Update), fmt.Sprintf("update session of Day %d", day), w.Metrics.SessionUpdates.Inc)
 	}
 
 	// 3. Instructors of the named Days, converged on the rows.
@@ -191,25 +195,63 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 		if err != nil {
 			return err
 		}
-		if err := a.converge(ctx, api, fmt.Sprintf("Day %d", day), current[sid], s.InstructorIDs, administrate.StaffTypeInstructor,
-			func(missing []string) error { return w.API.AddSessionStaff(ctx, sid, missing) }); err != nil {
+		where := fmt.Sprintf("Day %d", day)
+		missing, remove, err := a.staffChanges(ctx, where, current[sid], s.InstructorIDs, administrate.StaffTypeInstructor)
+		if err != nil {
 			return err
+		}
+		if len(missing) > 0 {
+			add(administrate.BatchAddSessionStaff(sid, missing, administrate.StaffTypeInstructor), "add staff to "+where, w.Metrics.StaffAdded.Inc)
+		}
+		for _, st := range remove {
+			add(administrate.BatchRemoveStaff(st.ID), "remove staff from "+where, nil)
 		}
 	}
 
 	// 4. Event administrators.
 	if p.Administrators {
-		err := a.converge(ctx, api, "the event", snap.Staff, pl.Administrators, administrate.StaffTypeAdministrator,
-			func(missing []string) error {
-				for _, id := range missing {
-					if err := w.API.AddEventStaff(ctx, c.ExternalID, id); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+		missing, remove, err := a.staffChanges(ctx, "the event", snap.Staff, pl.Administrators, administrate.StaffTypeAdministrator)
 		if err != nil {
 			return err
+		}
+		for _, id := range missing {
+			add(administrate.BatchAddEventStaff(c.ExternalID, id, administrate.StaffTypeAdministrator), "add staff to the event", w.Metrics.StaffAdded.Inc)
+		}
+		for _, st := range remove {
+			add(administrate.BatchRemoveStaff(st.ID), "remove staff from the event", nil)
+		}
+	}
+
+	if len(writes) > 0 {
+		ops := make([]administrate.BatchOp, len(writes))
+		for i, wr := range writes {
+			ops[i] = wr.op
+		}
+		errs := a.batch(ctx, ops)
+		var transient, rejected error
+		for i, wr := range writes {
+			switch err := errs[i]; {
+			case err == nil:
+				if wr.done != nil {
+					wr.done()
+				}
+			case messaging.IsPermanent(err):
+				a.log.Error("correction write rejected", "write", wr.what, "error", err)
+				if rejected == nil {
+					rejected = a.classify(err, wr.what)
+				}
+			case transient == nil:
+				transient = a.classify(err, wr.what)
+			}
+		}
+		if err := a.crash(failpoint.AfterChangeCall); err != nil {
+			return err
+		}
+		if transient != nil {
+			return transient
+		}
+		if rejected != nil {
+			return rejected
 		}
 	}
 	if err := a.crash(failpoint.BeforeBridgeCommit); err != nil {
@@ -218,11 +260,12 @@ func (a *attempt) applyChange(ctx context.Context, p Changed) error {
 	return a.st.FinishChange(ctx, c, p.Revision, p.ImportRunID, a.calls)
 }
 
-// converge adds the wanted contacts a staff list lacks and removes those of
-// typ that are not wanted, when our bridges know them (adm.instructors or
-// adm.administrators): someone added in Administrate by hand is left alone.
-func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, have []administrate.StaffMember, want []string,
-	typ administrate.StaffType, add func(missing []string) error) error {
+// staffChanges compares a staff list with the wanted contacts: the wanted
+// ones it lacks, and those of typ it has that are not wanted and that our
+// bridges know (adm.instructors or adm.administrators), to remove; someone
+// added in Administrate by hand is left alone.
+func (a *attempt) staffChanges(ctx context.Context, where string, have []administrate.StaffMember, want []string,
+	typ administrate.StaffType) (missing []string, remove []administrate.StaffMember, err error) {
 	present := map[string]bool{}
 	var extra []administrate.StaffMember
 	for _, s := range have {
@@ -234,7 +277,6 @@ func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, hav
 			extra = append(extra, s)
 		}
 	}
-	var missing []string
 	for _, id := range want {
 		if !present[id] && !slices.Contains(missing, id) {
 			missing = append(missing, id)
@@ -242,16 +284,9 @@ func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, hav
 	}
 	if len(missing) > 0 {
 		a.log.Info("adding staff", "where", where, "contacts", strings.Join(missing, ","))
-		if err := a.call(func() error { return add(missing) }); err != nil {
-			return a.classify(err, "add staff to "+where)
-		}
-		a.w.Metrics.StaffAdded.Inc()
-		if err := a.crash(failpoint.AfterChangeCall); err != nil {
-			return err
-		}
 	}
 	if len(extra) == 0 {
-		return nil
+		return missing, nil, nil
 	}
 	table := "adm.instructors"
 	if typ == administrate.StaffTypeAdministrator {
@@ -263,20 +298,20 @@ func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, hav
 	}
 	rows, err := a.w.Pool.Query(ctx, `SELECT DISTINCT external_id FROM `+table+` WHERE external_id = ANY($1)`, ids)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", table, err)
+		return nil, nil, fmt.Errorf("read %s: %w", table, err)
 	}
 	ours := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("read %s: %w", table, err)
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
 		}
 		ours[id] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", table, err)
+		return nil, nil, fmt.Errorf("read %s: %w", table, err)
 	}
 	for _, s := range extra {
 		if !ours[s.ContactID] {
@@ -284,14 +319,9 @@ func (a *attempt) converge(ctx context.Context, api ChangeAPI, where string, hav
 			continue
 		}
 		a.log.Info("removing staff the workbook no longer names", "where", where, "contact", s.ContactID, "staff_id", s.ID)
-		if err := a.call(func() error { return api.RemoveStaff(ctx, s.ID) }); err != nil {
-			return a.classify(err, "remove staff from "+where)
-		}
-		if err := a.crash(failpoint.AfterChangeCall); err != nil {
-			return err
-		}
+		remove = append(remove, s)
 	}
-	return nil
+	return missing, remove, nil
 }
 
 // eventUpdate is the event.update input for the named fields whose value in
