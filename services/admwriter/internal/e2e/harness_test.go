@@ -508,6 +508,19 @@ func (b *bundle) oneEvent(title string) admsim.EventView {
 	return evs[0]
 }
 
+// createdOnce checks that tutorial event ev was created once: one event
+// titled title in Administrate, one create sent, and ev's bridge on it.
+func (b *bundle) createdOnce(ev int64, title string) {
+	b.t.Helper()
+	created := b.oneEvent(title)
+	if got := b.calls()["CreateBlendedEvent"]; got != 1 {
+		b.t.Errorf("CreateBlendedEvent calls = %d, want 1", got)
+	}
+	if ext, _ := b.bridge(ev); ext != created.ID {
+		b.t.Errorf("bridge %s does not point at the created event %s", ext, created.ID)
+	}
+}
+
 // noDeadLetters fails the test if the DLQ holds a message.
 func (b *bundle) noDeadLetters() {
 	b.t.Helper()

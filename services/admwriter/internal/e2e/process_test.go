@@ -156,13 +156,7 @@ func TestProcessKilledAfterCreate(t *testing.T) {
 
 	b.start(runOpts{workers: 2})
 	b.waitState("done", 1)
-	created := b.oneEvent(title)
-	if got := b.calls()["CreateBlendedEvent"]; got != 1 {
-		t.Errorf("CreateBlendedEvent calls = %d, want 1", got)
-	}
-	if ext, _ := b.bridge(ev); ext != created.ID {
-		t.Errorf("bridge %s does not point at the created event", ext)
-	}
+	b.createdOnce(ev, title)
 }
 
 // child prepares an admwriter process (this test binary in child mode)
