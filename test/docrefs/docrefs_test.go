@@ -90,8 +90,11 @@ func TestCheckFindsMissingCommands(t *testing.T) {
 // --- the command trees, read from the binaries' --help ---
 
 type command struct {
-	subs  map[string]bool // subcommands and their aliases
-	flags map[string]bool // "--name" and "-n", inherited ones included
+	subs map[string]bool // subcommands and their aliases
+	// children are the subcommands listed under Available Commands, without
+	// aliases.
+	children []string
+	flags    map[string]bool // "--name" and "-n", inherited ones included
 }
 
 type trees struct {
@@ -164,6 +167,7 @@ func (tr *trees) help(path []string) *command {
 		case "Available Commands", "Additional Commands":
 			if m := helpSub.FindStringSubmatch(line); m != nil {
 				c.subs[m[1]] = true
+				c.children = append(c.children, m[1])
 			}
 		case "Aliases":
 			for _, a := range strings.Split(strings.TrimSpace(line), ",") {

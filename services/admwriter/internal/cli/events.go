@@ -64,6 +64,7 @@ change; "admwriter serve" applies them on the shared Administrate rate budget
 with the usual retries and dead letters, and answers on event.result.<run id>,
 which this command waits for and prints. Running a command twice changes
 nothing the second time.`,
+		RunE: service.NeedsSubcommand("list, publish, websale, soldout, prices or delete-drafts"),
 	}
 	cmd.AddCommand(eventsListCommand(env), eventsPublishCommand(env), eventsToggleCommand(env, messaging.ActionWebSale),
 		eventsToggleCommand(env, messaging.ActionSoldOut), eventsPricesCommand(env), eventsDeleteDraftsCommand(env))
@@ -291,7 +292,7 @@ are not sent again.`,
 	add.Flags().StringVar(&level, "level", "", "price level name or id (with --amount)")
 	add.Flags().StringVar(&amount, "amount", "", "amount, e.g. 250.00 (with --level)")
 	add.Flags().StringVar(&currencyCode, "currency", "", "financial unit code when several are active")
-	cmd := &cobra.Command{Use: "prices", Short: "Event prices"}
+	cmd := &cobra.Command{Use: "prices", Short: "Event prices", RunE: service.NeedsSubcommand("add")}
 	cmd.AddCommand(add)
 	return cmd
 }

@@ -174,7 +174,7 @@ not given. Otherwise the command behaves as --no-prompt and says so.
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return service.Usagef("run needs exactly one stage: %s or all", strings.Join(syncer.Order, ", "))
+				return service.Usagef("run needs exactly one stage: %s, events or all", strings.Join(syncer.Order, ", "))
 			}
 			name, err := syncer.ParseStage(args[0])
 			if err != nil {
