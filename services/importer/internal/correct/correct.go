@@ -541,7 +541,7 @@ func Missing(ctx context.Context, q validate.Querier, events []*validate.Event) 
 	rows, err := q.Query(ctx, `SELECT ie.tutorial_event_id, ie.import_run_id, ie.excel_row, ie.title, ie.sitting
 		FROM admsync.import_events ie
 		WHERE ie.sitting = ANY($1) AND NOT (ie.title = ANY($2))
-		ORDER BY ie.sitting, ie.import_run_id, ie.excel_row`, sittings, titles)
+		ORDER BY ie.sitting, ie.import_run_id, ie.excel_row`, validate.OnePlan, sittings, titles)
 	if err != nil {
 		return nil, fmt.Errorf("find events missing from the workbook: %w", err)
 	}

@@ -19,6 +19,14 @@ import (
 	"admsync/services/importer/internal/workbook"
 )
 
+// OnePlan, passed before a query's arguments, has PostgreSQL plan the query
+// for the values at hand each time (pgx's unnamed statement) instead of
+// settling on a generic plan after five executions of a cached one. Use it
+// for look-ups by a large array (= ANY($1)) of tables that grow between
+// executions: a generic plan made while they were small scans them, and
+// does not hash the array.
+const OnePlan = pgx.QueryExecModeDescribeExec
+
 // Querier is satisfied by *pgxpool.Pool, *pgx.Conn and pgx.Tx.
 type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

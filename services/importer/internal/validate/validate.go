@@ -162,7 +162,14 @@ func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events 
 		return nil
 	}
 	imported := map[string][2]int64{}
-	rows, err := q.Query(ctx, `SELECT natural_key, import_run_id, tutorial_event_id FROM admsync.import_events WHERE natural_key = ANY($1)`, keys)
+	// Both look-ups are planned for each call (pgx's unnamed statement, see
+	// OnePlan): the writer runs them once per batch while its own
+	// transaction grows the tables, and the generic plan PostgreSQL
+	// switches to after five executions was planned when the tables were
+	// small — a scan testing each row against the whole array, so checking
+	// the batch took longer with every batch (2 s for the 50th batch of 500
+	// events of a 100,000-row import).
+	rows, err := q.Query(ctx, `SELECT natural_key, import_run_id, tutorial_event_id FROM admsync.import_events WHERE natural_key = ANY($1)`, OnePlan, keys)
 	if err != nil {
 		return fmt.Errorf("check earlier imports: %w", err)
 	}
@@ -184,7 +191,7 @@ func CheckExisting(ctx context.Context, q Querier, lay *workbook.Layout, events 
 	}
 	codes := map[string]code{}
 	rows, err = q.Query(ctx, `SELECT te.code, te.id, coalesce(ie.import_run_id, 0) FROM acted.tutorial_events te
-		LEFT JOIN admsync.import_events ie ON ie.tutorial_event_id = te.id WHERE te.code = ANY($1)`, titles)
+		LEFT JOIN admsync.import_events ie ON ie.tutorial_event_id = te.id WHERE te.code = ANY($1)`, OnePlan, titles)
 	if err != nil {
 		return fmt.Errorf("check existing tutorial events: %w", err)
 	}
