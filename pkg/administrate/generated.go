@@ -2701,78 +2701,35 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEr
 //
 // Internal id prefix is "Course" (Course:N). [C]
 type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent struct {
-	Id       string                                                                                              `json:"id"`
-	LegacyId string                                                                                              `json:"legacyId"`
-	Sessions CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+	CreatedEventFields `json:"-"`
 }
 
 // GetId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
 func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetId() string {
-	return v.Id
+	return v.CreatedEventFields.Id
 }
 
 // GetLegacyId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
 func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetLegacyId() string {
-	return v.LegacyId
+	return v.CreatedEventFields.LegacyId
 }
 
 // GetSessions returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent.Sessions, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetSessions() CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection {
-	return v.Sessions
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) GetSessions() CreatedEventFieldsSessionsSessionConnection {
+	return v.CreatedEventFields.Sessions
 }
 
-// CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
-type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection struct {
-	PageInfo CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo           `json:"pageInfo"`
-	Edges    []CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge `json:"edges"`
-}
-
-// GetPageInfo returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection) GetPageInfo() CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo {
-	return v.PageInfo
-}
-
-// GetEdges returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection.Edges, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnection) GetEdges() []CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge {
-	return v.Edges
-}
-
-// CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge includes the requested fields of the GraphQL type SessionEdge.
-type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge struct {
-	Node CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession `json:"node"`
-}
-
-// GetNode returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge.Node, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge) GetNode() CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession {
-	return v.Node
-}
-
-// CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession includes the requested fields of the GraphQL type Session.
-type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
-	SessionFields `json:"-"`
-}
-
-// GetId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Id, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetId() string {
-	return v.SessionFields.Id
-}
-
-// GetLegacyId returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.LegacyId, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetLegacyId() string {
-	return v.SessionFields.LegacyId
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
+		*CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession = v
+	firstPass.CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -2780,20 +2737,22 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEv
 	}
 
 	err = json.Unmarshal(
-		b, &v.SessionFields)
+		b, &v.CreatedEventFields)
 	if err != nil {
 		return err
 	}
 	return nil
 }
 
-type __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+type __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent struct {
 	Id string `json:"id"`
 
 	LegacyId string `json:"legacyId"`
+
+	Sessions CreatedEventFieldsSessionsSessionConnection `json:"sessions"`
 }
 
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -2801,73 +2760,12 @@ func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEv
 	return json.Marshal(premarshaled)
 }
 
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) __premarshalJSON() (*__premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession, error) {
-	var retval __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
+func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent) __premarshalJSON() (*__premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent, error) {
+	var retval __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEvent
 
-	retval.Id = v.SessionFields.Id
-	retval.LegacyId = v.SessionFields.LegacyId
-	return &retval, nil
-}
-
-// CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.PageFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo struct {
-	HasNextPage bool `json:"hasNextPage"`
-
-	TotalRecords int `json:"totalRecords"`
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo) __premarshalJSON() (*__premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo, error) {
-	var retval __premarshalCreateBlendedEventEventEventMutationsCreateBlendedEventMutateResponseEventSessionsSessionConnectionPageInfo
-
-	retval.HasNextPage = v.PageFields.HasNextPage
-	retval.TotalRecords = v.PageFields.TotalRecords
+	retval.Id = v.CreatedEventFields.Id
+	retval.LegacyId = v.CreatedEventFields.LegacyId
+	retval.Sessions = v.CreatedEventFields.Sessions
 	return &retval, nil
 }
 
@@ -2983,78 +2881,35 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 //
 // Internal id prefix is "Course" (Course:N). [C]
 type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent struct {
-	Id       string                                                                                                  `json:"id"`
-	LegacyId string                                                                                                  `json:"legacyId"`
-	Sessions CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection `json:"sessions"`
+	CreatedEventFields `json:"-"`
 }
 
 // GetId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Id, and is useful for accessing the field via an interface.
 func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetId() string {
-	return v.Id
+	return v.CreatedEventFields.Id
 }
 
 // GetLegacyId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.LegacyId, and is useful for accessing the field via an interface.
 func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetLegacyId() string {
-	return v.LegacyId
+	return v.CreatedEventFields.LegacyId
 }
 
 // GetSessions returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent.Sessions, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetSessions() CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection {
-	return v.Sessions
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) GetSessions() CreatedEventFieldsSessionsSessionConnection {
+	return v.CreatedEventFields.Sessions
 }
 
-// CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
-type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection struct {
-	PageInfo CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo           `json:"pageInfo"`
-	Edges    []CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge `json:"edges"`
-}
-
-// GetPageInfo returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection) GetPageInfo() CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo {
-	return v.PageInfo
-}
-
-// GetEdges returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection.Edges, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnection) GetEdges() []CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge {
-	return v.Edges
-}
-
-// CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge includes the requested fields of the GraphQL type SessionEdge.
-type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge struct {
-	Node CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession `json:"node"`
-}
-
-// GetNode returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge.Node, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdge) GetNode() CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession {
-	return v.Node
-}
-
-// CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession includes the requested fields of the GraphQL type Session.
-type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
-	SessionFields `json:"-"`
-}
-
-// GetId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.Id, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetId() string {
-	return v.SessionFields.Id
-}
-
-// GetLegacyId returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession.LegacyId, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetLegacyId() string {
-	return v.SessionFields.LegacyId
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
+		*CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession = v
+	firstPass.CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -3062,20 +2917,22 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 	}
 
 	err = json.Unmarshal(
-		b, &v.SessionFields)
+		b, &v.CreatedEventFields)
 	if err != nil {
 		return err
 	}
 	return nil
 }
 
-type __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+type __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent struct {
 	Id string `json:"id"`
 
 	LegacyId string `json:"legacyId"`
+
+	Sessions CreatedEventFieldsSessionsSessionConnection `json:"sessions"`
 }
 
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -3083,73 +2940,12 @@ func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateRespon
 	return json.Marshal(premarshaled)
 }
 
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession) __premarshalJSON() (*__premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession, error) {
-	var retval __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
+func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent) __premarshalJSON() (*__premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent, error) {
+	var retval __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEvent
 
-	retval.Id = v.SessionFields.Id
-	retval.LegacyId = v.SessionFields.LegacyId
-	return &retval, nil
-}
-
-// CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.PageFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo struct {
-	HasNextPage bool `json:"hasNextPage"`
-
-	TotalRecords int `json:"totalRecords"`
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *CreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo) __premarshalJSON() (*__premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo, error) {
-	var retval __premarshalCreateClassroomEventEventEventMutationsCreateClassroomEventMutateResponseEventSessionsSessionConnectionPageInfo
-
-	retval.HasNextPage = v.PageFields.HasNextPage
-	retval.TotalRecords = v.PageFields.TotalRecords
+	retval.Id = v.CreatedEventFields.Id
+	retval.LegacyId = v.CreatedEventFields.LegacyId
+	retval.Sessions = v.CreatedEventFields.Sessions
 	return &retval, nil
 }
 
@@ -4109,6 +3905,175 @@ func (v *CreateWebhookWebhooksWebhookMutationsCreateWebhookMutateResponseWebhook
 	retval.Url = v.WebhookFields.Url
 	retval.Query = v.WebhookFields.Query
 	retval.WebhookType = v.WebhookFields.WebhookType
+	return &retval, nil
+}
+
+// What createBlended and createClassroom answer: the event's ids and its sessions' (a
+// first page of $sessionsFirst; Created.Complete says whether that was all of them).
+type CreatedEventFields struct {
+	Id       string                                      `json:"id"`
+	LegacyId string                                      `json:"legacyId"`
+	Sessions CreatedEventFieldsSessionsSessionConnection `json:"sessions"`
+}
+
+// GetId returns CreatedEventFields.Id, and is useful for accessing the field via an interface.
+func (v *CreatedEventFields) GetId() string { return v.Id }
+
+// GetLegacyId returns CreatedEventFields.LegacyId, and is useful for accessing the field via an interface.
+func (v *CreatedEventFields) GetLegacyId() string { return v.LegacyId }
+
+// GetSessions returns CreatedEventFields.Sessions, and is useful for accessing the field via an interface.
+func (v *CreatedEventFields) GetSessions() CreatedEventFieldsSessionsSessionConnection {
+	return v.Sessions
+}
+
+// CreatedEventFieldsSessionsSessionConnection includes the requested fields of the GraphQL type SessionConnection.
+type CreatedEventFieldsSessionsSessionConnection struct {
+	PageInfo CreatedEventFieldsSessionsSessionConnectionPageInfo           `json:"pageInfo"`
+	Edges    []CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge `json:"edges"`
+}
+
+// GetPageInfo returns CreatedEventFieldsSessionsSessionConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnection) GetPageInfo() CreatedEventFieldsSessionsSessionConnectionPageInfo {
+	return v.PageInfo
+}
+
+// GetEdges returns CreatedEventFieldsSessionsSessionConnection.Edges, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnection) GetEdges() []CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge {
+	return v.Edges
+}
+
+// CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge includes the requested fields of the GraphQL type SessionEdge.
+type CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge struct {
+	Node CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession `json:"node"`
+}
+
+// GetNode returns CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge.Node, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdge) GetNode() CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession {
+	return v.Node
+}
+
+// CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession includes the requested fields of the GraphQL type Session.
+type CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+	SessionFields `json:"-"`
+}
+
+// GetId returns CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.Id, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetId() string {
+	return v.SessionFields.Id
+}
+
+// GetLegacyId returns CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession.LegacyId, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) GetLegacyId() string {
+	return v.SessionFields.LegacyId
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SessionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalCreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession struct {
+	Id string `json:"id"`
+
+	LegacyId string `json:"legacyId"`
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession) __premarshalJSON() (*__premarshalCreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession, error) {
+	var retval __premarshalCreatedEventFieldsSessionsSessionConnectionEdgesSessionEdgeNodeSession
+
+	retval.Id = v.SessionFields.Id
+	retval.LegacyId = v.SessionFields.LegacyId
+	return &retval, nil
+}
+
+// CreatedEventFieldsSessionsSessionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+type CreatedEventFieldsSessionsSessionConnectionPageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns CreatedEventFieldsSessionsSessionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnectionPageInfo) GetHasNextPage() bool {
+	return v.PageFields.HasNextPage
+}
+
+// GetTotalRecords returns CreatedEventFieldsSessionsSessionConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *CreatedEventFieldsSessionsSessionConnectionPageInfo) GetTotalRecords() int {
+	return v.PageFields.TotalRecords
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionPageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*CreatedEventFieldsSessionsSessionConnectionPageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.CreatedEventFieldsSessionsSessionConnectionPageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalCreatedEventFieldsSessionsSessionConnectionPageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionPageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *CreatedEventFieldsSessionsSessionConnectionPageInfo) __premarshalJSON() (*__premarshalCreatedEventFieldsSessionsSessionConnectionPageInfo, error) {
+	var retval __premarshalCreatedEventFieldsSessionsSessionConnectionPageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
 	return &retval, nil
 }
 
@@ -12017,24 +11982,32 @@ mutation CreateBlendedEvent ($input: BlendedEventCreateInput!, $sessionsFirst: I
 	event {
 		createBlended(input: $input) {
 			event {
-				id
-				legacyId
-				sessions(first: $sessionsFirst) {
-					pageInfo {
-						... PageFields
-					}
-					edges {
-						node {
-							... SessionFields
-						}
-					}
-				}
+				... CreatedEventFields
 			}
 			errors {
 				... FieldErrorFields
 			}
 		}
 	}
+}
+fragment CreatedEventFields on Event {
+	id
+	legacyId
+	sessions(first: $sessionsFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... SessionFields
+			}
+		}
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
 }
 fragment PageFields on PageInfo {
 	hasNextPage
@@ -12043,11 +12016,6 @@ fragment PageFields on PageInfo {
 fragment SessionFields on Session {
 	id
 	legacyId
-}
-fragment FieldErrorFields on FieldError {
-	label
-	message
-	value
 }
 `
 
@@ -12084,24 +12052,32 @@ mutation CreateClassroomEvent ($input: ClassroomEventCreateInput!, $sessionsFirs
 	event {
 		createClassroom(input: $input) {
 			event {
-				id
-				legacyId
-				sessions(first: $sessionsFirst) {
-					pageInfo {
-						... PageFields
-					}
-					edges {
-						node {
-							... SessionFields
-						}
-					}
-				}
+				... CreatedEventFields
 			}
 			errors {
 				... FieldErrorFields
 			}
 		}
 	}
+}
+fragment CreatedEventFields on Event {
+	id
+	legacyId
+	sessions(first: $sessionsFirst) {
+		pageInfo {
+			... PageFields
+		}
+		edges {
+			node {
+				... SessionFields
+			}
+		}
+	}
+}
+fragment FieldErrorFields on FieldError {
+	label
+	message
+	value
 }
 fragment PageFields on PageInfo {
 	hasNextPage
@@ -12110,11 +12086,6 @@ fragment PageFields on PageInfo {
 fragment SessionFields on Session {
 	id
 	legacyId
-}
-fragment FieldErrorFields on FieldError {
-	label
-	message
-	value
 }
 `
 

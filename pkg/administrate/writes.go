@@ -24,10 +24,12 @@ func (c Created) SessionIDs() []string {
 	return ids
 }
 
-func created(id, legacyID string, edges []SessionFields, hasNext bool) Created {
-	out := Created{EventID: id, LegacyID: legacyID, Complete: !hasNext}
-	for _, s := range edges {
-		out.Sessions = append(out.Sessions, SessionRef{ID: s.Id, LegacyID: s.LegacyId})
+// createdFrom is what createBlended or createClassroom answered: the event's ids and
+// the first page of its sessions.
+func createdFrom(f CreatedEventFields) Created {
+	out := Created{EventID: f.Id, LegacyID: f.LegacyId, Complete: !f.Sessions.PageInfo.HasNextPage}
+	for _, e := range f.Sessions.Edges {
+		out.Sessions = append(out.Sessions, SessionRef{ID: e.Node.Id, LegacyID: e.Node.LegacyId})
 	}
 	return out
 }
@@ -53,11 +55,7 @@ func (c *Client) CreateBlendedEvent(ctx context.Context, in BlendedEventCreateIn
 		return Created{}, err
 	}
 	r := resp.Event.CreateBlended
-	var sessions []SessionFields
-	for _, e := range r.Event.Sessions.Edges {
-		sessions = append(sessions, e.Node.SessionFields)
-	}
-	return finish("CreateBlendedEvent", created(r.Event.Id, r.Event.LegacyId, sessions, r.Event.Sessions.PageInfo.HasNextPage),
+	return finish("CreateBlendedEvent", createdFrom(r.Event.CreatedEventFields),
 		mutationError("CreateBlendedEvent", r.Errors, r.Event.Id))
 }
 
@@ -68,11 +66,7 @@ func (c *Client) CreateClassroomEvent(ctx context.Context, in ClassroomEventCrea
 		return Created{}, err
 	}
 	r := resp.Event.CreateClassroom
-	var sessions []SessionFields
-	for _, e := range r.Event.Sessions.Edges {
-		sessions = append(sessions, e.Node.SessionFields)
-	}
-	return finish("CreateClassroomEvent", created(r.Event.Id, r.Event.LegacyId, sessions, r.Event.Sessions.PageInfo.HasNextPage),
+	return finish("CreateClassroomEvent", createdFrom(r.Event.CreatedEventFields),
 		mutationError("CreateClassroomEvent", r.Errors, r.Event.Id))
 }
 
@@ -83,7 +77,7 @@ func (c *Client) CreateLMSEvent(ctx context.Context, in LMSEventCreateInput) (Cr
 		return Created{}, err
 	}
 	r := resp.Event.CreateLMS
-	return finish("CreateLMSEvent", created(r.Event.Id, r.Event.LegacyId, nil, false),
+	return finish("CreateLMSEvent", Created{EventID: r.Event.Id, LegacyID: r.Event.LegacyId, Complete: true},
 		mutationError("CreateLMSEvent", r.Errors, r.Event.Id))
 }
 
