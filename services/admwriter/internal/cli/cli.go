@@ -69,9 +69,11 @@ func serveCommand(env EnvFunc) *cobra.Command {
 --workers concurrent handlers sharing one Administrate rate budget
 (ADMINISTRATE_RATE_LIMIT requests/s for all replicas together, kept through the
 NATS key-value bucket ADM_RATE). Per event: claim the adm.events row, reconcile with
-Administrate if a create may already have been sent, create the event, update
-and staff each session, add the administrators, publish adm.event.linked (or
-adm.event.failed) and ack.
+Administrate if a create may already have been sent, create the event, then update
+and staff its sessions and add the administrators in one batched request
+(ADMINISTRATE_BATCH fields at most), publish adm.event.linked (or
+adm.event.failed) and ack. Corrections (tutorial.event.changed, from a
+re-import) take the same claim and send their writes as one batch too.
 
 Transient Administrate failures (timeouts, 429, 5xx) are retried with backoff;
 repeated ones open a circuit breaker that stops fetching until a probe
@@ -125,7 +127,7 @@ fetching and waits up to --drain-timeout for events in flight.` + failpoint.Help
 			}}})
 		},
 	}
-	cmd.Flags().IntVar(&workers, "workers", 4, "events handled concurrently (they share the Administrate rate budget)")
+	cmd.Flags().IntVar(&workers, "workers", 4, "created and changed events handled concurrently (they share the Administrate rate budget); event commands use at least twice ADMINISTRATE_BATCH, so their writes share requests")
 	cmd.Flags().StringVar(&taxType, "tax-type", "", "Administrate tax type id sent with event creates (omitted when empty)")
 	cmd.Flags().DurationVar(&drainTimeout, "drain-timeout", 25*time.Second, "on shutdown, how long to wait for events in flight")
 	return cmd
