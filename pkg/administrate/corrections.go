@@ -33,8 +33,13 @@ type EventSnapshot struct {
 // than the writer's limits allow, so one page is always the whole state.
 const eventStatePage = 200
 
-func staffFrom(f StaffFields) StaffMember {
-	return StaffMember{ID: f.Id, ContactID: f.Contact.Id, Type: f.StaffType}
+// staffMembers is a page of an event's or a session's staff.
+func staffMembers(p StaffPage) []StaffMember {
+	var out []StaffMember
+	for _, e := range p.Edges {
+		out = append(out, StaffMember{ID: e.Node.Id, ContactID: e.Node.Contact.Id, Type: e.Node.StaffType})
+	}
+	return out
 }
 
 // EventState reads what a correction converges: one query, every part in one page.
@@ -55,18 +60,12 @@ func (c *Client) EventState(ctx context.Context, id string) (EventSnapshot, erro
 	if n.Staff.PageInfo.HasNextPage || n.Sessions.PageInfo.HasNextPage {
 		return EventSnapshot{}, fmt.Errorf("administrate EventState: event %s has more than %d staff or sessions", id, eventStatePage)
 	}
-	for _, e := range n.Staff.Edges {
-		st.Staff = append(st.Staff, staffFrom(e.Node.StaffFields))
-	}
+	st.Staff = staffMembers(n.Staff.StaffPage)
 	for _, e := range n.Sessions.Edges {
-		s := SessionState{ID: e.Node.Id}
 		if e.Node.Staff.PageInfo.HasNextPage {
-			return EventSnapshot{}, fmt.Errorf("administrate EventState: session %s has more than %d staff", s.ID, eventStatePage)
+			return EventSnapshot{}, fmt.Errorf("administrate EventState: session %s has more than %d staff", e.Node.Id, eventStatePage)
 		}
-		for _, se := range e.Node.Staff.Edges {
-			s.Staff = append(s.Staff, staffFrom(se.Node.StaffFields))
-		}
-		st.Sessions = append(st.Sessions, s)
+		st.Sessions = append(st.Sessions, SessionState{ID: e.Node.Id, Staff: staffMembers(e.Node.Staff.StaffPage)})
 	}
 	return st, nil
 }

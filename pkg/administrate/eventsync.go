@@ -44,26 +44,15 @@ var ErrNestedIncomplete = errors.New("a nested list has more entries than one pa
 // NestedPageSize is how many sessions and staff of one event are read with it.
 const NestedPageSize = 100
 
-type staffEdge interface {
-	GetStaffType() StaffType
-	contactID() string
-}
-
-func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) contactID() string {
-	return v.Contact.Id
-}
-
-func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) contactID() string {
-	return v.Contact.Id
-}
-
-func splitStaff[S staffEdge](staff []S) (instructors, admins []string) {
-	for _, s := range staff {
-		switch s.GetStaffType() {
+// splitStaff returns the contact ids of a staff page's instructors and of its
+// administrators, in Administrate's order.
+func splitStaff(p SyncStaffPage) (instructors, admins []string) {
+	for _, e := range p.Edges {
+		switch e.Node.StaffType {
 		case StaffTypeInstructor:
-			instructors = append(instructors, s.contactID())
+			instructors = append(instructors, e.Node.Contact.Id)
 		case StaffTypeAdministrator:
-			admins = append(admins, s.contactID())
+			admins = append(admins, e.Node.Contact.Id)
 		}
 	}
 	return instructors, admins
@@ -80,22 +69,14 @@ func syncedEventFrom(f SyncEventFields) (SyncedEvent, error) {
 	if f.Staff.PageInfo.HasNextPage || f.Sessions.PageInfo.HasNextPage {
 		return e, fmt.Errorf("event %s (%s): %w", f.Title, f.Id, ErrNestedIncomplete)
 	}
-	var staff []*SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff
-	for i := range f.Staff.Edges {
-		staff = append(staff, &f.Staff.Edges[i].Node)
-	}
-	e.InstructorContactIDs, e.AdministratorContactIDs = splitStaff(staff)
+	e.InstructorContactIDs, e.AdministratorContactIDs = splitStaff(f.Staff.SyncStaffPage)
 	for _, se := range f.Sessions.Edges {
 		n := se.Node.SyncSessionFields
 		if n.Staff.PageInfo.HasNextPage {
 			return e, fmt.Errorf("session %s of event %s: %w", n.Id, f.Title, ErrNestedIncomplete)
 		}
 		s := SyncedSession{ID: n.Id, LegacyID: n.LegacyId, Title: n.Title, LocationID: n.Location.Id, VenueID: n.Venue.Id}
-		var sst []*SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff
-		for i := range n.Staff.Edges {
-			sst = append(sst, &n.Staff.Edges[i].Node)
-		}
-		s.InstructorContactIDs, s.AdministratorContactID = splitStaff(sst)
+		s.InstructorContactIDs, s.AdministratorContactID = splitStaff(n.Staff.SyncStaffPage)
 		e.Sessions = append(e.Sessions, s)
 	}
 	return e, nil

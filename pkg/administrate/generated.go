@@ -5527,61 +5527,30 @@ func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
 
 // EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
 type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection struct {
-	PageInfo EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo         `json:"pageInfo"`
-	Edges    []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+	StaffPage `json:"-"`
 }
 
 // GetPageInfo returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetPageInfo() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo {
-	return v.PageInfo
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetPageInfo() StaffPagePageInfo {
+	return v.StaffPage.PageInfo
 }
 
 // GetEdges returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetEdges() []EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge {
-	return v.Edges
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) GetEdges() []StaffPageEdgesStaffEdge {
+	return v.StaffPage.Edges
 }
 
-// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
-type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge struct {
-	Node EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
-}
-
-// GetNode returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdge) GetNode() EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff {
-	return v.Node
-}
-
-// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
-type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	StaffFields `json:"-"`
-}
-
-// GetId returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.Id, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetId() string {
-	return v.StaffFields.Id
-}
-
-// GetStaffType returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
-	return v.StaffFields.StaffType
-}
-
-// GetContact returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() StaffFieldsContact {
-	return v.StaffFields.Contact
-}
-
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) UnmarshalJSON(b []byte) error {
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff
+		*EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff = v
+	firstPass.EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -5589,22 +5558,20 @@ func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
 	}
 
 	err = json.Unmarshal(
-		b, &v.StaffFields)
+		b, &v.StaffPage)
 	if err != nil {
 		return err
 	}
 	return nil
 }
 
-type __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	Id string `json:"id"`
+type __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection struct {
+	PageInfo StaffPagePageInfo `json:"pageInfo"`
 
-	StaffType StaffType `json:"staffType"`
-
-	Contact StaffFieldsContact `json:"contact"`
+	Edges []StaffPageEdgesStaffEdge `json:"edges"`
 }
 
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) MarshalJSON() ([]byte, error) {
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -5612,74 +5579,11 @@ func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSession
 	return json.Marshal(premarshaled)
 }
 
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff, error) {
-	var retval __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionEdgesStaffEdgeNodeStaff
+func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection, error) {
+	var retval __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnection
 
-	retval.Id = v.StaffFields.Id
-	retval.StaffType = v.StaffFields.StaffType
-	retval.Contact = v.StaffFields.Contact
-	return &retval, nil
-}
-
-// EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.PageFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo struct {
-	HasNextPage bool `json:"hasNextPage"`
-
-	TotalRecords int `json:"totalRecords"`
-}
-
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *EventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo, error) {
-	var retval __premarshalEventStateNodeEventSessionsSessionConnectionEdgesSessionEdgeNodeSessionStaffStaffConnectionPageInfo
-
-	retval.HasNextPage = v.PageFields.HasNextPage
-	retval.TotalRecords = v.PageFields.TotalRecords
+	retval.PageInfo = v.StaffPage.PageInfo
+	retval.Edges = v.StaffPage.Edges
 	return &retval, nil
 }
 
@@ -5747,61 +5651,30 @@ func (v *EventStateNodeEventSessionsSessionConnectionPageInfo) __premarshalJSON(
 
 // EventStateNodeEventStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
 type EventStateNodeEventStaffStaffConnection struct {
-	PageInfo EventStateNodeEventStaffStaffConnectionPageInfo         `json:"pageInfo"`
-	Edges    []EventStateNodeEventStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+	StaffPage `json:"-"`
 }
 
 // GetPageInfo returns EventStateNodeEventStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnection) GetPageInfo() EventStateNodeEventStaffStaffConnectionPageInfo {
-	return v.PageInfo
+func (v *EventStateNodeEventStaffStaffConnection) GetPageInfo() StaffPagePageInfo {
+	return v.StaffPage.PageInfo
 }
 
 // GetEdges returns EventStateNodeEventStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnection) GetEdges() []EventStateNodeEventStaffStaffConnectionEdgesStaffEdge {
-	return v.Edges
+func (v *EventStateNodeEventStaffStaffConnection) GetEdges() []StaffPageEdgesStaffEdge {
+	return v.StaffPage.Edges
 }
 
-// EventStateNodeEventStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
-type EventStateNodeEventStaffStaffConnectionEdgesStaffEdge struct {
-	Node EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
-}
-
-// GetNode returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdge) GetNode() EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff {
-	return v.Node
-}
-
-// EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
-type EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	StaffFields `json:"-"`
-}
-
-// GetId returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.Id, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetId() string {
-	return v.StaffFields.Id
-}
-
-// GetStaffType returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
-	return v.StaffFields.StaffType
-}
-
-// GetContact returns EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() StaffFieldsContact {
-	return v.StaffFields.Contact
-}
-
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) UnmarshalJSON(b []byte) error {
+func (v *EventStateNodeEventStaffStaffConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff
+		*EventStateNodeEventStaffStaffConnection
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff = v
+	firstPass.EventStateNodeEventStaffStaffConnection = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -5809,22 +5682,20 @@ func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) Unmarsh
 	}
 
 	err = json.Unmarshal(
-		b, &v.StaffFields)
+		b, &v.StaffPage)
 	if err != nil {
 		return err
 	}
 	return nil
 }
 
-type __premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	Id string `json:"id"`
+type __premarshalEventStateNodeEventStaffStaffConnection struct {
+	PageInfo StaffPagePageInfo `json:"pageInfo"`
 
-	StaffType StaffType `json:"staffType"`
-
-	Contact StaffFieldsContact `json:"contact"`
+	Edges []StaffPageEdgesStaffEdge `json:"edges"`
 }
 
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) MarshalJSON() ([]byte, error) {
+func (v *EventStateNodeEventStaffStaffConnection) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -5832,74 +5703,11 @@ func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) Marshal
 	return json.Marshal(premarshaled)
 }
 
-func (v *EventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff) __premarshalJSON() (*__premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff, error) {
-	var retval __premarshalEventStateNodeEventStaffStaffConnectionEdgesStaffEdgeNodeStaff
+func (v *EventStateNodeEventStaffStaffConnection) __premarshalJSON() (*__premarshalEventStateNodeEventStaffStaffConnection, error) {
+	var retval __premarshalEventStateNodeEventStaffStaffConnection
 
-	retval.Id = v.StaffFields.Id
-	retval.StaffType = v.StaffFields.StaffType
-	retval.Contact = v.StaffFields.Contact
-	return &retval, nil
-}
-
-// EventStateNodeEventStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type EventStateNodeEventStaffStaffConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns EventStateNodeEventStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns EventStateNodeEventStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *EventStateNodeEventStaffStaffConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *EventStateNodeEventStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
-
-	if string(b) == "null" {
-		return nil
-	}
-
-	var firstPass struct {
-		*EventStateNodeEventStaffStaffConnectionPageInfo
-		graphql.NoUnmarshalJSON
-	}
-	firstPass.EventStateNodeEventStaffStaffConnectionPageInfo = v
-
-	err := json.Unmarshal(b, &firstPass)
-	if err != nil {
-		return err
-	}
-
-	err = json.Unmarshal(
-		b, &v.PageFields)
-	if err != nil {
-		return err
-	}
-	return nil
-}
-
-type __premarshalEventStateNodeEventStaffStaffConnectionPageInfo struct {
-	HasNextPage bool `json:"hasNextPage"`
-
-	TotalRecords int `json:"totalRecords"`
-}
-
-func (v *EventStateNodeEventStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
-	premarshaled, err := v.__premarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(premarshaled)
-}
-
-func (v *EventStateNodeEventStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalEventStateNodeEventStaffStaffConnectionPageInfo, error) {
-	var retval __premarshalEventStateNodeEventStaffStaffConnectionPageInfo
-
-	retval.HasNextPage = v.PageFields.HasNextPage
-	retval.TotalRecords = v.PageFields.TotalRecords
+	retval.PageInfo = v.StaffPage.PageInfo
+	retval.Edges = v.StaffPage.Edges
 	return &retval, nil
 }
 
@@ -8345,6 +8153,150 @@ type StaffFieldsContact struct {
 // GetId returns StaffFieldsContact.Id, and is useful for accessing the field via an interface.
 func (v *StaffFieldsContact) GetId() string { return v.Id }
 
+// A page of an event's or a session's staff.
+type StaffPage struct {
+	PageInfo StaffPagePageInfo         `json:"pageInfo"`
+	Edges    []StaffPageEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns StaffPage.PageInfo, and is useful for accessing the field via an interface.
+func (v *StaffPage) GetPageInfo() StaffPagePageInfo { return v.PageInfo }
+
+// GetEdges returns StaffPage.Edges, and is useful for accessing the field via an interface.
+func (v *StaffPage) GetEdges() []StaffPageEdgesStaffEdge { return v.Edges }
+
+// StaffPageEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type StaffPageEdgesStaffEdge struct {
+	Node StaffPageEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns StaffPageEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *StaffPageEdgesStaffEdge) GetNode() StaffPageEdgesStaffEdgeNodeStaff { return v.Node }
+
+// StaffPageEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type StaffPageEdgesStaffEdgeNodeStaff struct {
+	StaffFields `json:"-"`
+}
+
+// GetId returns StaffPageEdgesStaffEdgeNodeStaff.Id, and is useful for accessing the field via an interface.
+func (v *StaffPageEdgesStaffEdgeNodeStaff) GetId() string { return v.StaffFields.Id }
+
+// GetStaffType returns StaffPageEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *StaffPageEdgesStaffEdgeNodeStaff) GetStaffType() StaffType { return v.StaffFields.StaffType }
+
+// GetContact returns StaffPageEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *StaffPageEdgesStaffEdgeNodeStaff) GetContact() StaffFieldsContact {
+	return v.StaffFields.Contact
+}
+
+func (v *StaffPageEdgesStaffEdgeNodeStaff) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*StaffPageEdgesStaffEdgeNodeStaff
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.StaffPageEdgesStaffEdgeNodeStaff = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.StaffFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalStaffPageEdgesStaffEdgeNodeStaff struct {
+	Id string `json:"id"`
+
+	StaffType StaffType `json:"staffType"`
+
+	Contact StaffFieldsContact `json:"contact"`
+}
+
+func (v *StaffPageEdgesStaffEdgeNodeStaff) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *StaffPageEdgesStaffEdgeNodeStaff) __premarshalJSON() (*__premarshalStaffPageEdgesStaffEdgeNodeStaff, error) {
+	var retval __premarshalStaffPageEdgesStaffEdgeNodeStaff
+
+	retval.Id = v.StaffFields.Id
+	retval.StaffType = v.StaffFields.StaffType
+	retval.Contact = v.StaffFields.Contact
+	return &retval, nil
+}
+
+// StaffPagePageInfo includes the requested fields of the GraphQL type PageInfo.
+type StaffPagePageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns StaffPagePageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *StaffPagePageInfo) GetHasNextPage() bool { return v.PageFields.HasNextPage }
+
+// GetTotalRecords returns StaffPagePageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *StaffPagePageInfo) GetTotalRecords() int { return v.PageFields.TotalRecords }
+
+func (v *StaffPagePageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*StaffPagePageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.StaffPagePageInfo = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.PageFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalStaffPagePageInfo struct {
+	HasNextPage bool `json:"hasNextPage"`
+
+	TotalRecords int `json:"totalRecords"`
+}
+
+func (v *StaffPagePageInfo) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *StaffPagePageInfo) __premarshalJSON() (*__premarshalStaffPagePageInfo, error) {
+	var retval __premarshalStaffPagePageInfo
+
+	retval.HasNextPage = v.PageFields.HasNextPage
+	retval.TotalRecords = v.PageFields.TotalRecords
+	return &retval, nil
+}
+
 type StaffType string
 
 const (
@@ -8686,82 +8638,30 @@ func (v *SyncEventFieldsSessionsSessionConnectionPageInfo) __premarshalJSON() (*
 
 // SyncEventFieldsStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
 type SyncEventFieldsStaffStaffConnection struct {
-	PageInfo SyncEventFieldsStaffStaffConnectionPageInfo         `json:"pageInfo"`
-	Edges    []SyncEventFieldsStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+	SyncStaffPage `json:"-"`
 }
 
 // GetPageInfo returns SyncEventFieldsStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnection) GetPageInfo() SyncEventFieldsStaffStaffConnectionPageInfo {
-	return v.PageInfo
+func (v *SyncEventFieldsStaffStaffConnection) GetPageInfo() SyncStaffPagePageInfo {
+	return v.SyncStaffPage.PageInfo
 }
 
 // GetEdges returns SyncEventFieldsStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnection) GetEdges() []SyncEventFieldsStaffStaffConnectionEdgesStaffEdge {
-	return v.Edges
+func (v *SyncEventFieldsStaffStaffConnection) GetEdges() []SyncStaffPageEdgesStaffEdge {
+	return v.SyncStaffPage.Edges
 }
 
-// SyncEventFieldsStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
-type SyncEventFieldsStaffStaffConnectionEdgesStaffEdge struct {
-	Node SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
-}
-
-// GetNode returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdge) GetNode() SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff {
-	return v.Node
-}
-
-// SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
-type SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	StaffType StaffType                                                         `json:"staffType"`
-	Contact   SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact `json:"contact"`
-}
-
-// GetStaffType returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
-	return v.StaffType
-}
-
-// GetContact returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact {
-	return v.Contact
-}
-
-// SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact includes the requested fields of the GraphQL type Contact.
-type SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact struct {
-	Id string `json:"id"`
-}
-
-// GetId returns SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact.Id, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact) GetId() string {
-	return v.Id
-}
-
-// SyncEventFieldsStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type SyncEventFieldsStaffStaffConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns SyncEventFieldsStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns SyncEventFieldsStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *SyncEventFieldsStaffStaffConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *SyncEventFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+func (v *SyncEventFieldsStaffStaffConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*SyncEventFieldsStaffStaffConnectionPageInfo
+		*SyncEventFieldsStaffStaffConnection
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.SyncEventFieldsStaffStaffConnectionPageInfo = v
+	firstPass.SyncEventFieldsStaffStaffConnection = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -8769,20 +8669,20 @@ func (v *SyncEventFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) er
 	}
 
 	err = json.Unmarshal(
-		b, &v.PageFields)
+		b, &v.SyncStaffPage)
 	if err != nil {
 		return err
 	}
 	return nil
 }
 
-type __premarshalSyncEventFieldsStaffStaffConnectionPageInfo struct {
-	HasNextPage bool `json:"hasNextPage"`
+type __premarshalSyncEventFieldsStaffStaffConnection struct {
+	PageInfo SyncStaffPagePageInfo `json:"pageInfo"`
 
-	TotalRecords int `json:"totalRecords"`
+	Edges []SyncStaffPageEdgesStaffEdge `json:"edges"`
 }
 
-func (v *SyncEventFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+func (v *SyncEventFieldsStaffStaffConnection) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -8790,11 +8690,11 @@ func (v *SyncEventFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, err
 	return json.Marshal(premarshaled)
 }
 
-func (v *SyncEventFieldsStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalSyncEventFieldsStaffStaffConnectionPageInfo, error) {
-	var retval __premarshalSyncEventFieldsStaffStaffConnectionPageInfo
+func (v *SyncEventFieldsStaffStaffConnection) __premarshalJSON() (*__premarshalSyncEventFieldsStaffStaffConnection, error) {
+	var retval __premarshalSyncEventFieldsStaffStaffConnection
 
-	retval.HasNextPage = v.PageFields.HasNextPage
-	retval.TotalRecords = v.PageFields.TotalRecords
+	retval.PageInfo = v.SyncStaffPage.PageInfo
+	retval.Edges = v.SyncStaffPage.Edges
 	return &retval, nil
 }
 
@@ -9763,82 +9663,138 @@ func (v *SyncSessionFieldsLocation) GetId() string { return v.Id }
 
 // SyncSessionFieldsStaffStaffConnection includes the requested fields of the GraphQL type StaffConnection.
 type SyncSessionFieldsStaffStaffConnection struct {
-	PageInfo SyncSessionFieldsStaffStaffConnectionPageInfo         `json:"pageInfo"`
-	Edges    []SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge `json:"edges"`
+	SyncStaffPage `json:"-"`
 }
 
 // GetPageInfo returns SyncSessionFieldsStaffStaffConnection.PageInfo, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnection) GetPageInfo() SyncSessionFieldsStaffStaffConnectionPageInfo {
-	return v.PageInfo
+func (v *SyncSessionFieldsStaffStaffConnection) GetPageInfo() SyncStaffPagePageInfo {
+	return v.SyncStaffPage.PageInfo
 }
 
 // GetEdges returns SyncSessionFieldsStaffStaffConnection.Edges, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnection) GetEdges() []SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge {
-	return v.Edges
+func (v *SyncSessionFieldsStaffStaffConnection) GetEdges() []SyncStaffPageEdgesStaffEdge {
+	return v.SyncStaffPage.Edges
 }
 
-// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
-type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge struct {
-	Node SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff `json:"node"`
-}
-
-// GetNode returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdge) GetNode() SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff {
-	return v.Node
-}
-
-// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
-type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff struct {
-	StaffType StaffType                                                           `json:"staffType"`
-	Contact   SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact `json:"contact"`
-}
-
-// GetStaffType returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetStaffType() StaffType {
-	return v.StaffType
-}
-
-// GetContact returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaff) GetContact() SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact {
-	return v.Contact
-}
-
-// SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact includes the requested fields of the GraphQL type Contact.
-type SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact struct {
-	Id string `json:"id"`
-}
-
-// GetId returns SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact.Id, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionEdgesStaffEdgeNodeStaffContact) GetId() string {
-	return v.Id
-}
-
-// SyncSessionFieldsStaffStaffConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
-type SyncSessionFieldsStaffStaffConnectionPageInfo struct {
-	PageFields `json:"-"`
-}
-
-// GetHasNextPage returns SyncSessionFieldsStaffStaffConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) GetHasNextPage() bool {
-	return v.PageFields.HasNextPage
-}
-
-// GetTotalRecords returns SyncSessionFieldsStaffStaffConnectionPageInfo.TotalRecords, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) GetTotalRecords() int {
-	return v.PageFields.TotalRecords
-}
-
-func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) error {
+func (v *SyncSessionFieldsStaffStaffConnection) UnmarshalJSON(b []byte) error {
 
 	if string(b) == "null" {
 		return nil
 	}
 
 	var firstPass struct {
-		*SyncSessionFieldsStaffStaffConnectionPageInfo
+		*SyncSessionFieldsStaffStaffConnection
 		graphql.NoUnmarshalJSON
 	}
-	firstPass.SyncSessionFieldsStaffStaffConnectionPageInfo = v
+	firstPass.SyncSessionFieldsStaffStaffConnection = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.SyncStaffPage)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalSyncSessionFieldsStaffStaffConnection struct {
+	PageInfo SyncStaffPagePageInfo `json:"pageInfo"`
+
+	Edges []SyncStaffPageEdgesStaffEdge `json:"edges"`
+}
+
+func (v *SyncSessionFieldsStaffStaffConnection) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *SyncSessionFieldsStaffStaffConnection) __premarshalJSON() (*__premarshalSyncSessionFieldsStaffStaffConnection, error) {
+	var retval __premarshalSyncSessionFieldsStaffStaffConnection
+
+	retval.PageInfo = v.SyncStaffPage.PageInfo
+	retval.Edges = v.SyncStaffPage.Edges
+	return &retval, nil
+}
+
+// SyncSessionFieldsVenue includes the requested fields of the GraphQL type Venue.
+type SyncSessionFieldsVenue struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncSessionFieldsVenue.Id, and is useful for accessing the field via an interface.
+func (v *SyncSessionFieldsVenue) GetId() string { return v.Id }
+
+// A page of an event's or a session's staff: each one's type and contact.
+type SyncStaffPage struct {
+	PageInfo SyncStaffPagePageInfo         `json:"pageInfo"`
+	Edges    []SyncStaffPageEdgesStaffEdge `json:"edges"`
+}
+
+// GetPageInfo returns SyncStaffPage.PageInfo, and is useful for accessing the field via an interface.
+func (v *SyncStaffPage) GetPageInfo() SyncStaffPagePageInfo { return v.PageInfo }
+
+// GetEdges returns SyncStaffPage.Edges, and is useful for accessing the field via an interface.
+func (v *SyncStaffPage) GetEdges() []SyncStaffPageEdgesStaffEdge { return v.Edges }
+
+// SyncStaffPageEdgesStaffEdge includes the requested fields of the GraphQL type StaffEdge.
+type SyncStaffPageEdgesStaffEdge struct {
+	Node SyncStaffPageEdgesStaffEdgeNodeStaff `json:"node"`
+}
+
+// GetNode returns SyncStaffPageEdgesStaffEdge.Node, and is useful for accessing the field via an interface.
+func (v *SyncStaffPageEdgesStaffEdge) GetNode() SyncStaffPageEdgesStaffEdgeNodeStaff { return v.Node }
+
+// SyncStaffPageEdgesStaffEdgeNodeStaff includes the requested fields of the GraphQL type Staff.
+type SyncStaffPageEdgesStaffEdgeNodeStaff struct {
+	StaffType StaffType                                   `json:"staffType"`
+	Contact   SyncStaffPageEdgesStaffEdgeNodeStaffContact `json:"contact"`
+}
+
+// GetStaffType returns SyncStaffPageEdgesStaffEdgeNodeStaff.StaffType, and is useful for accessing the field via an interface.
+func (v *SyncStaffPageEdgesStaffEdgeNodeStaff) GetStaffType() StaffType { return v.StaffType }
+
+// GetContact returns SyncStaffPageEdgesStaffEdgeNodeStaff.Contact, and is useful for accessing the field via an interface.
+func (v *SyncStaffPageEdgesStaffEdgeNodeStaff) GetContact() SyncStaffPageEdgesStaffEdgeNodeStaffContact {
+	return v.Contact
+}
+
+// SyncStaffPageEdgesStaffEdgeNodeStaffContact includes the requested fields of the GraphQL type Contact.
+type SyncStaffPageEdgesStaffEdgeNodeStaffContact struct {
+	Id string `json:"id"`
+}
+
+// GetId returns SyncStaffPageEdgesStaffEdgeNodeStaffContact.Id, and is useful for accessing the field via an interface.
+func (v *SyncStaffPageEdgesStaffEdgeNodeStaffContact) GetId() string { return v.Id }
+
+// SyncStaffPagePageInfo includes the requested fields of the GraphQL type PageInfo.
+type SyncStaffPagePageInfo struct {
+	PageFields `json:"-"`
+}
+
+// GetHasNextPage returns SyncStaffPagePageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *SyncStaffPagePageInfo) GetHasNextPage() bool { return v.PageFields.HasNextPage }
+
+// GetTotalRecords returns SyncStaffPagePageInfo.TotalRecords, and is useful for accessing the field via an interface.
+func (v *SyncStaffPagePageInfo) GetTotalRecords() int { return v.PageFields.TotalRecords }
+
+func (v *SyncStaffPagePageInfo) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*SyncStaffPagePageInfo
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.SyncStaffPagePageInfo = v
 
 	err := json.Unmarshal(b, &firstPass)
 	if err != nil {
@@ -9853,13 +9809,13 @@ func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) UnmarshalJSON(b []byte) 
 	return nil
 }
 
-type __premarshalSyncSessionFieldsStaffStaffConnectionPageInfo struct {
+type __premarshalSyncStaffPagePageInfo struct {
 	HasNextPage bool `json:"hasNextPage"`
 
 	TotalRecords int `json:"totalRecords"`
 }
 
-func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, error) {
+func (v *SyncStaffPagePageInfo) MarshalJSON() ([]byte, error) {
 	premarshaled, err := v.__premarshalJSON()
 	if err != nil {
 		return nil, err
@@ -9867,21 +9823,13 @@ func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) MarshalJSON() ([]byte, e
 	return json.Marshal(premarshaled)
 }
 
-func (v *SyncSessionFieldsStaffStaffConnectionPageInfo) __premarshalJSON() (*__premarshalSyncSessionFieldsStaffStaffConnectionPageInfo, error) {
-	var retval __premarshalSyncSessionFieldsStaffStaffConnectionPageInfo
+func (v *SyncStaffPagePageInfo) __premarshalJSON() (*__premarshalSyncStaffPagePageInfo, error) {
+	var retval __premarshalSyncStaffPagePageInfo
 
 	retval.HasNextPage = v.PageFields.HasNextPage
 	retval.TotalRecords = v.PageFields.TotalRecords
 	return &retval, nil
 }
-
-// SyncSessionFieldsVenue includes the requested fields of the GraphQL type Venue.
-type SyncSessionFieldsVenue struct {
-	Id string `json:"id"`
-}
-
-// GetId returns SyncSessionFieldsVenue.Id, and is useful for accessing the field via an interface.
-func (v *SyncSessionFieldsVenue) GetId() string { return v.Id }
 
 // UpdateEventEventEventMutations includes the requested fields of the GraphQL type EventMutations.
 type UpdateEventEventEventMutations struct {
@@ -12588,14 +12536,7 @@ query EventState ($id: ID!, $first: Int!) {
 				value
 			}
 			staff(first: $first) {
-				pageInfo {
-					... PageFields
-				}
-				edges {
-					node {
-						... StaffFields
-					}
-				}
+				... StaffPage
 			}
 			sessions(first: $first) {
 				pageInfo {
@@ -12605,18 +12546,21 @@ query EventState ($id: ID!, $first: Int!) {
 					node {
 						id
 						staff(first: $first) {
-							pageInfo {
-								... PageFields
-							}
-							edges {
-								node {
-									... StaffFields
-								}
-							}
+							... StaffPage
 						}
 					}
 				}
 			}
+		}
+	}
+}
+fragment StaffPage on StaffConnection {
+	pageInfo {
+		... PageFields
+	}
+	edges {
+		node {
+			... StaffFields
 		}
 	}
 }
@@ -13084,17 +13028,7 @@ fragment SyncEventFields on Event {
 		value
 	}
 	staff(first: $nestedFirst) {
-		pageInfo {
-			... PageFields
-		}
-		edges {
-			node {
-				staffType
-				contact {
-					id
-				}
-			}
-		}
+		... SyncStaffPage
 	}
 	sessions(first: $nestedFirst) {
 		pageInfo {
@@ -13103,6 +13037,19 @@ fragment SyncEventFields on Event {
 		edges {
 			node {
 				... SyncSessionFields
+			}
+		}
+	}
+}
+fragment SyncStaffPage on StaffConnection {
+	pageInfo {
+		... PageFields
+	}
+	edges {
+		node {
+			staffType
+			contact {
+				id
 			}
 		}
 	}
@@ -13122,17 +13069,7 @@ fragment SyncSessionFields on Session {
 		id
 	}
 	staff(first: $nestedFirst) {
-		pageInfo {
-			... PageFields
-		}
-		edges {
-			node {
-				staffType
-				contact {
-					id
-				}
-			}
-		}
+		... SyncStaffPage
 	}
 }
 `
@@ -13208,17 +13145,7 @@ fragment SyncEventFields on Event {
 		value
 	}
 	staff(first: $nestedFirst) {
-		pageInfo {
-			... PageFields
-		}
-		edges {
-			node {
-				staffType
-				contact {
-					id
-				}
-			}
-		}
+		... SyncStaffPage
 	}
 	sessions(first: $nestedFirst) {
 		pageInfo {
@@ -13227,6 +13154,19 @@ fragment SyncEventFields on Event {
 		edges {
 			node {
 				... SyncSessionFields
+			}
+		}
+	}
+}
+fragment SyncStaffPage on StaffConnection {
+	pageInfo {
+		... PageFields
+	}
+	edges {
+		node {
+			staffType
+			contact {
+				id
 			}
 		}
 	}
@@ -13242,17 +13182,7 @@ fragment SyncSessionFields on Session {
 		id
 	}
 	staff(first: $nestedFirst) {
-		pageInfo {
-			... PageFields
-		}
-		edges {
-			node {
-				staffType
-				contact {
-					id
-				}
-			}
-		}
+		... SyncStaffPage
 	}
 }
 `
