@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"strings"
 
 	"admsync/pkg/administrate"
 	"admsync/pkg/admsim/internal/graph"
@@ -124,13 +123,8 @@ func (m contactMutationsResolver) Create(ctx context.Context, obj *graph.Contact
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	first, last := strings.TrimSpace(in.PersonalName.FirstName), strings.TrimSpace(in.PersonalName.LastName)
-	if first == "" {
-		errs.add("personalName.firstName", in.PersonalName.FirstName, "First name is required")
-	}
-	if last == "" {
-		errs.add("personalName.lastName", in.PersonalName.LastName, "Last name is required")
-	}
+	first := errs.required("personalName.firstName", in.PersonalName.FirstName, "First name")
+	last := errs.required("personalName.lastName", in.PersonalName.LastName, "Last name")
 	email := ""
 	for _, e := range in.EmailAddresses {
 		if e == nil {

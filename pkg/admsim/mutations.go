@@ -74,6 +74,27 @@ func (v verrs) list() []*graph.FieldError {
 	return v
 }
 
+// required returns value without surrounding white space and, when nothing is left,
+// records "<what> is required" against label.
+func (v *verrs) required(label, value, what string) string {
+	t := strings.TrimSpace(value)
+	if t == "" {
+		v.add(label, value, "%s is required", what)
+	}
+	return t
+}
+
+// exists reports whether any record of m satisfies match; the creates use it to refuse
+// a code or name that is already taken.
+func exists[T any](m map[int]*T, match func(*T) bool) bool {
+	for _, r := range m {
+		if match(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // lookup resolves an optional id input: 0 when absent, an error entry when the id is
 // malformed, of another type, or unknown.
 func lookup[T any](errs *verrs, label string, id *string, prefix, what string, m map[int]*T) int {
@@ -421,18 +442,10 @@ func (m courseTmplMutationsResolv) Create(ctx context.Context, obj *graph.Course
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	code := strings.TrimSpace(in.Code)
-	if code == "" {
-		errs.add("code", in.Code, "Code is required")
-	}
-	if strings.TrimSpace(in.Title) == "" {
-		errs.add("title", in.Title, "Title is required")
-	}
-	for _, ct := range st.courseTemplates {
-		if strings.EqualFold(ct.code, code) {
-			errs.add("code", in.Code, "A course template with this code already exists")
-			break
-		}
+	code := errs.required("code", in.Code, "Code")
+	errs.required("title", in.Title, "Title")
+	if exists(st.courseTemplates, func(ct *courseTemplateRec) bool { return strings.EqualFold(ct.code, code) }) {
+		errs.add("code", in.Code, "A course template with this code already exists")
 	}
 	if len(errs) > 0 {
 		return &graph.CourseTemplateMutateResponse{Errors: errs.list()}, nil
@@ -447,15 +460,9 @@ func (m locationMutationsResolver) Create(ctx context.Context, obj *graph.Locati
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		errs.add("name", in.Name, "Name is required")
-	}
-	for _, l := range st.locations {
-		if strings.EqualFold(l.name, name) {
-			errs.add("name", in.Name, "A location with this name already exists")
-			break
-		}
+	name := errs.required("name", in.Name, "Name")
+	if exists(st.locations, func(l *locationRec) bool { return strings.EqualFold(l.name, name) }) {
+		errs.add("name", in.Name, "A location with this name already exists")
 	}
 	if len(errs) > 0 {
 		return &graph.LocationMutateResponse{Errors: errs.list()}, nil
@@ -469,16 +476,10 @@ func (m venueMutationsResolver) Create(ctx context.Context, obj *graph.VenueMuta
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		errs.add("name", in.Name, "Name is required")
-	}
+	name := errs.required("name", in.Name, "Name")
 	locKey := lookup(&errs, "locationId", &in.LocationID, prefixLocation, "Location", st.locations)
-	for _, v := range st.venues {
-		if locKey != 0 && v.locationKey == locKey && strings.EqualFold(v.name, name) {
-			errs.add("name", in.Name, "A venue with this name already exists in the location")
-			break
-		}
+	if locKey != 0 && exists(st.venues, func(v *venueRec) bool { return v.locationKey == locKey && strings.EqualFold(v.name, name) }) {
+		errs.add("name", in.Name, "A venue with this name already exists in the location")
 	}
 	if len(errs) > 0 {
 		return &graph.VenueMutateResponse{Errors: errs.list()}, nil
