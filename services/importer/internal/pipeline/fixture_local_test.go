@@ -2,11 +2,11 @@ package pipeline_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"admsync/pkg/database/dbtest"
 	"admsync/pkg/sampledata"
+	"admsync/services/importer/internal/localfixture"
 	"admsync/services/importer/internal/pipeline"
 )
 
@@ -14,10 +14,7 @@ import (
 // fresh database seeded from the workbook itself. It is skipped unless the
 // variable is set: customer workbooks are never part of the repository.
 func TestFixtureLocal(t *testing.T) {
-	path := os.Getenv("ADMSYNC_FIXTURE")
-	if path == "" {
-		t.Skip("ADMSYNC_FIXTURE not set")
-	}
+	path := localfixture.Path(t)
 	ctx := context.Background()
 	db := dbtest.New(t)
 	ref, err := sampledata.FromWorkbook(path)

@@ -1,17 +1,15 @@
 package workbook
 
 import (
-	"os"
 	"testing"
+
+	"admsync/services/importer/internal/localfixture"
 )
 
 // Local check against a real workbook; never committed data. Skipped unless
 // ADMSYNC_FIXTURE points at one.
 func TestFixtureLocal(t *testing.T) {
-	p := os.Getenv("ADMSYNC_FIXTURE")
-	if p == "" {
-		t.Skip("ADMSYNC_FIXTURE not set")
-	}
+	p := localfixture.Path(t)
 	r, err := Open(p, Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -40,9 +38,6 @@ func TestFixtureLocal(t *testing.T) {
 }
 
 func TestFixtureLocalSameAsExcelize(t *testing.T) {
-	p := os.Getenv("ADMSYNC_FIXTURE")
-	if p == "" {
-		t.Skip("ADMSYNC_FIXTURE not set")
-	}
+	p := localfixture.Path(t)
 	t.Logf("%d rows read alike", sameAsExcelize(t, p))
 }
