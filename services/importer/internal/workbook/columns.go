@@ -1,9 +1,9 @@
 // Package workbook reads the "Import" sheet of the event/session workbook:
-// it refuses hostile files before excelize opens them, streams rows with
-// excelize's row iterator, checks the header row against the template's 34
-// columns, and turns cells into typed values (dates in the 1900 and 1904
-// systems or as text, times as text or day fractions) with problems that
-// name the Excel row, column letter, header and value.
+// it refuses hostile files, reads every part strictly and streams the
+// sheet's rows with its own XML scanner, checks the header row against the
+// template's 34 columns, and turns cells into typed values (dates in the
+// 1900 and 1904 systems or as text, times as text or day fractions) with
+// problems that name the Excel row, column letter, header and value.
 package workbook
 
 // Col identifies a template column independently of where it sits in a

@@ -12,12 +12,13 @@ import (
 	"unicode/utf8"
 )
 
-// Every part of the package is read by this file's strict reader: the
-// whole part, to its end, so that a damaged byte anywhere (a control
-// character, bad UTF-8, an unclosed tag, a truncated stream, a CRC
-// mismatch) refuses the file instead of ending it early. excelize's row
-// iterator cannot be used for that: Rows.Next and Rows.Columns drop the
-// XML decoder's error and report the end of the sheet.
+// Every part of the package is read strictly, by this file's reader
+// (encoding/xml) or, for the imported sheet, by scan.go's scanner, which
+// follows the same rules: the whole part, to its end, so that a damaged
+// byte anywhere (a control character, bad UTF-8, an unclosed tag, a
+// truncated stream, a CRC mismatch) refuses the file instead of ending it
+// early. excelize's row iterator cannot be used for that: Rows.Next and
+// Rows.Columns drop the XML decoder's error and report the end of the sheet.
 
 // partError is a read or decode failure inside one part, located as well
 // as the reader knows.
