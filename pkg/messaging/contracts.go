@@ -48,18 +48,24 @@ const (
 // admwriter (`admwriter events …` publishes them) answers on
 // event.result.<RunID>.
 type EventCommand struct {
-	RunID   string `json:"run_id"`
-	Action  string `json:"action"`
-	EventID int64  `json:"event_id"` // adm.events.id (the bridge row)
-	// AdmEventID is the Administrate event id the bridge holds.
-	AdmEventID string `json:"adm_event_id"`
-	Code       string `json:"code,omitempty"`
+	EventCommandRef
 	// On is the value for websale and soldout.
 	On bool `json:"on,omitempty"`
 	// WebSaleKey is the "Web sale" custom field's definition key (websale).
 	WebSaleKey string `json:"web_sale_key,omitempty"`
 	// Prices are the prices to add (prices).
 	Prices []EventCommandPrice `json:"prices,omitempty"`
+}
+
+// EventCommandRef names one command: its run, its action and the event it is
+// about. A command's result repeats it, so the two carry the same fields.
+type EventCommandRef struct {
+	RunID   string `json:"run_id"`
+	Action  string `json:"action"`
+	EventID int64  `json:"event_id"` // adm.events.id (the bridge row)
+	// AdmEventID is the Administrate event id the bridge holds.
+	AdmEventID string `json:"adm_event_id"`
+	Code       string `json:"code,omitempty"`
 }
 
 // EventCommandPrice is one event price: level, financial unit, amount.
@@ -79,13 +85,9 @@ const (
 
 // EventResult is the body of event.result.<run id> (stream EVENT_RESULTS).
 type EventResult struct {
-	RunID      string `json:"run_id"`
-	Action     string `json:"action"`
-	EventID    int64  `json:"event_id"`
-	AdmEventID string `json:"adm_event_id"`
-	Code       string `json:"code,omitempty"`
-	Outcome    string `json:"outcome"`
-	Detail     string `json:"detail,omitempty"`
+	EventCommandRef
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // TutorialEventChanged is the body of tutorial.event.changed (stream

@@ -240,8 +240,7 @@ func (h *Handler) delete(ctx context.Context, c messaging.EventCommand) (string,
 // publish answers on event.result.<run id>; the message id makes a
 // redelivered command's second answer a duplicate the stream drops.
 func (h *Handler) publish(ctx context.Context, c messaging.EventCommand, outcome, detail string) error {
-	r := messaging.EventResult{RunID: c.RunID, Action: c.Action, EventID: c.EventID, AdmEventID: c.AdmEventID,
-		Code: c.Code, Outcome: outcome, Detail: detail}
+	r := messaging.EventResult{EventCommandRef: c.EventCommandRef, Outcome: outcome, Detail: detail}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return err

@@ -60,8 +60,11 @@ func Plan(runID string, events []Event, states map[string]administrate.EventStat
 	steps := make([]Step, 0, len(events))
 	for _, e := range events {
 		s := Step{Event: e, Outcome: "change"}
-		cmd := &messaging.EventCommand{RunID: runID, Action: req.Action, EventID: e.ID, AdmEventID: e.AdmEventID,
-			Code: e.Code, On: req.On, WebSaleKey: req.WebSaleKey}
+		cmd := &messaging.EventCommand{
+			EventCommandRef: messaging.EventCommandRef{RunID: runID, Action: req.Action, EventID: e.ID, AdmEventID: e.AdmEventID, Code: e.Code},
+			On:              req.On,
+			WebSaleKey:      req.WebSaleKey,
+		}
 		st, found := states[e.AdmEventID]
 		if req.Action != messaging.ActionPrices && !found {
 			if req.Action == messaging.ActionDelete {
