@@ -246,77 +246,76 @@ func sessionsFor(ct *courseTemplateRec) int {
 	return ct.sessionCount
 }
 
-func (m eventMutationsResolver) CreateBlended(ctx context.Context, obj *graph.EventMutations, in graph.BlendedEventCreateInput) (*graph.EventMutateResponse, error) {
+// create is the frame of the three event creates: under the lock it checks
+// the course template and the title, lets check validate the rest of the input
+// and describe the event (ctKey is the course template's key, 0 when it is not
+// known), and creates the event only when nothing was wrong. The spec's course
+// template and title are filled in here.
+func (m eventMutationsResolver) create(courseTemplateID, title *string, check func(st *state, errs *verrs, ctKey int) newEventSpec) (*graph.EventMutateResponse, error) {
 	defer m.lock()()
 	st := m.s.st
 	var errs verrs
-	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
-	st.checkZone(&errs, "timeZoneName", in.TimeZoneName)
-	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, 0)
-	st.checkTax(&errs, in.TaxType)
-	checkWindow(&errs, "classroomEndDateTime", in.ClassroomStartDateTime, in.ClassroomEndDateTime)
-	checkWindow(&errs, "lmsEndDateTime", in.LmsStartDateTime, in.LmsEndDateTime)
-	if deref(in.MaxPlaces) < 0 {
-		errs.add("maxPlaces", itoa(*in.MaxPlaces), "Max places must not be negative")
-	}
-	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
+	ctKey := st.checkTemplateAndTitle(&errs, courseTemplateID, title)
+	spec := check(st, &errs, ctKey)
 	if len(errs) > 0 {
 		return &graph.EventMutateResponse{Errors: errs.list()}, nil
 	}
-	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, venueKey: venKey, title: deref(in.Title),
-		mode: "blended", zone: in.TimeZoneName,
-		classStart: derefLocal(in.ClassroomStartDateTime), classEnd: derefLocal(in.ClassroomEndDateTime),
-		lmsStart: derefLocal(in.LmsStartDateTime), lmsEnd: derefLocal(in.LmsEndDateTime),
-		maxPlaces: deref(in.MaxPlaces), customFields: cfs,
-		sessions: sessionsFor(st.courseTemplates[ctKey])})
+	spec.ctKey, spec.title = ctKey, deref(title)
+	e := st.createEvent(spec)
 	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
+}
+
+func (m eventMutationsResolver) CreateBlended(ctx context.Context, obj *graph.EventMutations, in graph.BlendedEventCreateInput) (*graph.EventMutateResponse, error) {
+	return m.create(in.CourseTemplateID, in.Title, func(st *state, errs *verrs, ctKey int) newEventSpec {
+		st.checkZone(errs, "timeZoneName", in.TimeZoneName)
+		locKey, venKey := st.checkPlace(errs, in.LocationID, in.VenueID, 0)
+		st.checkTax(errs, in.TaxType)
+		checkWindow(errs, "classroomEndDateTime", in.ClassroomStartDateTime, in.ClassroomEndDateTime)
+		checkWindow(errs, "lmsEndDateTime", in.LmsStartDateTime, in.LmsEndDateTime)
+		if deref(in.MaxPlaces) < 0 {
+			errs.add("maxPlaces", itoa(*in.MaxPlaces), "Max places must not be negative")
+		}
+		cfs := st.checkCustomFields(errs, "Event", in.CustomFieldValues)
+		return newEventSpec{locationKey: locKey, venueKey: venKey, mode: "blended", zone: in.TimeZoneName,
+			classStart: derefLocal(in.ClassroomStartDateTime), classEnd: derefLocal(in.ClassroomEndDateTime),
+			lmsStart: derefLocal(in.LmsStartDateTime), lmsEnd: derefLocal(in.LmsEndDateTime),
+			maxPlaces: deref(in.MaxPlaces), customFields: cfs,
+			sessions: sessionsFor(st.courseTemplates[ctKey])}
+	})
 }
 
 func (m eventMutationsResolver) CreateLms(ctx context.Context, obj *graph.EventMutations, in graph.LMSEventCreateInput) (*graph.EventMutateResponse, error) {
-	defer m.lock()()
-	st := m.s.st
-	var errs verrs
-	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
-	zone := deref(in.TimeZoneName)
-	if zone == "" {
-		zone = "Europe/London"
-	}
-	st.checkZone(&errs, "timeZoneName", zone)
-	// The previous client found locationId effectively required for LMS events [L].
-	if in.LocationID == nil || *in.LocationID == "" {
-		errs.add("locationId", "", "Location is required")
-	}
-	locKey := lookup(&errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
-	st.checkTax(&errs, in.TaxType)
-	start, end := derefLocal(in.LmsStartDateTime), derefLocal(in.LmsEndDateTime)
-	checkWindow(&errs, "lmsEndDateTime", &start, &end)
-	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
-	if len(errs) > 0 {
-		return &graph.EventMutateResponse{Errors: errs.list()}, nil
-	}
-	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, title: deref(in.Title),
-		mode: "lms", zone: zone, lmsStart: start, lmsEnd: end, maxPlaces: deref(in.MaxPlaces), customFields: cfs})
-	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
+	return m.create(in.CourseTemplateID, in.Title, func(st *state, errs *verrs, _ int) newEventSpec {
+		zone := deref(in.TimeZoneName)
+		if zone == "" {
+			zone = "Europe/London"
+		}
+		st.checkZone(errs, "timeZoneName", zone)
+		// The previous client found locationId effectively required for LMS events [L].
+		if in.LocationID == nil || *in.LocationID == "" {
+			errs.add("locationId", "", "Location is required")
+		}
+		locKey := lookup(errs, "locationId", in.LocationID, prefixLocation, "Location", st.locations)
+		st.checkTax(errs, in.TaxType)
+		start, end := derefLocal(in.LmsStartDateTime), derefLocal(in.LmsEndDateTime)
+		checkWindow(errs, "lmsEndDateTime", &start, &end)
+		cfs := st.checkCustomFields(errs, "Event", in.CustomFieldValues)
+		return newEventSpec{locationKey: locKey, mode: "lms", zone: zone, lmsStart: start, lmsEnd: end,
+			maxPlaces: deref(in.MaxPlaces), customFields: cfs}
+	})
 }
 
 func (m eventMutationsResolver) CreateClassroom(ctx context.Context, obj *graph.EventMutations, in graph.ClassroomEventCreateInput) (*graph.EventMutateResponse, error) {
-	defer m.lock()()
-	st := m.s.st
-	var errs verrs
-	ctKey := st.checkTemplateAndTitle(&errs, in.CourseTemplateID, in.Title)
-	st.checkZone(&errs, "timeZoneName", in.TimeZoneName)
-	locKey, venKey := st.checkPlace(&errs, in.LocationID, in.VenueID, 0)
-	start, end := derefLocal(in.ClassroomStartDateTime), derefLocal(in.ClassroomEndDateTime)
-	checkWindow(&errs, "classroomEndDateTime", &start, &end)
-	cfs := st.checkCustomFields(&errs, "Event", in.CustomFieldValues)
-	if len(errs) > 0 {
-		return &graph.EventMutateResponse{Errors: errs.list()}, nil
-	}
-	e := st.createEvent(newEventSpec{ctKey: ctKey, locationKey: locKey, venueKey: venKey, title: deref(in.Title),
-		mode: "classroom", zone: in.TimeZoneName,
-		classStart: start, classEnd: end, maxPlaces: deref(in.MaxPlaces),
-		customFields: cfs, sessions: sessionsFor(st.courseTemplates[ctKey])})
-	return &graph.EventMutateResponse{Event: st.eventModel(e), Errors: errs.list()}, nil
+	return m.create(in.CourseTemplateID, in.Title, func(st *state, errs *verrs, ctKey int) newEventSpec {
+		st.checkZone(errs, "timeZoneName", in.TimeZoneName)
+		locKey, venKey := st.checkPlace(errs, in.LocationID, in.VenueID, 0)
+		start, end := derefLocal(in.ClassroomStartDateTime), derefLocal(in.ClassroomEndDateTime)
+		checkWindow(errs, "classroomEndDateTime", &start, &end)
+		cfs := st.checkCustomFields(errs, "Event", in.CustomFieldValues)
+		return newEventSpec{locationKey: locKey, venueKey: venKey, mode: "classroom", zone: in.TimeZoneName,
+			classStart: start, classEnd: end, maxPlaces: deref(in.MaxPlaces), customFields: cfs,
+			sessions: sessionsFor(st.courseTemplates[ctKey])}
+	})
 }
 
 func (m eventMutationsResolver) AddStaff(ctx context.Context, obj *graph.EventMutations, in graph.EventStaffInput) (*graph.EventMutateResponse, error) {
