@@ -48,7 +48,7 @@ test: build natscli ## Run every module's tests (shuffled; the concurrent packag
 
 FUZZTIME ?= 10s
 fuzz: ## Run each Go fuzz target briefly (FUZZTIME, default 10s each)
-	@cd services/importer && for f in FuzzParseDate FuzzParseTime FuzzParseRow FuzzPackagePart; do \
+	@cd services/importer && for f in FuzzParseDate FuzzParseTime FuzzParseRow FuzzPackagePart FuzzScannerMatchesDecoder; do \
 	  echo "== fuzz $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/workbook/; done
 
 lint: ## go vet and gofmt over every module
