@@ -111,6 +111,20 @@ func SeedTutorial(ctx context.Context, db DB, ref *ReferenceData) (*IDs, error) 
 	return ids, nil
 }
 
+// Seed makes a database ready to import ref's events: it inserts the tutorial
+// rows (SeedTutorial), then the bridges a synced system would have for them
+// (SeedBridges), and returns the tutorial ids.
+func Seed(ctx context.Context, db DB, ref *ReferenceData) (*IDs, error) {
+	ids, err := SeedTutorial(ctx, db, ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := SeedBridges(ctx, db, ref, ids); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
 // SeedBridges inserts the adm bridges a synced system would have for ref:
 // custom-field definitions, locations, venues, instructors, administrators,
 // course templates and their approved instructors, with deterministic fake

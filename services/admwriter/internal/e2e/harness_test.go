@@ -93,10 +93,7 @@ func setupWith(t testing.TB, change func(*sampledata.ReferenceData), simOpts ...
 		change(b.ref)
 	}
 	var err error
-	if b.ids, err = sampledata.SeedTutorial(ctx, b.db.Pool, b.ref); err != nil {
-		t.Fatal(err)
-	}
-	if err := sampledata.SeedBridges(ctx, b.db.Pool, b.ref, b.ids); err != nil {
+	if b.ids, err = sampledata.Seed(ctx, b.db.Pool, b.ref); err != nil {
 		t.Fatal(err)
 	}
 	if err := admsimtest.SeedReference(b.sim.Server, b.ref); err != nil {

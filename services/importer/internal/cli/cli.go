@@ -262,11 +262,7 @@ bridges the workbook refers to, so it can be imported at once.`,
 				return err
 			}
 			defer e.Close()
-			ids, err := sampledata.SeedTutorial(cmd.Context(), pool, ref)
-			if err != nil {
-				return err
-			}
-			if err := sampledata.SeedBridges(cmd.Context(), pool, ref, ids); err != nil {
+			if _, err := sampledata.Seed(cmd.Context(), pool, ref); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdio.Out, "reference data seeded")

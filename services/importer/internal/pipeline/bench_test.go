@@ -120,11 +120,7 @@ func seeded(b *testing.B, ref *sampledata.ReferenceData) *dbtest.DB {
 	b.Helper()
 	db := dbtest.New(b)
 	ctx := context.Background()
-	ids, err := sampledata.SeedTutorial(ctx, db.Pool, ref)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sampledata.SeedBridges(ctx, db.Pool, ref, ids); err != nil {
+	if _, err := sampledata.Seed(ctx, db.Pool, ref); err != nil {
 		b.Fatal(err)
 	}
 	return db

@@ -21,11 +21,7 @@ func TestFixtureLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := sampledata.SeedTutorial(ctx, db.Pool, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sampledata.SeedBridges(ctx, db.Pool, ref, ids); err != nil {
+	if _, err := sampledata.Seed(ctx, db.Pool, ref); err != nil {
 		t.Fatal(err)
 	}
 	for _, dry := range []bool{true, false, false} {

@@ -29,11 +29,7 @@ func setup(t *testing.T) *bundle {
 	db := dbtest.New(t)
 	ref := sampledata.Reference(sampledata.Options{Seed: seed})
 	ctx := context.Background()
-	ids, err := sampledata.SeedTutorial(ctx, db.Pool, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sampledata.SeedBridges(ctx, db.Pool, ref, ids); err != nil {
+	if _, err := sampledata.Seed(ctx, db.Pool, ref); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{t: t, db: db, ref: ref, dir: t.TempDir()}

@@ -31,11 +31,7 @@ func TestImportRequestsOverNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	bk, ref := sampledata.Generate(sampledata.Options{Events: 7, Seed: 9})
-	ids, err := sampledata.SeedTutorial(ctx, db.Pool, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sampledata.SeedBridges(ctx, db.Pool, ref, ids); err != nil {
+	if _, err := sampledata.Seed(ctx, db.Pool, ref); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
