@@ -292,18 +292,7 @@ func (c *Client) FindContactsByName(ctx context.Context, first, last string, opt
 		{Field: ContactFieldFirstname, Operation: FilterOperationEq, Value: first},
 		{Field: ContactFieldLastname, Operation: FilterOperationEq, Value: last},
 	}
-	all, err := collect(ctx, c.listConfig(opts), func(ctx context.Context, fst, offset int) (Page[Contact], error) {
-		resp, err := Contacts(ctx, c, filters, fst, offset)
-		if err != nil {
-			return Page[Contact]{}, err
-		}
-		conn := resp.Contacts
-		p := Page[Contact]{HasNextPage: conn.PageInfo.HasNextPage, TotalRecords: conn.PageInfo.TotalRecords}
-		for _, e := range conn.Edges {
-			p.Items = append(p.Items, contactFrom(e.Node.ContactFields))
-		}
-		return p, nil
-	})
+	all, err := c.contacts(ctx, filters, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -189,7 +189,11 @@ func (c *Client) ListVenues(ctx context.Context, opts ...ListOption) ([]Venue, e
 }
 
 func (c *Client) listContacts(ctx context.Context, flag ContactField, opts []ListOption) ([]Contact, error) {
-	filters := []ContactFieldGraphFilter{{Field: flag, Operation: FilterOperationEq, Value: "true"}}
+	return c.contacts(ctx, []ContactFieldGraphFilter{{Field: flag, Operation: FilterOperationEq, Value: "true"}}, opts)
+}
+
+// contacts reads every page of the contacts that match filters.
+func (c *Client) contacts(ctx context.Context, filters []ContactFieldGraphFilter, opts []ListOption) ([]Contact, error) {
 	return collect(ctx, c.listConfig(opts), func(ctx context.Context, first, offset int) (Page[Contact], error) {
 		resp, err := Contacts(ctx, c, filters, first, offset)
 		if err != nil {
