@@ -76,6 +76,44 @@ func sheetReferring(rows int) func([]byte) []byte {
 	}
 }
 
+// oneLongLine writes n letters that the ratio guard lets through (see
+// sheetWithToken).
+func oneLongLine(w io.Writer, n int) {
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	block := make([]byte, 64<<10)
+	for i := range block {
+		block[i] = "abcd"[rng.IntN(4)]
+	}
+	for range n / len(block) {
+		w.Write(block)
+	}
+}
+
+// sheetWithToken puts open + 40 MiB of letters + close right after
+// <sheetData>. The letters repeat a 64 KiB random block of four letters:
+// beyond deflate's 32 KiB window, so the part inflates only about four to
+// one and the ratio guard does not refuse it first.
+func sheetWithToken(open, close string) func([]byte) []byte {
+	return func(p []byte) []byte {
+		rng := rand.New(rand.NewPCG(40, 5))
+		block := make([]byte, 64<<10)
+		for i := range block {
+			block[i] = "abcd"[rng.IntN(4)]
+		}
+		head, tail, _ := bytes.Cut(p, []byte("<sheetData>"))
+		var b bytes.Buffer
+		b.Grow(len(p) + 41<<20)
+		b.Write(head)
+		b.WriteString("<sheetData>" + open)
+		for range (40 << 20) / len(block) {
+			b.Write(block)
+		}
+		b.WriteString(close)
+		b.Write(tail)
+		return b.Bytes()
+	}
+}
+
 var regexpRow1 = regexp.MustCompile(`<row r="1"[^>]*>.*?</row>`)
 
 // hostile is one inflation attack and what refusing it must say.
@@ -108,7 +146,34 @@ func hostiles() []hostile {
 		{"one 1 MB string referenced by 12,000 cells", func(t testing.TB) []byte {
 			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(6000)},
 				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(1 << 20)})
-		}, "longer than Excel's limit of 32767 characters"},
+		}, "32767 characters"},
+		// One enormous token in the sheet itself, which has no cap of its
+		// own below the whole file's budget: each must be refused at the
+		// token cap, not buffered whole first.
+		{"one 40 MiB cell text in the sheet", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": sheetWithToken(`<row r="2"><c r="A2" t="inlineStr"><is><t>`, `</t></is></c></row>`)}, nil)
+		}, "longer than 1 MiB"},
+		{"one 40 MiB attribute value in the sheet", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": sheetWithToken(`<row r="2" spans="`, `"></row>`)}, nil)
+		}, "longer than 1 MiB"},
+		{"one 40 MiB comment in the sheet", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": sheetWithToken(`<!--`, `-->`)}, nil)
+		}, "longer than 1 MiB"},
+		{"one 40 MiB element name in the sheet", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": sheetWithToken(`<x`, `/>`)}, nil)
+		}, "longer than 1 MiB"},
+		{"one 4 MiB shared string (under the table's cap)", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(10)},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(4 << 20)})
+		}, "32767 characters"},
+		{"one 12 MiB attribute value in the shared strings", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": func(w io.Writer) {
+					io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t xml:space="`)
+					oneLongLine(w, 12<<20)
+					io.WriteString(w, `">x</t></si></sst>`)
+				}})
+		}, "longer than 1 MiB"},
 		{"one 32,000-character string referenced by 12,000 cells (within budget)", func(t testing.TB) []byte {
 			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(6000)},
 				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(32000)})

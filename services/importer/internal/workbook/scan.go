@@ -107,6 +107,13 @@ func (s *scanner) fill() bool {
 		s.pos, s.end = 0, n
 	}
 	if s.end == len(s.buf) {
+		// The buffer holds only the token being read (and what follows
+		// it): one that does not fit in maxTokenBytes is refused here,
+		// before it costs more memory or rescans.
+		if s.end >= maxTokenBytes {
+			s.rerr = &partError{part: s.name, line: s.line(), msg: errTokenTooLong.Error()}
+			return false
+		}
 		nb := make([]byte, 2*len(s.buf))
 		copy(nb, s.buf[:s.end])
 		s.buf = nb

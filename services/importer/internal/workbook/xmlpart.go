@@ -84,6 +84,7 @@ type partDecoder struct {
 	name  string
 	rc    io.ReadCloser
 	d     *xml.Decoder
+	guard *tokenGuard
 	depth int
 	roots int
 }
@@ -93,11 +94,12 @@ func openPart(f *zip.File, b *budget) (*partDecoder, error) {
 	if err != nil {
 		return nil, &partError{part: f.Name, msg: "cannot be opened (" + err.Error() + ")"}
 	}
-	d := xml.NewDecoder(bufio.NewReaderSize(&countingReader{r: rc, b: b}, 64<<10))
+	guard := &tokenGuard{r: &countingReader{r: rc, b: b}}
+	d := xml.NewDecoder(bufio.NewReaderSize(guard, 64<<10))
 	d.Strict = true
 	// No CharsetReader: a part declaring anything but UTF-8 is refused,
 	// as Excel writes only UTF-8.
-	return &partDecoder{name: f.Name, rc: rc, d: d}, nil
+	return &partDecoder{name: f.Name, rc: rc, d: d, guard: guard}, nil
 }
 
 func (p *partDecoder) Close() error { return p.rc.Close() }
@@ -112,6 +114,9 @@ func (p *partDecoder) line() int {
 // other failure is a *partError (or a budget error).
 func (p *partDecoder) token() (xml.Token, error) {
 	tok, err := p.d.Token()
+	if p.guard != nil { // nil in tests that decode from memory
+		p.guard.read = 0
+	}
 	if err != nil {
 		if err == io.EOF {
 			if p.roots == 0 {
@@ -243,6 +248,35 @@ func isXMLPart(name string) bool {
 // maxCellChars is Excel's own limit on the text of one cell; longer text
 // never comes from Excel.
 const maxCellChars = 32767
+
+// maxTokenBytes bounds one XML token of a part as read (a text, a tag with
+// its attributes, a comment): both readers refuse the part once a single
+// token runs past it, so a file cannot make them buffer one enormous cell,
+// attribute or comment before any later check sees it (a 200 MiB cell in a
+// 34 MiB file took 640 MiB of memory to refuse). No part Excel writes comes
+// near: a cell holds at most 32,767 characters, at most 10 bytes each even
+// written as character references.
+const maxTokenBytes = 1 << 20
+
+// errTokenTooLong is what both readers answer for a token past maxTokenBytes.
+var errTokenTooLong = fmt.Errorf("holds one XML text, tag or comment longer than %d MiB, far beyond any cell (Excel's limit is %d characters): the file is damaged or was not written by a spreadsheet program", maxTokenBytes>>20, maxCellChars)
+
+// tokenGuard sits under encoding/xml's reader and fails once more than
+// maxTokenBytes were read since the last token it returned (the 64 KiB it
+// reads ahead are well inside that).
+type tokenGuard struct {
+	r    io.Reader
+	read int
+}
+
+func (g *tokenGuard) Read(p []byte) (int, error) {
+	if g.read > maxTokenBytes {
+		return 0, errTokenTooLong
+	}
+	n, err := g.r.Read(p)
+	g.read += n
+	return n, err
+}
 
 // tooLong reports whether s has more than n characters, in time
 // proportional to n rather than to s.
