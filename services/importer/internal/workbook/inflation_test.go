@@ -162,6 +162,31 @@ func hostiles() []hostile {
 		{"one 40 MiB element name in the sheet", func(t testing.TB) []byte {
 			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": sheetWithToken(`<x`, `/>`)}, nil)
 		}, "longer than 1 MiB"},
+		{"a million elements nested in the sheet", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/worksheets/sheet1.xml": func(p []byte) []byte {
+				head, tail, _ := bytes.Cut(p, []byte("</sheetData>"))
+				rng := rand.New(rand.NewPCG(1, 2))
+				var b bytes.Buffer
+				b.Write(head)
+				b.WriteString("</sheetData><extLst>")
+				for range 1 << 20 {
+					b.WriteString("<" + string([]byte{"abcd"[rng.IntN(4)], "abcd"[rng.IntN(4)], "abcd"[rng.IntN(4)]}) + ">")
+				}
+				b.Write(tail)
+				return b.Bytes()
+			}}, nil)
+		}, "more than 100 deep"},
+		{"a million elements nested in the shared strings", func(t testing.TB) []byte {
+			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels},
+				map[string]func(io.Writer){"xl/sharedStrings.xml": func(w io.Writer) {
+					io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
+					rng := rand.New(rand.NewPCG(3, 4))
+					for range 1 << 20 {
+						io.WriteString(w, "<"+string([]byte{"abcd"[rng.IntN(4)], "abcd"[rng.IntN(4)], "abcd"[rng.IntN(4)]})+">")
+					}
+					io.WriteString(w, `</sst>`)
+				}})
+		}, "more than 100 deep"},
 		{"one 4 MiB shared string (under the table's cap)", func(t testing.TB) []byte {
 			return repack(t, baseXLSX(t), map[string]func([]byte) []byte{"xl/_rels/workbook.xml.rels": sstRels, "xl/worksheets/sheet1.xml": sheetReferring(10)},
 				map[string]func(io.Writer){"xl/sharedStrings.xml": oneLongString(4 << 20)})

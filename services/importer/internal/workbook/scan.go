@@ -551,6 +551,9 @@ func (s *scanner) startTag(b []byte) error {
 			return &partError{part: s.name, line: s.lineAt(s.pos + i), msg: fmt.Sprintf("has a second root element <%s>", local)}
 		}
 	}
+	if s.depth >= maxDepth {
+		return &partError{part: s.name, line: s.lineAt(s.pos + i), msg: errTooDeep.Error()}
+	}
 	s.stackOff = append(s.stackOff, len(s.stack))
 	s.stack = append(s.stack, name...)
 	s.depth++

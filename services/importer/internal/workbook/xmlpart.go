@@ -134,6 +134,9 @@ func (p *partDecoder) token() (xml.Token, error) {
 				return nil, &partError{part: p.name, line: p.line(), msg: fmt.Sprintf("has a second root element <%s>", t.Name.Local)}
 			}
 		}
+		if p.depth >= maxDepth {
+			return nil, &partError{part: p.name, line: p.line(), msg: errTooDeep.Error()}
+		}
 		p.depth++
 	case xml.EndElement:
 		p.depth--
@@ -260,6 +263,14 @@ const maxTokenBytes = 1 << 20
 
 // errTokenTooLong is what both readers answer for a token past maxTokenBytes.
 var errTokenTooLong = fmt.Errorf("holds one XML text, tag or comment longer than %d MiB, far beyond any cell (Excel's limit is %d characters): the file is damaged or was not written by a spreadsheet program", maxTokenBytes>>20, maxCellChars)
+
+// maxDepth bounds how deeply a part's elements nest. Excel's parts nest
+// about ten deep (worksheet, sheetData, row, c, is, r, t; extLst's
+// extensions a few more); each open element costs both readers memory
+// until it closes, so millions of them nested would cost hundreds of MiB.
+const maxDepth = 100
+
+var errTooDeep = fmt.Errorf("nests its XML elements more than %d deep, which no spreadsheet program writes: the file is damaged", maxDepth)
 
 // tokenGuard sits under encoding/xml's reader and fails once more than
 // maxTokenBytes were read since the last token it returned (the 64 KiB it
