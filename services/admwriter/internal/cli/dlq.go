@@ -25,19 +25,27 @@ import (
 func dlqCommand(env EnvFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dlq",
-		Short: "List, inspect, replay or delete dead-lettered tutorial events",
-		Long: `Dead letters are tutorial.event.created messages the admwriter gave up on:
-Administrate rejected the event, a bridge was missing, transient failures
-outlasted every delivery, or the admwriter crashed or hung on every delivery
-("max deliveries reached without an answer"). Each is kept in the DLQ stream
-(subject dlq.tutorial.event.created) with the reason, the delivery count and
-the original stream sequence. Fix the cause, then replay.
+		Short: "List, inspect, replay or delete dead-lettered tutorial events and event commands",
+		Long: `Dead letters are messages the admwriter gave up on: tutorial events
+(tutorial.event.created and .changed) and lifecycle commands
+(event.command.<action>, sent by admwriter events publish|websale|soldout|
+prices add|delete-drafts). Administrate rejected the event or the command, a
+bridge was missing, transient failures outlasted every delivery, or the
+admwriter crashed or hung on every delivery ("max deliveries reached without
+an answer"). Each is kept in the DLQ stream (subject dlq.<original subject>)
+with the reason, the delivery count and the original stream sequence. Fix
+the cause, then replay. The SUBJECT column (kind and subject in --json) tells
+them apart; a command's letter names its action, event and run.
 
 Letters that failed for a reason in the message itself (a malformed message,
 an event that was never imported, a request Administrate refused) are marked
 "poison": replay skips them unless --force, since nothing has changed.
 Letters whose event is done in Administrate (e.g. after admwriter retry) need
-nothing more: replay removes them, and dlq delete --done removes them all.`,
+nothing more: replay removes them, and dlq delete --done removes them all.
+--done only judges tutorial events: whether a command's event has reached its
+wanted state is not recorded locally. For a command's letter, either replay
+it (every command is safe to send twice) or run the same admwriter events
+command again (it plans afresh) and then dlq delete the letter.`,
 		Args: cobra.NoArgs,
 		RunE: service.NeedsSubcommand("list, show, replay or delete"),
 	}
@@ -45,21 +53,37 @@ nothing more: replay removes them, and dlq delete --done removes them all.`,
 	return cmd
 }
 
+// Kinds of dead letters, by their original subject.
+const (
+	kindTutorialEvent = "tutorial event" // tutorial.event.>
+	kindEventCommand  = "event command"  // event.command.<action>
+)
+
 // deadLetterRow is one dead letter as list and show print it.
 type deadLetterRow struct {
-	ID               uint64    `json:"id"`
-	When             time.Time `json:"when"`
-	TutorialEventID  int64     `json:"tutorial_event_id"`
-	ImportRunID      int64     `json:"import_run_id,omitempty"`
-	Reason           string    `json:"reason"`
-	Cause            string    `json:"cause"`
-	Poison           bool      `json:"poison"`
-	EventState       string    `json:"event_state,omitempty"`
-	Deliveries       uint64    `json:"deliveries"`
-	OriginalStream   string    `json:"original_stream"`
-	OriginalSequence uint64    `json:"original_sequence"`
-	OriginalMsgID    string    `json:"original_msg_id,omitempty"`
-	Payload          string    `json:"payload"`
+	ID              uint64    `json:"id"`
+	When            time.Time `json:"when"`
+	TutorialEventID int64     `json:"tutorial_event_id"`
+	ImportRunID     int64     `json:"import_run_id,omitempty"`
+	// Kind is kindTutorialEvent or kindEventCommand; Subject the original subject.
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	// A command's letter: its action, event (the adm.events bridge id), the
+	// Administrate event id, the event code and the run that sent it.
+	Action           string `json:"action,omitempty"`
+	EventID          int64  `json:"event_id,omitempty"`
+	AdmEventID       string `json:"adm_event_id,omitempty"`
+	EventCode        string `json:"event_code,omitempty"`
+	RunID            string `json:"run_id,omitempty"`
+	Reason           string `json:"reason"`
+	Cause            string `json:"cause"`
+	Poison           bool   `json:"poison"`
+	EventState       string `json:"event_state,omitempty"`
+	Deliveries       uint64 `json:"deliveries"`
+	OriginalStream   string `json:"original_stream"`
+	OriginalSequence uint64 `json:"original_sequence"`
+	OriginalMsgID    string `json:"original_msg_id,omitempty"`
+	Payload          string `json:"payload"`
 }
 
 func rowOf(dl messaging.DeadLetter) deadLetterRow {
@@ -69,11 +93,46 @@ func rowOf(dl messaging.DeadLetter) deadLetterRow {
 	if r.When.IsZero() {
 		r.When = dl.Time
 	}
+	r.Subject = dl.OriginalSubject
+	if isCommand(dl.OriginalSubject) {
+		r.Kind = kindEventCommand
+		r.Action = strings.TrimPrefix(dl.OriginalSubject, commandPrefix)
+		var c messaging.EventCommand
+		if json.Unmarshal(dl.Payload, &c) == nil {
+			r.EventID, r.AdmEventID, r.EventCode, r.RunID = c.EventID, c.AdmEventID, c.Code, c.RunID
+			if c.Action != "" {
+				r.Action = c.Action
+			}
+		}
+		return r
+	}
+	r.Kind = kindTutorialEvent
 	var p messaging.TutorialEventCreated
 	if json.Unmarshal(dl.Payload, &p) == nil {
 		r.TutorialEventID, r.ImportRunID = p.TutorialEventID, p.ImportRunID
 	}
 	return r
+}
+
+// commandPrefix is event.command.<action> without the action.
+var commandPrefix = strings.TrimSuffix(messaging.SubjectEventCommands, ">")
+
+func isCommand(subject string) bool { return strings.HasPrefix(subject, commandPrefix) }
+
+// command describes a command's letter in a few words ("soldout event 12
+// CODE run ops-1"), or "-" for a tutorial event's.
+func (r deadLetterRow) command() string {
+	if r.Kind != kindEventCommand {
+		return "-"
+	}
+	s := fmt.Sprintf("%s event %d", r.Action, r.EventID)
+	if r.EventCode != "" {
+		s += " " + r.EventCode
+	}
+	if r.RunID != "" {
+		s += " run " + r.RunID
+	}
+	return s
 }
 
 // Poison reports whether the admwriter gave up on dl because of the message
@@ -130,13 +189,23 @@ func openDLQ(cmd *cobra.Command, env EnvFunc, args []string) (*service.Env, *mes
 func deadLetterRows(cmd *cobra.Command, e *service.Env, dlq *messaging.DLQ, opts messaging.ListOptions, states bool) ([]deadLetterRow, error) {
 	ctx, cancel := withTimeout(cmd.Context())
 	defer cancel()
-	opts.OriginalSubject = messaging.SubjectTutorialEvents // creations and corrections
-	dls, err := dlq.List(ctx, opts)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, nil // nothing was ever dead-lettered here
+	var dls []messaging.DeadLetter
+	// Creations and corrections, then the lifecycle commands, merged in
+	// sequence order.
+	for _, subject := range []string{messaging.SubjectTutorialEvents, messaging.SubjectEventCommands} {
+		opts.OriginalSubject = subject
+		some, err := dlq.List(ctx, opts)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, nil // nothing was ever dead-lettered here
+		}
+		if err != nil {
+			return nil, err
+		}
+		dls = append(dls, some...)
 	}
-	if err != nil {
-		return nil, err
+	sort.Slice(dls, func(i, j int) bool { return dls[i].Sequence < dls[j].Sequence })
+	if opts.Limit > 0 && len(dls) > opts.Limit {
+		dls = dls[:opts.Limit]
 	}
 	rows := make([]deadLetterRow, 0, len(dls))
 	for _, dl := range dls {
@@ -232,12 +301,14 @@ func dlqListCommand(env EnvFunc) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List dead-lettered tutorial events (oldest first)",
+		Short: "List dead-lettered tutorial events and event commands (oldest first)",
 		Long: `Prints one line per dead letter: when it failed, its DLQ id (use it with show,
-replay and delete), the tutorial event and its state now, the number of
-deliveries, the cause and the reason. A letter whose event is done needs no
-replay (dlq delete --done); a poison letter failed for a reason in the
-message itself and is skipped by replay unless --force.`,
+replay and delete), its original subject, the tutorial event and its state now
+(a tutorial event's letter) or the command's action, event, code and run (an
+event command's letter), the number of deliveries, the cause and the reason.
+A letter whose tutorial event is done needs no replay (dlq delete --done); a
+poison letter failed for a reason in the message itself and is skipped by
+replay unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := filter.options(limit)
@@ -262,7 +333,7 @@ message itself and is skipped by replay unless --force.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "WHEN\tID\tTUTORIAL EVENT\tEVENT STATE\tDELIVERIES\tCAUSE\tREASON")
+			fmt.Fprintln(tw, "WHEN\tID\tSUBJECT\tTUTORIAL EVENT\tCOMMAND\tEVENT STATE\tDELIVERIES\tCAUSE\tREASON")
 			done, poison := 0, 0
 			for _, r := range rows {
 				state, cause := r.EventState, r.Cause
@@ -276,8 +347,12 @@ message itself and is skipped by replay unless --force.`,
 					poison++
 					cause = "poison"
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", r.When.Local().Format("2006-01-02 15:04:05"), r.ID,
-					r.TutorialEventID, state, r.Deliveries, cause, truncate(r.Reason, 100))
+				te := "-"
+				if r.Kind == kindTutorialEvent {
+					te = strconv.FormatInt(r.TutorialEventID, 10)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.When.Local().Format("2006-01-02 15:04:05"), r.ID,
+					r.Subject, te, r.command(), state, r.Deliveries, cause, truncate(r.Reason, 100))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -333,7 +408,14 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "id\t%d\n", r.ID)
 			fmt.Fprintf(tw, "failed at\t%s\n", r.When.Local().Format(time.RFC3339))
-			fmt.Fprintf(tw, "tutorial event\t%d\n", r.TutorialEventID)
+			fmt.Fprintf(tw, "subject\t%s (%s)\n", r.Subject, r.Kind)
+			if r.Kind == kindEventCommand {
+				fmt.Fprintf(tw, "command\t%s\n", r.Action)
+				fmt.Fprintf(tw, "event\t%d (Administrate id %q, code %q)\n", r.EventID, r.AdmEventID, r.EventCode)
+				fmt.Fprintf(tw, "run\t%s\n", r.RunID)
+			} else {
+				fmt.Fprintf(tw, "tutorial event\t%d\n", r.TutorialEventID)
+			}
 			if r.ImportRunID != 0 {
 				fmt.Fprintf(tw, "import run\t%d\n", r.ImportRunID)
 			}
@@ -360,11 +442,18 @@ func dlqReplayCommand(env EnvFunc) *cobra.Command {
 	var all, force bool
 	cmd := &cobra.Command{
 		Use:   "replay ID... | --all",
-		Short: "Send dead-lettered events back to the admwriter (after fixing the cause)",
-		Long: `Republishes each dead letter to tutorial.event.created with a fresh message id,
+		Short: "Send dead-lettered events and event commands back to the admwriter (after fixing the cause)",
+		Long: `Republishes each dead letter to its original subject (tutorial.event.created,
+tutorial.event.changed or event.command.<action>) with a fresh message id,
 records the replay in admsync.dlq_replays and removes the dead letter. The
 admwriter then picks the event up where it stopped: an event already created
 in Administrate is not created again, and only its missing sessions are sent.
+A replayed event command is applied again; every command is safe to send
+twice (it sets a value, a price already there is not added again, delete
+reads the event first). Its result goes to event.result.<run id> of the
+original run, which nobody may be waiting for: dlq list shows whether it
+failed again. Running the same admwriter events command again instead (then
+dlq delete the letter) works as well.
 
 A letter whose event is already done in Administrate is not replayed but
 resolved: it is removed. A poison letter (failed for a reason in the message
@@ -427,7 +516,7 @@ kept unless --force: replaying it unchanged would fail again.`,
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "replay every dead-lettered tutorial event")
+	cmd.Flags().BoolVar(&all, "all", false, "replay every dead-lettered tutorial event and event command")
 	cmd.Flags().BoolVar(&force, "force", false, "replay poison letters too (after fixing the data they name)")
 	return cmd
 }
@@ -462,6 +551,10 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 		}
 	}
 	if r.Poison && !force {
+		if r.Kind == kindEventCommand {
+			return "", fmt.Errorf("event command %s is %w (%s); fix the cause, then replay with --force, or run the same admwriter events %s command again and dlq delete it",
+				r.command(), errPoison, truncate(r.Reason, 200), r.Action)
+		}
 		return "", fmt.Errorf("tutorial event %d is %w (%s); fix the data, then replay with --force, or delete it",
 			r.TutorialEventID, errPoison, truncate(r.Reason, 200))
 	}
@@ -485,6 +578,9 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 	if err := dlq.Delete(ctx, seq); err != nil && !errors.Is(err, messaging.ErrDeadLetterNotFound) {
 		return "", err
 	}
+	if r.Kind == kindEventCommand {
+		return fmt.Sprintf("dead letter %d: event command %s replayed as %s", seq, r.command(), rep.MsgID), nil
+	}
 	return fmt.Sprintf("dead letter %d: tutorial event %d replayed as %s", seq, r.TutorialEventID, rep.MsgID), nil
 }
 
@@ -497,9 +593,13 @@ func dlqDeleteCommand(env EnvFunc) *cobra.Command {
 		Use:   "delete ID... | --all | --done | --reason TEXT | --cause CAUSE | --older-than AGE",
 		Short: "Remove dead letters that need no replay",
 		Long: `Removes the dead letters given by id, or every dead-lettered tutorial event
-(--all), or those selected by filters, which combine: --done (the event is
-done in Administrate, e.g. after admwriter retry), --reason (text in the
-reason), --cause and --older-than. A removed letter cannot be replayed.`,
+and event command (--all), or those selected by filters, which combine:
+--done (the tutorial event is done in Administrate, e.g. after admwriter
+retry; it never selects an event command's letter, since whether its event
+reached the wanted state is not recorded locally: run the same admwriter
+events command again, then delete the letter by id or --reason), --reason
+(text in the reason), --cause and --older-than. A removed letter cannot be
+replayed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			selectors := 0
 			for _, on := range []bool{len(args) > 0, all, done || filter.set()} {
@@ -547,8 +647,8 @@ reason), --cause and --older-than. A removed letter cannot be replayed.`,
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "delete every dead-lettered tutorial event")
-	cmd.Flags().BoolVar(&done, "done", false, "delete the letters whose tutorial event is done in Administrate")
+	cmd.Flags().BoolVar(&all, "all", false, "delete every dead-lettered tutorial event and event command")
+	cmd.Flags().BoolVar(&done, "done", false, "delete the letters whose tutorial event is done in Administrate (never an event command's)")
 	filter.register(cmd)
 	return cmd
 }

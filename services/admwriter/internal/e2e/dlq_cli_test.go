@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -120,5 +121,109 @@ func TestDLQReplaySkipsPoisonAndResolvesDoneEvents(t *testing.T) {
 		if out, code := b.admwriter(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2:\n%s", args, code, out)
 		}
+	}
+}
+
+// commandLetters lists the dead-lettered event commands.
+func (b *bundle) commandLetters() []messaging.DeadLetter {
+	b.t.Helper()
+	dls, err := messaging.NewDLQ(b.js).List(b.ctx, messaging.ListOptions{OriginalSubject: messaging.SubjectEventCommands})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return dls
+}
+
+// TestDLQCoversEventCommands: a lifecycle command Administrate rejects is
+// dead-lettered on dlq.event.command.<action>; dlq list and show name it
+// (subject, action, event, code, run; the --json rows keep their fields and
+// gain kind, subject, action, event_id, run_id); replay refuses it as poison
+// naming the events command to re-run, sends it again with --force; delete
+// --done leaves it (not decidable locally) and delete by id removes it.
+func TestDLQCoversEventCommands(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ev := b.seedEvent(eventSpec{Template: b.template(sampledata.LMS, 0), Title: "DLQ-CMD", Location: "Online"})
+	b.start(runOpts{workers: 1})
+	b.enqueue(ev)
+	b.waitState("done", 1)
+	b.startCommands()
+	var bridgeID int64
+	if err := b.db.Pool.QueryRow(b.ctx, `SELECT id FROM adm.events WHERE tutorial_event_id = $1`, ev).Scan(&bridgeID); err != nil {
+		t.Fatal(err)
+	}
+	// An Administrate id Administrate does not know: the command is rejected.
+	cmd := messaging.EventCommand{EventCommandRef: messaging.EventCommandRef{RunID: "ops-dlq", Action: messaging.ActionSoldOut,
+		EventID: bridgeID, AdmEventID: "RXZlbnQ6OTk5OTk5", Code: "DLQ-CMD-1"}, On: true}
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.js.Publish(b.ctx, "event.command.soldout", data, jetstream.WithMsgID("dlq-cmd-1")); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(b.t, "the rejected command's dead letter", func() bool { return len(b.commandLetters()) == 1 })
+	id := b.commandLetters()[0].Sequence
+
+	out, code := b.admwriter("dlq", "list")
+	t.Logf("dlq list:\n%s", out)
+	want := fmt.Sprintf("soldout event %d DLQ-CMD-1 run ops-dlq", bridgeID)
+	if code != 0 || !strings.Contains(out, "event.command.soldout") || !strings.Contains(out, want) ||
+		!strings.Contains(out, "SUBJECT") || !strings.Contains(out, "TUTORIAL EVENT") || !strings.Contains(out, "poison") ||
+		!strings.Contains(out, "1 dead letter") {
+		t.Errorf("dlq list (exit %d), want %q:\n%s", code, want, out)
+	}
+	out, code = b.admwriter("dlq", "list", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 {
+		t.Fatalf("dlq list --json (exit %d, %v):\n%s", code, err, out)
+	}
+	r := rows[0]
+	if r["kind"] != "event command" || r["subject"] != "event.command.soldout" || r["action"] != "soldout" ||
+		r["event_id"] != float64(bridgeID) || r["event_code"] != "DLQ-CMD-1" || r["run_id"] != "ops-dlq" ||
+		r["tutorial_event_id"] != float64(0) || r["id"] != float64(id) || r["poison"] != true || r["reason"] == "" {
+		t.Errorf("dlq list --json row: %v", r)
+	}
+	out, code = b.admwriter("dlq", "show", fmt.Sprint(id))
+	if code != 0 || !strings.Contains(out, "event.command.soldout (event command)") || !strings.Contains(out, "ops-dlq") ||
+		!strings.Contains(out, "DLQ-CMD-1") || !strings.Contains(out, "poison") {
+		t.Errorf("dlq show (exit %d):\n%s", code, out)
+	}
+
+	// --done does not judge commands; a poison command is refused by id,
+	// naming the events command to run again, and kept.
+	if out, code := b.admwriter("dlq", "delete", "--done"); code != 0 || !strings.Contains(out, "deleted 0 dead letters") {
+		t.Errorf("delete --done (exit %d):\n%s", code, out)
+	}
+	if out, code := b.admwriter("dlq", "replay", fmt.Sprint(id)); code != 1 || !strings.Contains(out, "poison") ||
+		!strings.Contains(out, "admwriter events soldout") {
+		t.Errorf("dlq replay of the rejected command (exit %d):\n%s", code, out)
+	}
+	if len(b.commandLetters()) != 1 {
+		t.Fatal("a refused replay removed the letter")
+	}
+	// --force republishes the command itself; Administrate rejects it again.
+	b.sim.ResetRequests()
+	if out, code := b.admwriter("dlq", "replay", "--force", fmt.Sprint(id)); code != 0 || !strings.Contains(out, "replayed 1 dead letter") ||
+		!strings.Contains(out, "event command "+want) {
+		t.Errorf("dlq replay --force (exit %d):\n%s", code, out)
+	}
+	testwait.For(b.t, "the replayed command back in the DLQ", func() bool {
+		dls := b.commandLetters()
+		return len(dls) == 1 && dls[0].Sequence != id
+	})
+	if len(b.sim.Requests()) == 0 {
+		t.Error("the replayed command sent nothing to Administrate")
+	}
+	again := b.commandLetters()[0]
+	var replayed messaging.EventCommand
+	if err := json.Unmarshal(again.Payload, &replayed); err != nil || replayed.EventCommandRef != cmd.EventCommandRef || !replayed.On {
+		t.Errorf("replayed command = %+v (%v), want %+v", replayed, err, cmd)
+	}
+	if out, code := b.admwriter("dlq", "delete", fmt.Sprint(again.Sequence)); code != 0 || !strings.Contains(out, "deleted 1 dead letter") {
+		t.Errorf("dlq delete (exit %d):\n%s", code, out)
+	}
+	if dls := b.commandLetters(); len(dls) != 0 {
+		t.Errorf("letters after delete: %+v", dls)
 	}
 }
