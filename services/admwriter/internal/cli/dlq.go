@@ -25,11 +25,14 @@ import (
 func dlqCommand(env EnvFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dlq",
-		Short: "List, inspect, replay or delete dead-lettered tutorial events and event commands",
-		Long: `Dead letters are messages the admwriter gave up on: tutorial events
-(tutorial.event.created and .changed) and lifecycle commands
+		Short: "List, inspect, replay or delete the dead letters of every admsync service",
+		Long: `Dead letters are messages a service gave up on. Most are the admwriter's:
+tutorial events (tutorial.event.created and .changed) and lifecycle commands
 (event.command.<action>, sent by admwriter events publish|websale|soldout|
-prices add|delete-drafts). Administrate rejected the event or the command, a
+prices add|delete-drafts). The DLQ stream is shared, so the syncer's and the
+importer's letters are here too: sync and import requests (sync.request.<stage>,
+import.request.<id>) and Administrate webhook deliveries (webhook.administrate.*);
+each is safe to replay once its cause is fixed. Administrate rejected the event or the command, a
 bridge was missing, transient failures outlasted every delivery, or the
 admwriter crashed or hung on every delivery ("max deliveries reached without
 an answer"). Each is kept in the DLQ stream (subject dlq.<original subject>)
@@ -57,7 +60,19 @@ command again (it plans afresh) and then dlq delete the letter.`,
 const (
 	kindTutorialEvent = "tutorial event" // tutorial.event.>
 	kindEventCommand  = "event command"  // event.command.<action>
+	kindSyncRequest   = "sync request"   // sync.request.<stage>
+	kindImportRequest = "import request" // import.request.<id>
+	kindWebhook       = "webhook"        // webhook.administrate.*
+	kindOther         = "other"
 )
+
+// otherKinds names the letters of the syncer and the importer by their
+// original subject's prefix.
+var otherKinds = []struct{ prefix, kind string }{
+	{messaging.SubjectSyncRequestPrefix, kindSyncRequest},
+	{messaging.SubjectImportRequestPrefix, kindImportRequest},
+	{"webhook.", kindWebhook},
+}
 
 // deadLetterRow is one dead letter as list and show print it.
 type deadLetterRow struct {
@@ -65,7 +80,7 @@ type deadLetterRow struct {
 	When            time.Time `json:"when"`
 	TutorialEventID int64     `json:"tutorial_event_id"`
 	ImportRunID     int64     `json:"import_run_id,omitempty"`
-	// Kind is kindTutorialEvent or kindEventCommand; Subject the original subject.
+	// Kind is one of the kind constants; Subject the original subject.
 	Kind    string `json:"kind"`
 	Subject string `json:"subject"`
 	// A command's letter: its action, event (the adm.events bridge id), the
@@ -102,6 +117,15 @@ func rowOf(dl messaging.DeadLetter) deadLetterRow {
 			r.EventID, r.AdmEventID, r.EventCode, r.RunID = c.EventID, c.AdmEventID, c.Code, c.RunID
 			if c.Action != "" {
 				r.Action = c.Action
+			}
+		}
+		return r
+	}
+	if !strings.HasPrefix(dl.OriginalSubject, strings.TrimSuffix(messaging.SubjectTutorialEvents, ">")) {
+		r.Kind = kindOther
+		for _, k := range otherKinds {
+			if strings.HasPrefix(dl.OriginalSubject, k.prefix) {
+				r.Kind = k.kind
 			}
 		}
 		return r
@@ -183,29 +207,22 @@ func openDLQ(cmd *cobra.Command, env EnvFunc, args []string) (*service.Env, *mes
 	return e, messaging.NewDLQ(js), seqs, nil
 }
 
-// deadLetterRows lists the admwriter's dead letters that opts selects, as
+// deadLetterRows lists the dead letters that opts selects, as
 // rows; with states, each row carries its event's bridge state (list shows
 // it, delete --done selects on it).
 func deadLetterRows(cmd *cobra.Command, e *service.Env, dlq *messaging.DLQ, opts messaging.ListOptions, states bool) ([]deadLetterRow, error) {
 	ctx, cancel := withTimeout(cmd.Context())
 	defer cancel()
 	var dls []messaging.DeadLetter
-	// Creations and corrections, then the lifecycle commands, merged in
-	// sequence order.
-	for _, subject := range []string{messaging.SubjectTutorialEvents, messaging.SubjectEventCommands} {
-		opts.OriginalSubject = subject
-		some, err := dlq.List(ctx, opts)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, nil // nothing was ever dead-lettered here
-		}
-		if err != nil {
-			return nil, err
-		}
-		dls = append(dls, some...)
+	// Every letter of the shared DLQ: the alert on its size must never
+	// point at a list that does not show what it counts.
+	opts.OriginalSubject = ""
+	dls, err := dlq.List(ctx, opts)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil // nothing was ever dead-lettered here
 	}
-	sort.Slice(dls, func(i, j int) bool { return dls[i].Sequence < dls[j].Sequence })
-	if opts.Limit > 0 && len(dls) > opts.Limit {
-		dls = dls[:opts.Limit]
+	if err != nil {
+		return nil, err
 	}
 	rows := make([]deadLetterRow, 0, len(dls))
 	for _, dl := range dls {
@@ -413,7 +430,7 @@ func dlqShowCommand(env EnvFunc) *cobra.Command {
 				fmt.Fprintf(tw, "command\t%s\n", r.Action)
 				fmt.Fprintf(tw, "event\t%d (Administrate id %q, code %q)\n", r.EventID, r.AdmEventID, r.EventCode)
 				fmt.Fprintf(tw, "run\t%s\n", r.RunID)
-			} else {
+			} else if r.Kind == kindTutorialEvent {
 				fmt.Fprintf(tw, "tutorial event\t%d\n", r.TutorialEventID)
 			}
 			if r.ImportRunID != 0 {
@@ -516,7 +533,7 @@ kept unless --force: replaying it unchanged would fail again.`,
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "replay every dead-lettered tutorial event and event command")
+	cmd.Flags().BoolVar(&all, "all", false, "replay every dead letter (poison ones only with --force)")
 	cmd.Flags().BoolVar(&force, "force", false, "replay poison letters too (after fixing the data they name)")
 	return cmd
 }
@@ -526,7 +543,7 @@ var (
 	errPoison      = errors.New("poison: it failed for a reason in the message itself, and replaying it unchanged would fail again")
 )
 
-// Replay sends the dead letter at seq back to tutorial.event.created with a
+// Replay sends the dead letter at seq back to its original subject with a
 // fresh message id, records it and removes the dead letter. A letter whose
 // event is done is removed instead and errAlreadyDone returned; a poison
 // letter is kept and errPoison returned, unless force.
@@ -555,6 +572,10 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 			return "", fmt.Errorf("event command %s is %w (%s); fix the cause, then replay with --force, or run the same admwriter events %s command again and dlq delete it",
 				r.command(), errPoison, truncate(r.Reason, 200), r.Action)
 		}
+		if r.Kind != kindTutorialEvent {
+			return "", fmt.Errorf("%s %s is %w (%s); fix the cause, then replay with --force, or delete it",
+				r.Kind, r.Subject, errPoison, truncate(r.Reason, 200))
+		}
 		return "", fmt.Errorf("tutorial event %d is %w (%s); fix the data, then replay with --force, or delete it",
 			r.TutorialEventID, errPoison, truncate(r.Reason, 200))
 	}
@@ -581,6 +602,9 @@ func Replay(ctx context.Context, pool *pgxpool.Pool, dlq *messaging.DLQ, seq uin
 	if r.Kind == kindEventCommand {
 		return fmt.Sprintf("dead letter %d: event command %s replayed as %s", seq, r.command(), rep.MsgID), nil
 	}
+	if r.Kind != kindTutorialEvent {
+		return fmt.Sprintf("dead letter %d: %s %s replayed as %s", seq, r.Kind, r.Subject, rep.MsgID), nil
+	}
 	return fmt.Sprintf("dead letter %d: tutorial event %d replayed as %s", seq, r.TutorialEventID, rep.MsgID), nil
 }
 
@@ -592,8 +616,8 @@ func dlqDeleteCommand(env EnvFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete ID... | --all | --done | --reason TEXT | --cause CAUSE | --older-than AGE",
 		Short: "Remove dead letters that need no replay",
-		Long: `Removes the dead letters given by id, or every dead-lettered tutorial event
-and event command (--all), or those selected by filters, which combine:
+		Long: `Removes the dead letters given by id, or every dead letter (--all), or
+those selected by filters, which combine:
 --done (the tutorial event is done in Administrate, e.g. after admwriter
 retry; it never selects an event command's letter, since whether its event
 reached the wanted state is not recorded locally: run the same admwriter
@@ -647,7 +671,7 @@ replayed.`,
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "delete every dead-lettered tutorial event and event command")
+	cmd.Flags().BoolVar(&all, "all", false, "delete every dead letter")
 	cmd.Flags().BoolVar(&done, "done", false, "delete the letters whose tutorial event is done in Administrate (never an event command's)")
 	filter.register(cmd)
 	return cmd

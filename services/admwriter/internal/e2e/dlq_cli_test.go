@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -225,5 +228,75 @@ func TestDLQCoversEventCommands(t *testing.T) {
 	}
 	if dls := b.commandLetters(); len(dls) != 0 {
 		t.Errorf("letters after delete: %+v", dls)
+	}
+}
+
+// TestDLQCoversEveryService: the DLQ stream is shared, and the alert on its
+// size sends the operator to admwriter dlq list, so the syncer's and the
+// importer's letters (here a sync request its handler refused) are listed,
+// shown, replayed to their own subject and deleted there too.
+func TestDLQCoversEveryService(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	spec := messaging.SyncerConsumer()
+	topo := messaging.DefaultTopology().Only(messaging.StreamSyncRequests, messaging.StreamDLQ)
+	topo.Consumers = []messaging.ConsumerSpec{spec}
+	if err := topo.Ensure(b.ctx, b.js); err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int32
+	r, err := messaging.NewRunner(b.js, messaging.RunnerOptions{Consumer: spec, Workers: 1,
+		Handler: func(context.Context, jetstream.Msg) error {
+			handled.Add(1)
+			return messaging.Permanent(errors.New("stage refused for the test"))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(b.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	if _, err := b.js.Publish(b.ctx, messaging.SubjectSyncRequestPrefix+"venues", []byte(`{"request_id":"dlq-sync-1"}`),
+		jetstream.WithMsgID("dlq-sync-1")); err != nil {
+		t.Fatal(err)
+	}
+	letters := func() []messaging.DeadLetter {
+		dls, err := messaging.NewDLQ(b.js).List(b.ctx, messaging.ListOptions{OriginalSubject: messaging.SubjectSyncRequests})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dls
+	}
+	testwait.For(b.t, "the refused sync request's dead letter", func() bool { return len(letters()) == 1 })
+	id := letters()[0].Sequence
+
+	out, code := b.admwriter("dlq", "list")
+	if code != 0 || !strings.Contains(out, "sync.request.venues") || !strings.Contains(out, "1 dead letter") {
+		t.Errorf("dlq list (exit %d):\n%s", code, out)
+	}
+	out, code = b.admwriter("dlq", "list", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 ||
+		rows[0]["kind"] != "sync request" || rows[0]["subject"] != "sync.request.venues" {
+		t.Errorf("dlq list --json (exit %d, %v):\n%s", code, err, out)
+	}
+	if out, code := b.admwriter("dlq", "show", fmt.Sprint(id)); code != 0 || !strings.Contains(out, "sync.request.venues (sync request)") {
+		t.Errorf("dlq show (exit %d):\n%s", code, out)
+	}
+	// A handler's refusal is not poison: replay sends it to its own subject,
+	// where the handler refuses it again into a new letter.
+	if out, code := b.admwriter("dlq", "replay", fmt.Sprint(id)); code != 0 || !strings.Contains(out, "sync request sync.request.venues replayed") {
+		t.Fatalf("dlq replay (exit %d):\n%s", code, out)
+	}
+	testwait.For(b.t, "the replayed request handled again", func() bool { return handled.Load() == 2 && len(letters()) == 1 })
+	if letters()[0].Sequence == id {
+		t.Fatal("the replayed letter was not removed")
+	}
+	if out, code := b.admwriter("dlq", "delete", "--all"); code != 0 || !strings.Contains(out, "deleted 1 dead letter") {
+		t.Errorf("dlq delete --all (exit %d):\n%s", code, out)
+	}
+	if n := len(letters()); n != 0 {
+		t.Errorf("%d letters left after delete --all", n)
 	}
 }
