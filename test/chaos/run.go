@@ -283,6 +283,25 @@ func (r *run) waitDone(ctx context.Context, n int, timeout time.Duration) error 
 	}
 }
 
+// tally counts the outcome, retrying for up to a minute: the PostgreSQL
+// cluster is shared by the scenarios that run side by side, and another
+// one's pg-restart fault can be under way just when this one counts (seen:
+// "the database system is not yet accepting connections" after a clean
+// drain). Counting only reads, so a retry changes nothing.
+func (r *run) tally(ctx context.Context) (harness.Tally, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		t, err := r.st.Tally(ctx)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return t, err
+		}
+		r.logf("tally: %v; retrying (PostgreSQL may be restarting for another scenario)", err)
+		if !sleep(ctx, time.Second) {
+			return t, ctx.Err()
+		}
+	}
+}
+
 // finish waits for recovery, stops the services (nothing may change under
 // the count) and applies the oracle.
 func (r *run) finish(ctx context.Context, healed time.Time) error {
@@ -312,7 +331,7 @@ func (r *run) finish(ctx context.Context, healed time.Time) error {
 		// Redeliveries of events already done: the admwriter skips them.
 		r.res.notef("consumer backlog %d+%d (done events awaiting redelivery)", pending, ack)
 	}
-	t, err := r.st.Tally(ctx)
+	t, err := r.tally(ctx)
 	if err != nil {
 		return fmt.Errorf("tally: %w", err)
 	}
