@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -16,16 +15,6 @@ import (
 	"admsync/pkg/messaging/natstest"
 	"admsync/pkg/testwait"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 func testEnv(t *testing.T, natsURL, metricsAddr string) *Env {
 	t.Helper()
@@ -55,7 +44,7 @@ func readyz(addr string) int {
 func TestServeRunsConsumerAndTasksAndReportsReadiness(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	addr := freeAddr(t)
+	addr := testwait.FreeAddr(t)
 	e := testEnv(t, ns.URL(), addr)
 	spec := messaging.SyncerConsumer()
 	handled := make(chan string, 1)

@@ -71,7 +71,7 @@ const (
 var otherKinds = []struct{ prefix, kind string }{
 	{messaging.SubjectSyncRequestPrefix, kindSyncRequest},
 	{messaging.SubjectImportRequestPrefix, kindImportRequest},
-	{"webhook.", kindWebhook},
+	{messaging.SubjectWebhookPrefix, kindWebhook},
 }
 
 // deadLetterRow is one dead letter as list and show print it.
@@ -121,7 +121,7 @@ func rowOf(dl messaging.DeadLetter) deadLetterRow {
 		}
 		return r
 	}
-	if !strings.HasPrefix(dl.OriginalSubject, strings.TrimSuffix(messaging.SubjectTutorialEvents, ">")) {
+	if !strings.HasPrefix(dl.OriginalSubject, tutorialEventPrefix) {
 		r.Kind = kindOther
 		for _, k := range otherKinds {
 			if strings.HasPrefix(dl.OriginalSubject, k.prefix) {
@@ -139,7 +139,10 @@ func rowOf(dl messaging.DeadLetter) deadLetterRow {
 }
 
 // commandPrefix is event.command.<action> without the action.
-var commandPrefix = strings.TrimSuffix(messaging.SubjectEventCommands, ">")
+const commandPrefix = messaging.SubjectEventCommandPrefix
+
+// tutorialEventPrefix is tutorial.event.<created|changed> without the verb.
+var tutorialEventPrefix = strings.TrimSuffix(messaging.SubjectTutorialEvents, ">")
 
 func isCommand(subject string) bool { return strings.HasPrefix(subject, commandPrefix) }
 
