@@ -15,7 +15,8 @@ import (
 // one line per token as the sheet reader sees it, and the error that ends
 // the part ("" at a well-formed end).
 func decoderTokens(data []byte) ([]string, string) {
-	p := &partDecoder{name: "p", rc: io.NopCloser(nil), d: xml.NewDecoder(bufio.NewReader(bytes.NewReader(data)))}
+	guard := &tokenGuard{r: bytes.NewReader(data)}
+	p := &partDecoder{name: "p", rc: io.NopCloser(nil), d: xml.NewDecoder(bufio.NewReader(guard)), guard: guard}
 	p.d.Strict = true
 	var out []string
 	for {

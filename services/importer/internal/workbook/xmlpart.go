@@ -114,9 +114,7 @@ func (p *partDecoder) line() int {
 // other failure is a *partError (or a budget error).
 func (p *partDecoder) token() (xml.Token, error) {
 	tok, err := p.d.Token()
-	if p.guard != nil { // nil in tests that decode from memory
-		p.guard.read = 0
-	}
+	p.guard.read = 0
 	if err != nil {
 		if err == io.EOF {
 			if p.roots == 0 {
